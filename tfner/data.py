@@ -1,0 +1,496 @@
+"""Reading NER data into one internal form, with errors that say where and what.
+
+Every reader returns a `Corpus` of `Document`s. A document is either
+word-level (`tokens` + IOB2 `tags`, from CoNLL files or Hugging Face datasets)
+or span-level (`text` + character `spans`, from JSONL files); turning spans
+into token labels is the job of `tfner.align`, not of this module.
+
+Sources understood by `read_data(spec, split)`:
+
+* a CoNLL-style column file (token first, tag last, blank lines between
+  sentences, `-DOCSTART-` lines ignored); IOB1 tags are rewritten to IOB2;
+* a `.jsonl` / `.json` file with one `{"text": ..., "ner_tags": [[start, end,
+  "LABEL"], ...]}` object per line (`"spans"` is accepted instead of
+  `"ner_tags"`; items may also be `{"start": .., "end": .., "label": ..}`);
+* a directory written by `datasets.Dataset(Dict).save_to_disk`;
+* `hf:NAME` or a bare name: a dataset on the Hugging Face hub (needs network).
+
+Bad input raises `DataError` naming the file and line (or record / example
+number), so a user can open the file at the right place. This module does not
+import TensorFlow; `datasets` is imported only inside the Hugging Face readers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = [
+    "DataError",
+    "Document",
+    "Corpus",
+    "read_conll",
+    "read_span_jsonl",
+    "from_hf_dataset",
+    "load_hf",
+    "read_data",
+    "entity_types",
+    "build_labels",
+    "check_labels",
+    "summarize",
+]
+
+SPAN_EXTENSIONS = (".jsonl", ".json")
+# Extensions that make a non-existent spec look like a mistyped path rather
+# than a hub dataset name.
+PATH_EXTENSIONS = (".txt", ".conll", ".jsonl", ".json", ".iob")
+HF_MARKERS = ("dataset_dict.json", "dataset_info.json")
+SPAN_KEYS = ("ner_tags", "spans")
+
+_IOB_TAG = re.compile(r"^[BI]-.+$")
+_LINE_ORIGIN = re.compile(r"^(.*):(\d+)$")
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file and line (or record number) and what was expected."""
+
+
+@dataclass
+class Document:
+    """One sentence/document: word-level (tokens+tags) or span-level (text+spans)."""
+
+    tokens: list[str] | None = None  # word-level
+    tags: list[str] | None = None  # IOB2 tags, same length as tokens
+    text: str | None = None  # span-level raw text
+    spans: list[tuple[int, int, str]] | None = None  # (start, end, label), end exclusive, sorted by start
+    origin: str = ""  # "data/train.txt:120", "notes.jsonl:record 7", "conll2003/train:example 3" (1-based)
+
+    @property
+    def is_spans(self) -> bool:
+        """True for a span-level document (raw text + character spans)."""
+        return self.text is not None
+
+
+@dataclass
+class Corpus:
+    """The documents read from one source, and what was changed or dropped on the way."""
+
+    documents: list[Document]
+    source: str  # file path or dataset name/split
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. {"empty document": 3}
+    converted_iob1: int = 0  # number of tags rewritten I-X -> B-X (IOB1 -> IOB2)
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+
+
+def _read_text(path) -> str:
+    """The file's content as text; DataError for a missing file or bytes that are not UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a data file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read file ({e.strerror or e})") from None
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark, as some editors write
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        bad = data[e.start : e.start + 1].hex()
+        raise DataError(
+            f"{path}:{line}: file is not UTF-8 (byte 0x{bad} at offset {e.start}); "
+            "re-save it as UTF-8"
+        ) from None
+
+
+def _lines(text: str) -> list[str]:
+    # Split on "\n" only: str.splitlines would also break on characters such
+    # as U+2028 or \x1c that may legitimately sit inside a token or a note.
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def _normalize_tags(tags: list[str], where) -> tuple[list[str], int]:
+    """Validate IOB tags and rewrite IOB1 to IOB2.
+
+    `where(i)` gives the location of tag `i` for error messages. An `I-X` that
+    does not continue a `B-X`/`I-X` directly before it starts a new entity, so
+    it becomes `B-X`; IOB2 input therefore comes back unchanged. Returns the
+    new tags and the number of rewrites.
+    """
+    out: list[str] = []
+    converted = 0
+    prev = "O"
+    for i, tag in enumerate(tags):
+        if tag != "O" and not _IOB_TAG.match(tag):
+            raise DataError(f"{where(i)}: tag {tag!r} is not IOB (expected O, B-TYPE or I-TYPE)")
+        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
+            tag = "B-" + tag[2:]
+            converted += 1
+        out.append(tag)
+        prev = tag
+    return out, converted
+
+
+# --------------------------------------------------------------------------
+# CoNLL column files
+
+
+def read_conll(path) -> Corpus:
+    """Read a CoNLL-style column file: one token per line, token first and tag last.
+
+    Columns are separated by runs of spaces or tabs (so a token cannot contain
+    whitespace); any columns between token and tag (POS, chunk...) are
+    ignored. Blank lines end a sentence and `-DOCSTART-` lines are document
+    separators. Each sentence becomes one Document whose origin is
+    "path:LINE", LINE being the 1-based line of its first token (its other
+    tokens are on the lines right after it).
+    """
+    source = str(path)
+    documents: list[Document] = []
+    converted = 0
+    tokens: list[str] = []
+    tags: list[str] = []
+    first_line = 0
+
+    def flush():
+        nonlocal tokens, tags, converted
+        if tokens:
+            start = first_line
+            new_tags, n = _normalize_tags(tags, lambda i: f"{source}:{start + i}")
+            converted += n
+            documents.append(Document(tokens=tokens, tags=new_tags, origin=f"{source}:{start}"))
+        tokens, tags = [], []
+
+    for lineno, line in enumerate(_lines(_read_text(path)), start=1):
+        cols = line.split()
+        if not cols:
+            flush()
+            continue
+        if cols[0] == "-DOCSTART-":
+            flush()
+            continue
+        if len(cols) < 2:
+            raise DataError(
+                f"{source}:{lineno}: expected at least 2 columns (token ... tag), got 1: {line.strip()!r}"
+            )
+        if not tokens:
+            first_line = lineno
+        tokens.append(cols[0])
+        tags.append(cols[-1])
+    flush()
+    return Corpus(documents=documents, source=source, converted_iob1=converted)
+
+
+# --------------------------------------------------------------------------
+# JSONL span files
+
+
+def _parse_span(item, where: str) -> tuple[int, int, str]:
+    if isinstance(item, dict):
+        if set(item) != {"start", "end", "label"}:
+            raise DataError(
+                f"{where}: span {item!r} should be [start, end, label] or "
+                '{"start": .., "end": .., "label": ..}'
+            )
+        start, end, label = item["start"], item["end"], item["label"]
+    elif isinstance(item, (list, tuple)) and len(item) == 3:
+        start, end, label = item
+    else:
+        raise DataError(
+            f"{where}: span {item!r} should be [start, end, label] or "
+            '{"start": .., "end": .., "label": ..}'
+        )
+    # bool is an int subclass; true/false in JSON is a mistake, not an offset.
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise DataError(f"{where}: span {item!r}: {name} must be an integer, got {value!r}")
+    if not isinstance(label, str) or not label.strip():
+        raise DataError(f"{where}: span {item!r}: label must be a non-empty string")
+    if label.startswith(("B-", "I-")):
+        raise DataError(
+            f"{where}: span {item!r}: label {label!r} looks like an IOB tag; "
+            f"give the bare entity type ({label[2:]!r})"
+        )
+    return start, end, label
+
+
+def _parse_span_record(obj, where: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """Validate one decoded JSON record; returns (text, spans sorted by start)."""
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        found = "missing" if "text" not in obj else f"a {type(text).__name__}"
+        raise DataError(f'{where}: "text" must be a string, but it is {found}')
+    present = [k for k in SPAN_KEYS if k in obj]
+    if not present:
+        raise DataError(
+            f'{where}: missing "ner_tags" (or "spans"): a list of [start, end, label]; '
+            f"keys found: {sorted(obj)}"
+        )
+    if len(present) > 1:
+        raise DataError(f'{where}: give either "ner_tags" or "spans", not both')
+    items = obj[present[0]]
+    if not isinstance(items, list):
+        raise DataError(f'{where}: "{present[0]}" must be a list, got {type(items).__name__}')
+    spans = [_parse_span(item, where) for item in items]
+    for start, end, label in spans:
+        if start < 0 or end > len(text) or start >= end:
+            raise DataError(
+                f"{where}: span [{start}, {end}, {label!r}] does not fit the text "
+                f"(length {len(text)}; need 0 <= start < end <= length)"
+            )
+    spans.sort(key=lambda s: (s[0], s[1]))
+    for a, b in zip(spans, spans[1:]):
+        if b[0] < a[1]:
+            raise DataError(
+                f"{where}: overlapping spans [{a[0]}, {a[1]}, {a[2]!r}] {text[a[0]:a[1]]!r} "
+                f"and [{b[0]}, {b[1]}, {b[2]!r}] {text[b[0]:b[1]]!r}"
+            )
+    return text, spans
+
+
+def read_span_jsonl(path) -> Corpus:
+    """Read a JSONL file of span-annotated texts, one JSON object per line.
+
+    Each object has "text" (a string) and "ner_tags" (or "spans"): a list of
+    [start, end, label] or {"start", "end", "label"} items with character
+    offsets, end exclusive, and bare entity types as labels ("PATIENT", not
+    "B-PATIENT"). Blank lines are ignored. Records are numbered from 1 over the
+    non-blank lines; origins read "path:record N". Documents whose text is
+    empty or only whitespace are skipped and counted as "empty document".
+    """
+    source = str(path)
+    documents: list[Document] = []
+    skipped: Counter = Counter()
+    record = 0
+    for lineno, line in enumerate(_lines(_read_text(path)), start=1):
+        if not line.strip():
+            continue
+        record += 1
+        where = f"{source}:record {record} (line {lineno})"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+        text, spans = _parse_span_record(obj, where)
+        if not text.strip():
+            skipped["empty document"] += 1
+            continue
+        documents.append(Document(text=text, spans=spans, origin=f"{source}:record {record}"))
+    return Corpus(documents=documents, source=source, skipped=dict(skipped))
+
+
+# --------------------------------------------------------------------------
+# Hugging Face datasets
+
+
+def from_hf_dataset(ds, source: str) -> Corpus:
+    """Convert a `datasets.Dataset` with "tokens" and "ner_tags" columns.
+
+    "ner_tags" may be a sequence of ClassLabel (the label names are used as
+    tags) or a sequence of strings. Tags are checked and IOB1 is rewritten to
+    IOB2 as for CoNLL files. Origins read "source:example N" (1-based).
+    Examples without tokens are skipped as "empty document".
+    """
+    columns = list(ds.column_names)
+    missing = [c for c in ("tokens", "ner_tags") if c not in columns]
+    if missing:
+        raise DataError(
+            f"{source}: dataset needs columns 'tokens' and 'ner_tags'; "
+            f"missing {missing}, found {columns}"
+        )
+    feature = ds.features["ner_tags"]
+    inner = getattr(feature, "feature", None)  # Sequence / List of ...
+    names = getattr(inner, "names", None)  # ... ClassLabel
+
+    documents: list[Document] = []
+    skipped: Counter = Counter()
+    converted = 0
+    for i, (tokens, tags) in enumerate(zip(ds["tokens"], ds["ner_tags"]), start=1):
+        where = f"{source}:example {i}"
+        tokens, tags = list(tokens), list(tags)
+        if names is not None:
+            try:
+                tags = [names[t] for t in tags]
+            except (IndexError, TypeError):
+                raise DataError(f"{where}: ner_tags {tags!r} are not valid indices into {names}") from None
+        elif any(not isinstance(t, str) for t in tags):
+            raise DataError(
+                f"{where}: ner_tags are numbers but the feature has no ClassLabel names "
+                "to turn them into tags"
+            )
+        if len(tokens) != len(tags):
+            raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} ner_tags")
+        if not tokens:
+            skipped["empty document"] += 1
+            continue
+        tags, n = _normalize_tags(tags, lambda j: f"{where} (token {j + 1})")
+        converted += n
+        documents.append(Document(tokens=[str(t) for t in tokens], tags=tags, origin=where))
+    return Corpus(documents=documents, source=source, skipped=dict(skipped), converted_iob1=converted)
+
+
+def load_hf(name_or_path: str, split: str) -> Corpus:
+    """Load one split of a Hugging Face dataset: a local `save_to_disk` directory or a hub name."""
+    import datasets  # imported here: it is slow to import and only this path needs it
+
+    source = f"{name_or_path}/{split}"
+    if os.path.isdir(name_or_path):
+        try:
+            ds = datasets.load_from_disk(name_or_path)
+        except Exception as e:  # noqa: BLE001 - any failure means "not a readable saved dataset"
+            raise DataError(
+                f"{name_or_path}: cannot load a dataset saved with save_to_disk "
+                f"({type(e).__name__}: {e})"
+            ) from None
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise DataError(f"{name_or_path}: no split {split!r}; splits present: {sorted(ds)}")
+            ds = ds[split]
+        else:
+            source = name_or_path  # a single saved Dataset has no splits
+        return from_hf_dataset(ds, source)
+
+    try:
+        dd = datasets.load_dataset(name_or_path)
+    except Exception as e:  # noqa: BLE001 - offline, unknown name, auth...: all end the same way
+        brief = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+        raise DataError(
+            f"{name_or_path}: could not load the dataset from the Hugging Face hub (no network?): "
+            f"{type(e).__name__}: {brief}. Pass a local CoNLL file, a JSONL span file, "
+            "or a directory saved with datasets' save_to_disk instead."
+        ) from None
+    if split not in dd:
+        raise DataError(f"{name_or_path}: no split {split!r}; splits present: {sorted(dd)}")
+    return from_hf_dataset(dd[split], source)
+
+
+# --------------------------------------------------------------------------
+# Dispatch
+
+
+def read_data(spec: str, split: str = "train") -> Corpus:
+    """Read a data set given as a path or name (see the module docstring).
+
+    `split` picks the split of a Hugging Face dataset; files have no splits.
+    Raises DataError when the result has no documents, since no split can be
+    trained or evaluated on an empty corpus.
+    """
+    spec = str(spec)
+    if spec.startswith("hf:"):
+        corpus = load_hf(spec[3:], split)
+    elif os.path.isfile(spec):
+        if spec.lower().endswith(SPAN_EXTENSIONS):
+            corpus = read_span_jsonl(spec)
+        else:
+            corpus = read_conll(spec)
+    elif os.path.isdir(spec):
+        if not any(os.path.exists(os.path.join(spec, m)) for m in HF_MARKERS):
+            raise DataError(
+                f"{spec}: is a directory but not a dataset saved with save_to_disk "
+                f"(no {' or '.join(HF_MARKERS)} in it)"
+            )
+        corpus = load_hf(spec, split)
+    elif os.sep in spec or "/" in spec or spec.lower().endswith(PATH_EXTENSIONS):
+        raise DataError(f"{spec}: no such file")
+    else:
+        corpus = load_hf(spec, split)
+    if not corpus.documents:
+        raise DataError(f"{corpus.source}: contains no documents")
+    return corpus
+
+
+# --------------------------------------------------------------------------
+# Labels and summaries
+
+
+def _doc_types(doc: Document) -> list[str]:
+    """The entity type of every entity in a document (one item per entity)."""
+    if doc.is_spans:
+        return [label for _, _, label in doc.spans or ()]
+    # Tags are IOB2 after reading, so each entity starts with exactly one B-.
+    return [t[2:] for t in doc.tags or () if t.startswith("B-")]
+
+
+def entity_types(corpus: Corpus) -> list[str]:
+    """The sorted entity types present in the corpus (from tags or spans)."""
+    types: set[str] = set()
+    for doc in corpus.documents:
+        if doc.is_spans:
+            types.update(label for _, _, label in doc.spans or ())
+        else:
+            types.update(t[2:] for t in doc.tags or () if t != "O")
+    return sorted(types)
+
+
+def build_labels(corpus: Corpus) -> list[str]:
+    """The label list for a token classifier: "O", then B-/I- for each type, types sorted."""
+    labels = ["O"]
+    for t in entity_types(corpus):
+        labels += [f"B-{t}", f"I-{t}"]
+    return labels
+
+
+def check_labels(corpus: Corpus, labels: list[str]) -> None:
+    """Raise DataError at the first tag (or span type) of `corpus` missing from `labels`.
+
+    Used on validation/test data against the labels built from training data.
+    For CoNLL documents the message gives the exact line of the tag.
+    """
+    known = set(labels)
+    known_types = sorted({l[2:] for l in labels if l != "O"})
+    hint = f"does not occur in the training data (known: {', '.join(known_types) or 'none'})"
+    for doc in corpus.documents:
+        if doc.is_spans:
+            for start, end, label in doc.spans or ():
+                if f"B-{label}" not in known:
+                    raise DataError(
+                        f"{doc.origin}: label {label!r} (span [{start}, {end}] "
+                        f"{doc.text[start:end]!r}) {hint}"
+                    )
+            continue
+        for i, tag in enumerate(doc.tags or ()):
+            if tag not in known:
+                m = _LINE_ORIGIN.match(doc.origin)
+                # CoNLL origins are "path:LINE" with the sentence's tokens on
+                # consecutive lines, so token i sits on LINE + i.
+                where = f"{m.group(1)}:{int(m.group(2)) + i}" if m else f"{doc.origin} (token {i + 1})"
+                raise DataError(f"{where}: label {tag!r} {hint}")
+
+
+def summarize(corpus: Corpus, name: str | None = None) -> str:
+    """A short multi-line summary: sizes, entities per type, skipped documents, IOB1 fixes.
+
+    `name` (e.g. "train") is put in front of the source when given.
+    """
+    docs = corpus.documents
+    counts = Counter(t for d in docs for t in _doc_types(d))
+    n_tokens = sum(len(d.tokens or ()) for d in docs if not d.is_spans)
+    n_chars = sum(len(d.text) for d in docs if d.is_spans)
+    sizes = [f"{len(docs):,} documents"]
+    if n_tokens or not n_chars:
+        sizes.append(f"{n_tokens:,} tokens")
+    if n_chars:
+        sizes.append(f"{n_chars:,} characters")
+    sizes.append(f"{sum(counts.values()):,} entities")
+    head = f"{name} ({corpus.source})" if name else corpus.source
+    per_type = " · ".join(f"{t} {counts[t]:,}" for t in sorted(counts)) or "(no entities)"
+    n_skipped = sum(corpus.skipped.values())
+    skipped = f"skipped: {n_skipped:,}"
+    if n_skipped:
+        skipped += " (" + ", ".join(f"{r}: {c:,}" for r, c in sorted(corpus.skipped.items())) + ")"
+    return (
+        f"{head}: {', '.join(sizes)}\n"
+        f"  {per_type}\n"
+        f"  {skipped} · IOB1 tags converted to IOB2: {corpus.converted_iob1:,}"
+    )

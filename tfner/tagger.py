@@ -1,0 +1,196 @@
+"""`Tagger`: a tf_keras token-classification model with its tokenizer, labels and run config.
+
+The model is functional: `{"input_ids", "attention_mask"}` (int32, shape (batch, length)) -> logits
+(batch, length, labels) from the encoder's last hidden state through the head. A saved tagger is a
+folder holding everything needed to rebuild it offline:
+
+    config.json          the TrainConfig of the run
+    labels.json          label list, index = class id
+    encoder/config.json  the transformers config of the encoder as trained (layers dropped included)
+    tokenizer/           the fast tokenizer files
+    weights.h5           all weights (encoder and head)
+"""
+
+import json
+import os
+
+import numpy as np
+
+from tfner import _env  # noqa: F401
+import tensorflow as tf
+import tf_keras
+
+from tfner import align
+from tfner.config import TrainConfig
+from tfner.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder
+from tfner.heads import HEADS
+from tfner.metrics import entity_scores
+
+WEIGHTS = "weights.h5"
+
+
+class TaggerModel(tf_keras.Model):
+    """The functional tagger with a training step that gives the head its own optimizer.
+
+    The head starts from random weights and needs a larger learning rate than the pretrained encoder;
+    Adam ignores gradient scale, so two optimizers are the way to get two learning rates. Gradients
+    are clipped by their global norm over both groups together. Set `head_optimizer` before `fit`;
+    without one, the compiled optimizer updates everything.
+    """
+
+    head_optimizer = None
+    clip_norm = 0.0
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            logits = self(x, training=True)
+            loss = self.compute_loss(x, y, logits)
+        variables = self.trainable_variables
+        grads = tape.gradient(loss, variables)
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if self.clip_norm:
+            clipped, _ = tf.clip_by_global_norm([g for g, _ in pairs], self.clip_norm)
+            pairs = [(g, v) for g, (_, v) in zip(clipped, pairs)]
+        head = {id(v) for v in self.get_layer("head").trainable_variables}
+        groups = [(self.optimizer, [p for p in pairs if id(p[1]) not in head]),
+                  (self.head_optimizer, [p for p in pairs if id(p[1]) in head])]
+        if self.head_optimizer is None:
+            groups = [(self.optimizer, pairs)]
+        for optimizer, group in groups:
+            if group:
+                optimizer.apply_gradients(group)
+        return self.compute_metrics(x, y, logits, None)
+
+
+def build_model(encoder, head):
+    input_ids = tf_keras.Input((None,), dtype=tf.int32, name="input_ids")
+    attention_mask = tf_keras.Input((None,), dtype=tf.int32, name="attention_mask")
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    logits = head(hidden)
+    return TaggerModel({"input_ids": input_ids, "attention_mask": attention_mask}, logits, name="tagger")
+
+
+def _freeze_pooler(encoder):
+    """The pooler (sentence-level output) gets no gradient in token classification: freeze it."""
+    for layer in encoder.layers:  # the main layer, e.g. TFBertMainLayer
+        pooler = getattr(layer, "pooler", None)
+        if pooler is not None:
+            pooler.trainable = False
+
+
+class Tagger:
+    """A trained or trainable NER model; `predict` and `evaluate` work on `tfner.data.Corpus` objects."""
+
+    def __init__(self, model, encoder, tokenizer, labels, config):
+        self.model = model
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.config = config
+        self._forward = None
+
+    @classmethod
+    def build(cls, config, labels, tokenizer=None):
+        """A new tagger: the configured encoder (pretrained unless told not to) and a fresh head."""
+        spec = HEADS[config.head]
+        encoder_config = load_encoder_config(config.encoder, config.encoder_overrides, spec.layers_dropped)
+        encoder = build_encoder(encoder_config, resolve_encoder(config.encoder) if config.pretrained else None)
+        _freeze_pooler(encoder)
+        if config.finetune == "frozen":
+            encoder.trainable = False
+        model = build_model(encoder, spec.build(config, len(labels)))
+        return cls(model, encoder, tokenizer or load_tokenizer(config.encoder), labels, config)
+
+    # Inference ------------------------------------------------------------------------------------
+
+    def encode(self, corpus, label_all_tokens=False):
+        c = self.config
+        return align.encode(corpus, self.tokenizer, self.labels, c.max_length, c.stride,
+                            label_all_tokens, c.misaligned_spans)
+
+    def predict_logits(self, windows, batch_size=64):
+        """Logits per window, trimmed to its length; batches are grouped by length to pad little."""
+        if self._forward is None:
+            spec = tf.TensorSpec((None, None), tf.int32)
+            self._forward = tf.function(
+                lambda ids, mask: self.model({"input_ids": ids, "attention_mask": mask}, training=False),
+                input_signature=[spec, spec])
+        lengths = np.array([len(ids) for ids in windows.input_ids])
+        order = np.argsort(lengths, kind="stable")
+        pad = self.tokenizer.pad_token_id or 0
+        out = [None] * len(lengths)
+        for at in range(0, len(order), batch_size):
+            rows = order[at:at + batch_size]
+            width = lengths[rows].max()
+            ids = np.full((len(rows), width), pad, np.int32)
+            mask = np.zeros((len(rows), width), np.int32)
+            for r, w in enumerate(rows):
+                ids[r, :lengths[w]] = windows.input_ids[w]
+                mask[r, :lengths[w]] = 1
+            logits = self._forward(ids, mask).numpy()
+            for r, w in enumerate(rows):
+                out[w] = logits[r, :lengths[w]]
+        return out
+
+    def tags(self, windows, logits):
+        """Predicted tags per document unit (word, or token for span data)."""
+        ids = align.merge(windows, [l.argmax(-1) for l in logits], fill=self.labels.index("O"))
+        return [[self.labels[i] for i in doc] for doc in ids]
+
+    def predict(self, corpus, batch_size=64):
+        windows = self.encode(corpus)
+        return self.tags(windows, self.predict_logits(windows, batch_size))
+
+    def evaluate(self, corpus_or_windows, batch_size=64, mode=None):
+        """seqeval scores, token accuracy and masked loss on a labelled corpus."""
+        windows = corpus_or_windows
+        if not isinstance(windows, align.Windows):
+            windows = self.encode(windows)
+        logits = self.predict_logits(windows, batch_size)
+        pred = self.tags(windows, logits)
+        scores = entity_scores(windows.gold, pred, mode or self.config.seqeval_mode)
+        scores["loss"], scores["window_accuracy"] = window_loss(windows, logits)
+        scores["pred"] = pred
+        return scores
+
+    # Persistence ----------------------------------------------------------------------------------
+
+    def save(self, path):
+        os.makedirs(path, exist_ok=True)
+        self.config.to_json(os.path.join(path, "config.json"))
+        with open(os.path.join(path, "labels.json"), "w") as f:
+            json.dump(self.labels, f, indent=1)
+        self.encoder.config.save_pretrained(os.path.join(path, "encoder"))
+        self.tokenizer.save_pretrained(os.path.join(path, "tokenizer"))
+        self.model.save_weights(os.path.join(path, WEIGHTS))
+
+    @classmethod
+    def load(cls, path):
+        from transformers import AutoConfig, AutoTokenizer
+
+        missing = [p for p in ("config.json", "labels.json", "encoder", "tokenizer", WEIGHTS)
+                   if not os.path.exists(os.path.join(path, p))]
+        if missing:
+            raise FileNotFoundError(f"{path}: not a saved tfner model (missing {', '.join(missing)})")
+        config = TrainConfig.from_json(os.path.join(path, "config.json"))
+        with open(os.path.join(path, "labels.json")) as f:
+            labels = json.load(f)
+        encoder = build_encoder(AutoConfig.from_pretrained(os.path.join(path, "encoder")))
+        model = build_model(encoder, HEADS[config.head].build(config, len(labels)))
+        model.load_weights(os.path.join(path, WEIGHTS))
+        tokenizer = AutoTokenizer.from_pretrained(os.path.join(path, "tokenizer"), use_fast=True)
+        return cls(model, encoder, tokenizer, labels, config)
+
+
+def window_loss(windows, logits):
+    """Masked cross-entropy and token accuracy over the labelled positions of all windows."""
+    labels = np.concatenate(windows.labels) if len(windows) else np.zeros(0, np.int32)
+    stacked = np.concatenate(logits).astype(np.float64) if len(windows) else np.zeros((0, 1))
+    mask = labels != align.IGNORE
+    if not mask.any():
+        return float("nan"), float("nan")
+    z, y = stacked[mask], labels[mask]
+    z = z - z.max(-1, keepdims=True)
+    log_probs = z[np.arange(len(y)), y] - np.log(np.exp(z).sum(-1))
+    return float(-log_probs.mean()), float((z.argmax(-1) == y).mean())

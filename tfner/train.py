@@ -1,0 +1,206 @@
+"""Fine-tune an encoder with a token-classification head: `python -m tfner.train`.
+
+    python -m tfner.train --head mlp                       # embedded synthetic clinical notes
+    python -m tfner.train --train ../shared/datasets/conll2003/train.txt \\
+        --validation ../shared/datasets/conll2003/valid.txt --head linear --epochs 1
+    python -m tfner.train --config runs/latest/config.json --epochs 5
+
+Every flag comes from `tfner.config.TrainConfig` (`--help` lists them). The output directory gets the
+model (`tfner.load(dir)` restores it), `history.json`, `metrics.json`, `curves.png`, the confusion matrix
+of the test (or validation) data, TensorBoard logs in `logs/`, the best checkpoint, and while training
+runs a `backup/` that lets a killed run resume where it stopped when started again.
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+
+from tfner import _env  # noqa: F401
+import tensorflow as tf
+import tf_keras
+
+from tfner import plots
+from tfner.batching import make_dataset, real_tokens
+from tfner.callbacks import EntityMetrics, NaNGuard, Throughput
+from tfner.config import TrainConfig, add_config_arguments, config_from_args
+from tfner.data import Corpus, DataError, build_labels, check_labels, read_data, summarize
+from tfner.encoders import EncoderError
+from tfner.metrics import MaskedAccuracy, confusion_matrix, format_confusion, format_scores, masked_loss
+from tfner.optim import make_optimizers
+from tfner.synthetic import clinical_notes
+from tfner.tagger import Tagger
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+def _holdout(corpus, fraction, seed):
+    order = list(range(len(corpus.documents)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, int(round(len(order) * fraction)))
+    held, kept = sorted(order[:cut]), sorted(order[cut:])
+    pick = lambda idx, name: Corpus([corpus.documents[i] for i in idx], f"{corpus.source} ({name})",
+                                    dict(corpus.skipped), corpus.converted_iob1)
+    return pick(kept, f"{1 - fraction:.0%} kept for training"), pick(held, f"{fraction:.0%} held out")
+
+
+def _first(corpus, n):
+    if n and len(corpus.documents) > n:
+        return Corpus(corpus.documents[:n], f"{corpus.source} (first {n})", corpus.skipped,
+                      corpus.converted_iob1)
+    return corpus
+
+
+def load_corpora(config):
+    """`{"train", "validation", "test"?}` corpora as the config asks (see TrainConfig's help)."""
+    if not config.train:
+        train, test = clinical_notes(config.synthetic_train, config.synthetic_test, seed=config.seed)
+        corpora = {"test": test}
+    else:
+        train, corpora = read_data(config.train, "train"), {}
+        if config.test:
+            corpora["test"] = read_data(config.test, "test")
+    if config.validation:
+        corpora["validation"] = read_data(config.validation, "validation")
+    elif config.train and not os.path.isfile(config.train):  # a `datasets` dict: try its validation split
+        try:
+            corpora["validation"] = read_data(config.train, "validation")
+        except DataError:
+            pass
+    if "validation" not in corpora:
+        train, corpora["validation"] = _holdout(train, config.validation_fraction, config.seed)
+    if not train.documents:
+        raise DataError(f"{train.source}: no training documents")
+    corpora["train"] = _first(train, config.max_train_documents)
+    for name in ("validation", "test"):
+        if name in corpora:
+            corpora[name] = _first(corpora[name], config.max_eval_documents)
+    return corpora
+
+
+def count_params(model):
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    total = sum(int(np.prod(w.shape)) for w in model.weights)
+    return trainable, total
+
+
+def train(config):
+    """Run the whole job; returns the trained `Tagger` and the metrics written to metrics.json."""
+    tf_keras.utils.set_random_seed(config.seed)
+    out = config.output_dir
+    os.makedirs(out, exist_ok=True)
+    corpora = load_corpora(config)
+    labels = build_labels(corpora["train"])
+    for name in ("validation", "test"):
+        if name in corpora:
+            check_labels(corpora[name], labels)
+    for name, corpus in corpora.items():
+        print(summarize(corpus, name))
+
+    tagger = Tagger.build(config, labels)
+    windows = {name: tagger.encode(corpus, config.label_all_tokens and name == "train")
+               for name, corpus in corpora.items()}
+    for name, w in windows.items():
+        extra = f" ({len(w)} windows of at most {config.max_length} tokens)" if len(w) != len(w.units) else ""
+        skipped = ", ".join(f"{k}: {v}" for k, v in w.skipped.items() if v)
+        print(f"{name}: {len(w.units)} documents encoded{extra}" + (f"; skipped {skipped}" if skipped else ""))
+    trainable, total = count_params(tagger.model)
+    print(f"encoder {config.encoder} + head {config.head} ({config.finetune}): "
+          f"trainable params: {trainable:,} || all params: {total:,} || "
+          f"trainable%: {100 * trainable / total:.4f}")
+
+    evaluated = "test" if "test" in windows else "validation"
+    metrics = {"labels": labels, "evaluated_on": evaluated}
+    if config.eval_before:
+        metrics["before"] = _public(tagger.evaluate(windows[evaluated]))
+        print(f"untrained model on {evaluated}: F1 {metrics['before']['f1']:.4f}")
+
+    steps_per_epoch = math.ceil(len(windows["train"]) / config.batch_size)
+    encoder_optimizer, head_optimizer = make_optimizers(config, steps_per_epoch * config.epochs)
+    tagger.model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()])
+    tagger.model.head_optimizer, tagger.model.clip_norm = head_optimizer, config.clip_norm
+    pad = tagger.tokenizer.pad_token_id or 0
+    train_data = make_dataset(windows["train"], config.batch_size, pad, shuffle=True, seed=config.seed)
+    best_path = os.path.join(out, "checkpoints", "best.weights.h5")
+    os.makedirs(os.path.dirname(best_path), exist_ok=True)
+    nan_guard = NaNGuard()
+    throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
+    callbacks = [
+        EntityMetrics(tagger, windows["validation"]),  # first: the callbacks below read its val_* logs
+        throughput,
+        nan_guard,
+        tf_keras.callbacks.ProgbarLogger(count_mode="steps") if config.verbose else None,
+        tf_keras.callbacks.ModelCheckpoint(best_path, monitor="val_f1", mode="max", save_best_only=True,
+                                           save_weights_only=True),
+        tf_keras.callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
+                                         patience=config.early_stopping_patience)
+        if config.early_stopping_patience else None,
+        tf_keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+        tf_keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
+    ]
+    start = time.perf_counter()
+    history = tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
+                               callbacks=[c for c in callbacks if c is not None])
+    seconds = time.perf_counter() - start
+    if nan_guard.failed_at is not None:
+        raise TrainingError(f"training stopped: loss {nan_guard.failed_at[2]} at batch "
+                            f"{nan_guard.failed_at[1]} (see the advice above)")
+    if os.path.exists(best_path):
+        tagger.model.load_weights(best_path)
+    tagger.save(out)
+
+    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
+    with open(os.path.join(out, "history.json"), "w") as f:
+        json.dump(hist, f, indent=1)
+    plots.plot_history(hist, os.path.join(out, "curves.png"),
+                       f"{config.encoder} + {config.head} ({config.finetune})")
+    metrics["validation"] = _public(tagger.evaluate(windows["validation"]))
+    final = tagger.evaluate(windows[evaluated])
+    metrics["after"] = _public(final)
+    metrics["train_seconds"] = seconds
+    metrics["epochs_run"] = len(hist.get("loss", []))
+    metrics["trainable_params"], metrics["all_params"] = trainable, total
+    if throughput.seconds:
+        metrics["train_sentences_per_second"] = len(windows["train"]) / float(np.median(throughput.seconds))
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1)
+    matrix = confusion_matrix(windows[evaluated].gold, final["pred"], labels)
+    with open(os.path.join(out, "confusion.txt"), "w") as f:
+        f.write(format_confusion(matrix, labels) + "\n")
+    plots.plot_confusion(matrix, labels, os.path.join(out, "confusion.png"))
+
+    print(format_scores(metrics["after"], f"\n{evaluated} after training ({config.encoder} + {config.head}):"))
+    if "before" in metrics:
+        print(f"{evaluated} F1 before -> after training: {metrics['before']['f1']:.4f} -> "
+              f"{metrics['after']['f1']:.4f}")
+    print(f"model, metrics and plots written to {out}/")
+    return tagger, metrics
+
+
+def _public(scores):
+    return {k: v for k, v in scores.items() if k != "pred"}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tfner.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+        train(config)
+    except (DataError, EncoderError, TrainingError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
