@@ -5,7 +5,9 @@
 `ModelCheckpoint`, `TensorBoard`, the progress bar and `History` placed after it read them.
 """
 
+import json
 import math
+import os
 import time
 
 from tfner import _env  # noqa: F401
@@ -64,3 +66,27 @@ class NaNGuard(tf_keras.callbacks.Callback):
             self.model.stop_training = True
             print(f"\nThe loss became {loss} at batch {batch}: training stopped. Try a lower "
                   "--learning-rate, --clip-norm 1.0, a longer --warmup-ratio, or float32 precision.")
+
+
+class HistoryFile(tf_keras.callbacks.Callback):
+    """Write the epoch logs to a JSON file after every epoch, indexed by epoch number.
+
+    A run resumed by `BackupAndRestore` starts again at its first unfinished epoch; with `resume`,
+    the epochs already in the file are kept, so the file always holds the whole run.
+    """
+
+    def __init__(self, path, resume=False):
+        super().__init__()
+        self.path = path
+        self.history = {}
+        if resume and os.path.exists(path):
+            with open(path) as f:
+                self.history = json.load(f)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            values = self.history.setdefault(key, [])
+            del values[epoch:]
+            values.extend([float("nan")] * (epoch - len(values)) + [float(value)])
+        with open(self.path, "w") as f:
+            json.dump(self.history, f, indent=1)

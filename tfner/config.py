@@ -34,11 +34,11 @@ class TrainConfig:
     # Data
     train: str = _f("", "Training data: CoNLL file, JSONL span file, saved `datasets` directory, or "
                     "'hf:NAME' hub dataset. Empty: the embedded synthetic clinical notes.")
-    validation: str = _f("", "Validation data (same forms). Empty: the split named by --validation-split "
-                         "of a hub dataset, the synthetic test notes, or --validation-fraction of train.")
+    validation: str = _f("", "Validation data (same forms). Empty: the 'validation' split of a "
+                         "`datasets` dict, else --validation-fraction of the training documents.")
     test: str = _f("", "Test data evaluated after training (same forms); optional.")
     validation_fraction: float = _f(0.1, "Share of training documents held out for validation when no "
-                                    "validation data is given (real files only).")
+                                    "validation data is given.")
     synthetic_train: int = _f(1000, "Number of synthetic training notes when --train is empty.")
     synthetic_test: int = _f(100, "Number of synthetic test notes when --train is empty.")
     max_train_documents: int = _f(0, "Use only the first N training documents (0: all).")
@@ -73,6 +73,9 @@ class TrainConfig:
 
     def __post_init__(self):
         fields = {f.name: f for f in dataclasses.fields(self)}
+        hints = typing.get_type_hints(type(self))
+        for name in fields:
+            _check_type(name, getattr(self, name), hints[name])
         for name, choices in ((n, f.metadata.get("choices")) for n, f in fields.items()):
             if choices and getattr(self, name) not in choices:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(choices)}")
@@ -90,9 +93,10 @@ class TrainConfig:
             raise ValueError("warmup_ratio and dropout must be in [0, 1)")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
-        if not self.mlp_sizes or any(int(s) <= 0 for s in self.mlp_sizes):
-            raise ValueError(f"mlp_sizes must be positive integers, got {self.mlp_sizes}")
-        self.mlp_sizes = [int(s) for s in self.mlp_sizes]
+        if not self.mlp_sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0
+                                     for s in self.mlp_sizes):
+            raise ValueError(f"mlp_sizes must be a list of positive integers, got {self.mlp_sizes!r}")
+        self.mlp_sizes = list(self.mlp_sizes)
 
     def to_json(self, path=None):
         text = json.dumps(dataclasses.asdict(self), indent=2)
@@ -118,6 +122,18 @@ class TrainConfig:
             raise ValueError(f"{source}: unknown config field(s) {', '.join(unknown)}; known: "
                              f"{', '.join(sorted(known))}")
         return cls(**values)
+
+
+def _check_type(name, value, kind):
+    """A config value must have its field's type (an int is accepted for a float), else name the field."""
+    ok = {bool: lambda v: isinstance(v, bool),
+          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          str: lambda v: isinstance(v, str),
+          list: lambda v: isinstance(v, (list, tuple)),
+          dict: lambda v: isinstance(v, dict)}[kind](value)
+    if not ok:
+        raise ValueError(f"{name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
 
 
 def _flag(name):

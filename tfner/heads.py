@@ -12,10 +12,11 @@ from tfner import _env  # noqa: F401
 import tf_keras
 
 
-def _classifier(num_labels):
-    return tf_keras.layers.Dense(
-        num_labels, kernel_initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02), name="logits"
-    )
+def _classifier(num_labels, initializer=None):
+    # BERT's N(0, 0.02) suits a classifier on the encoder's 384-768 wide states; behind a narrow MLP
+    # it would shrink the gradient reaching the hidden layers 50-fold, so the MLP uses Glorot.
+    initializer = initializer or tf_keras.initializers.TruncatedNormal(stddev=0.02)
+    return tf_keras.layers.Dense(num_labels, kernel_initializer=initializer, name="logits")
 
 
 def linear_head(config, num_labels):
@@ -28,7 +29,7 @@ def mlp_head(config, num_labels):
     layers = [tf_keras.layers.Dropout(config.dropout)]
     layers += [tf_keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")
                for i, size in enumerate(config.mlp_sizes)]
-    return tf_keras.Sequential(layers + [_classifier(num_labels)], name="head")
+    return tf_keras.Sequential(layers + [_classifier(num_labels, "glorot_uniform")], name="head")
 
 
 @dataclass(frozen=True)

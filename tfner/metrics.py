@@ -58,7 +58,13 @@ def entity_scores(gold, pred, mode="default"):
     kwargs = dict(mode="strict", scheme=IOB2) if mode == "strict" else {}
     report = classification_report(gold, pred, output_dict=True, zero_division=0, **kwargs)
     predicted = {}
-    for entity_type, _, _ in get_entities([list(seq) for seq in pred]):
+    if mode == "strict":  # count what strict precision is computed on
+        from seqeval.scheme import Entities
+
+        found = [e.tag for seq in Entities([list(s) for s in pred], IOB2).entities for e in seq]
+    else:
+        found = [t for t, _, _ in get_entities([list(seq) for seq in pred])]
+    for entity_type in found:
         predicted[entity_type] = predicted.get(entity_type, 0) + 1
     per_type = {k: {**_floats(v), "predicted": predicted.get(k, 0)}
                 for k, v in report.items() if not k.endswith(" avg")}

@@ -27,7 +27,7 @@ import tf_keras
 
 from tfner import plots
 from tfner.batching import make_dataset, real_tokens
-from tfner.callbacks import EntityMetrics, NaNGuard, Throughput
+from tfner.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
 from tfner.config import TrainConfig, add_config_arguments, config_from_args
 from tfner.data import Corpus, DataError, build_labels, check_labels, read_data, summarize
 from tfner.encoders import EncoderError
@@ -132,6 +132,8 @@ def train(config):
     os.makedirs(os.path.dirname(best_path), exist_ok=True)
     nan_guard = NaNGuard()
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
+    backup = os.path.join(out, "backup")
+    history = HistoryFile(os.path.join(out, "history.json"), resume=os.path.isdir(backup))
     callbacks = [
         EntityMetrics(tagger, windows["validation"]),  # first: the callbacks below read its val_* logs
         throughput,
@@ -142,11 +144,12 @@ def train(config):
         tf_keras.callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
                                          patience=config.early_stopping_patience)
         if config.early_stopping_patience else None,
-        tf_keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+        tf_keras.callbacks.BackupAndRestore(backup),
+        history,
         tf_keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
     ]
     start = time.perf_counter()
-    history = tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
+    tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
                                callbacks=[c for c in callbacks if c is not None])
     seconds = time.perf_counter() - start
     if nan_guard.failed_at is not None:
@@ -156,9 +159,7 @@ def train(config):
         tagger.model.load_weights(best_path)
     tagger.save(out)
 
-    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
-    with open(os.path.join(out, "history.json"), "w") as f:
-        json.dump(hist, f, indent=1)
+    hist = history.history
     plots.plot_history(hist, os.path.join(out, "curves.png"),
                        f"{config.encoder} + {config.head} ({config.finetune})")
     metrics["validation"] = _public(tagger.evaluate(windows["validation"]))

@@ -1,0 +1,134 @@
+"""End-to-end training: outputs, save/load round trip, resume after a kill, CLI errors, real learning."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tfner.train import train
+
+    config = tiny_config(tmp_path_factory.mktemp("tiny"), epochs=2, eval_before=True)
+    tagger, metrics = train(config)
+    return config, tagger, metrics
+
+
+def test_output_dir_holds_model_history_metrics_and_plots(trained):
+    config, _, metrics = trained
+    out = config.output_dir
+    for name in ("config.json", "labels.json", "weights.h5", "encoder/config.json", "tokenizer/tokenizer.json",
+                 "history.json", "metrics.json", "curves.png", "confusion.png", "confusion.txt",
+                 "checkpoints/best.weights.h5"):
+        assert os.path.exists(os.path.join(out, name)), name
+    assert os.listdir(os.path.join(out, "logs"))  # TensorBoard events
+    assert not os.path.exists(os.path.join(out, "backup"))  # removed once training finished
+    with open(os.path.join(out, "history.json")) as f:
+        history = json.load(f)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_precision", "val_recall", "val_f1",
+                "train_sentences_per_second"):
+        assert len(history[key]) == 2, key
+    with open(os.path.join(out, "metrics.json")) as f:
+        saved = json.load(f)
+    assert saved["evaluated_on"] == "test"
+    assert set(saved) >= {"before", "after", "validation", "labels", "train_seconds"}
+    assert saved["after"]["f1"] == pytest.approx(metrics["after"]["f1"])
+    assert saved["labels"][0] == "O" and len(saved["labels"]) == 13
+
+
+def test_saved_model_predicts_identically(trained):
+    import tfner
+    from tfner.synthetic import clinical_notes
+
+    config, tagger, _ = trained
+    loaded = tfner.load(config.output_dir)
+    assert loaded.labels == tagger.labels
+    corpus = clinical_notes(1, 12, seed=7)[1]
+    windows = tagger.encode(corpus)
+    a, b = tagger.predict_logits(windows), loaded.predict_logits(loaded.encode(corpus))
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+    assert tagger.predict(corpus) == loaded.predict(corpus)
+
+
+def test_final_weights_are_the_best_validation_epoch(trained):
+    config, tagger, metrics = trained
+    with open(os.path.join(config.output_dir, "history.json")) as f:
+        history = json.load(f)
+    assert metrics["validation"]["f1"] == pytest.approx(max(history["val_f1"]), abs=1e-6)
+
+
+def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    from tfner import callbacks
+    from tfner.train import train
+
+    config = tiny_config(tmp_path, epochs=3, synthetic_train=24, synthetic_test=6)
+    epochs_run = []
+    original = callbacks.Throughput.on_epoch_end
+
+    def dies_after_second_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        epochs_run.append(epoch)
+        if epoch == 1 and len(epochs_run) == 2:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(callbacks.Throughput, "on_epoch_end", dies_after_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(config)
+    assert os.path.isdir(os.path.join(config.output_dir, "backup"))
+    train(config)
+    assert epochs_run == [0, 1, 2]  # the resumed run trained only the third epoch
+    with open(os.path.join(config.output_dir, "history.json")) as f:
+        assert len(json.load(f)["val_f1"]) == 3
+
+
+def test_cli_reports_bad_data_with_file_and_line(tmp_path, capsys):
+    from tfner.train import main
+
+    bad = tmp_path / "train.txt"
+    bad.write_text("John B-PER\nlives\n")
+    code = main(["--train", str(bad), "--output-dir", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "train.txt:2" in err and "column" in err
+
+
+def test_cli_rejects_unknown_validation_label(tmp_path, capsys):
+    from tfner.train import main
+
+    (tmp_path / "train.txt").write_text("John B-PER\nruns O\n\nMary B-PER\n")
+    (tmp_path / "valid.txt").write_text("Paris B-LOC\n")
+    code = main(["--train", str(tmp_path / "train.txt"), "--validation", str(tmp_path / "valid.txt"),
+                 "--output-dir", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "valid.txt:1" in err and "B-LOC" in err
+
+
+def test_cli_help_lists_generated_flags(capsys):
+    from tfner.train import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--head {linear,mlp,replace-last}", "--learning-rate", "--label-all-tokens", "--config"):
+        assert flag in text
+
+
+def test_real_learning_minilm_on_synthetic_notes(tmp_path):
+    """The pretrained MiniLM learns the clinical notes: F1 rises far above the untrained model's."""
+    from tfner.config import TrainConfig
+    from tfner.train import train
+
+    config = TrainConfig(head="linear", synthetic_train=220, synthetic_test=40, epochs=2, batch_size=8,
+                         learning_rate=1e-4, verbose=0, output_dir=str(tmp_path / "run"),
+                         early_stopping_patience=0)
+    _, metrics = train(config)
+    assert metrics["before"]["f1"] < 0.1
+    assert metrics["after"]["f1"] > 0.6
+    assert metrics["after"]["f1"] > metrics["before"]["f1"] + 0.5
