@@ -20,7 +20,8 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 	touch $(STAMP)
 
 train: $(STAMP)
-	$(PY) -m tfner.train --head mlp --output-dir runs/clinical-mlp
+	$(PY) -m tfner.train --head mlp --epochs 4 --batch-size 8 --learning-rate 1e-4 --head-learning-rate 3e-3 \
+		--output-dir runs/clinical-mlp
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -67,16 +67,21 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     from tfner.train import train
 
     config = tiny_config(tmp_path, epochs=3, synthetic_train=24, synthetic_test=6)
-    epochs_run = []
-    original = callbacks.Throughput.on_epoch_end
+    epochs_run, started = [], []
+    on_begin, on_end = callbacks.Throughput.on_epoch_begin, callbacks.Throughput.on_epoch_end
 
-    def dies_after_second_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        epochs_run.append(epoch)
-        if epoch == 1 and len(epochs_run) == 2:
+    def killed_as_third_epoch_starts(self, epoch, logs=None):
+        started.append(epoch)
+        if epoch == 2 and started.count(2) == 1:
             raise KeyboardInterrupt("killed")
+        on_begin(self, epoch, logs)
 
-    monkeypatch.setattr(callbacks.Throughput, "on_epoch_end", dies_after_second_epoch)
+    def record(self, epoch, logs=None):
+        on_end(self, epoch, logs)
+        epochs_run.append(epoch)
+
+    monkeypatch.setattr(callbacks.Throughput, "on_epoch_begin", killed_as_third_epoch_starts)
+    monkeypatch.setattr(callbacks.Throughput, "on_epoch_end", record)
     with pytest.raises(KeyboardInterrupt):
         train(config)
     assert os.path.isdir(os.path.join(config.output_dir, "backup"))
@@ -125,9 +130,9 @@ def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     from tfner.config import TrainConfig
     from tfner.train import train
 
-    config = TrainConfig(head="linear", synthetic_train=220, synthetic_test=40, epochs=2, batch_size=8,
-                         learning_rate=1e-4, verbose=0, output_dir=str(tmp_path / "run"),
-                         early_stopping_patience=0)
+    config = TrainConfig(head="linear", synthetic_train=250, synthetic_test=40, epochs=2, batch_size=8,
+                         learning_rate=1e-4, head_learning_rate=3e-3, verbose=0,
+                         output_dir=str(tmp_path / "run"), early_stopping_patience=0)
     _, metrics = train(config)
     assert metrics["before"]["f1"] < 0.1
     assert metrics["after"]["f1"] > 0.6

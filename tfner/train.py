@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 
@@ -25,7 +26,7 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
-from tfner import plots
+from tfner import lora, plots
 from tfner.batching import make_dataset, real_tokens
 from tfner.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
 from tfner.config import TrainConfig, add_config_arguments, config_from_args
@@ -86,9 +87,8 @@ def load_corpora(config):
 
 
 def count_params(model):
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    total = sum(int(np.prod(w.shape)) for w in model.weights)
-    return trainable, total
+    """(trainable, all) parameters as PEFT counts them (the unused pooler left out; tfner.lora)."""
+    return lora.count_parameters(model)
 
 
 def train(config):
@@ -112,9 +112,9 @@ def train(config):
         skipped = ", ".join(f"{k}: {v}" for k, v in w.skipped.items() if v)
         print(f"{name}: {len(w.units)} documents encoded{extra}" + (f"; skipped {skipped}" if skipped else ""))
     trainable, total = count_params(tagger.model)
-    print(f"encoder {config.encoder} + head {config.head} ({config.finetune}): "
-          f"trainable params: {trainable:,} || all params: {total:,} || "
-          f"trainable%: {100 * trainable / total:.4f}")
+    how = (f"LoRA r={config.lora_r} alpha={config.lora_alpha:g} bias={config.lora_bias}, "
+           f"{len(lora.lora_layers(tagger.encoder))} layers wrapped" if config.lora else config.finetune)
+    print(f"encoder {config.encoder} + head {config.head} ({how}): {lora.parameter_line(tagger.model)}")
 
     evaluated = "test" if "test" in windows else "validation"
     metrics = {"labels": labels, "evaluated_on": evaluated}
@@ -133,7 +133,7 @@ def train(config):
     nan_guard = NaNGuard()
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
     backup = os.path.join(out, "backup")
-    history = HistoryFile(os.path.join(out, "history.json"), resume=os.path.isdir(backup))
+    history = HistoryFile(os.path.join(out, "history.json"), resume=_has_files(backup))
     callbacks = [
         EntityMetrics(tagger, windows["validation"]),  # first: the callbacks below read its val_* logs
         throughput,
@@ -152,12 +152,15 @@ def train(config):
     tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
                                callbacks=[c for c in callbacks if c is not None])
     seconds = time.perf_counter() - start
+    shutil.rmtree(backup, ignore_errors=True)  # Keras empties it after a finished run; drop the folder
     if nan_guard.failed_at is not None:
         raise TrainingError(f"training stopped: loss {nan_guard.failed_at[2]} at batch "
                             f"{nan_guard.failed_at[1]} (see the advice above)")
     if os.path.exists(best_path):
         tagger.model.load_weights(best_path)
     tagger.save(out)
+    if config.lora:
+        lora.save_adapter(tagger, os.path.join(out, "adapter"))
 
     hist = history.history
     plots.plot_history(hist, os.path.join(out, "curves.png"),
@@ -183,6 +186,10 @@ def train(config):
               f"{metrics['after']['f1']:.4f}")
     print(f"model, metrics and plots written to {out}/")
     return tagger, metrics
+
+
+def _has_files(folder):
+    return any(files for _, _, files in os.walk(folder))
 
 
 def _public(scores):
