@@ -8,6 +8,7 @@ saved as JSON beside every trained model so a run can be reproduced with `--conf
 import argparse
 import dataclasses
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 
@@ -31,6 +32,24 @@ class TrainConfig:
     dropout: float = _f(0.1, "Dropout before the classifier.")
     finetune: str = _f("full", "What trains: the whole model, or the head only on a frozen encoder.",
                        choices=("full", "frozen"))
+    # LoRA (tfner.lora): defaults are the clinical de-identification recipe, PEFT's names in brackets
+    lora: bool = _f(False, "Train LoRA adapters on the frozen encoder (and the whole head) instead of "
+                    "every weight; saved models are merged, the adapter also goes to OUTPUT_DIR/adapter. "
+                    "LoRA wants a larger --learning-rate than full fine-tuning, e.g. 5e-4.")
+    lora_r: int = _f(16, "LoRA rank r [r].")
+    lora_alpha: float = _f(32.0, "LoRA scale numerator: the update is (alpha/r)·A·B [lora_alpha].")
+    lora_dropout: float = _f(0.05, "Dropout on the input of the adapter path [lora_dropout].")
+    lora_bias: str = _f("lora_only", "Which biases train: none, every bias of the encoder (Dense biases, "
+                        "LayerNorm betas), or those of the wrapped layers [bias].",
+                        choices=("none", "all", "lora_only"))
+    lora_targets: list = _f(["query", "key", "value", "output.dense", "intermediate.dense"],
+                            "Dense layers to adapt, matched against paths such as "
+                            "encoder.layer.0.attention.self.query exactly or as a .suffix ('output.dense' "
+                            "is both the attention output and the feed-forward output) [target_modules].",
+                            item_type=str)
+    lora_target_regex: str = _f("", "A regex the whole layer path must match, instead of --lora-targets "
+                                "[target_modules as a string].")
+    lora_use_rslora: bool = _f(False, "Rank-stabilised scale alpha/sqrt(r) [use_rslora].")
     # Data
     train: str = _f("", "Training data: CoNLL file, JSONL span file, saved `datasets` directory, or "
                     "'hf:NAME' hub dataset. Empty: the embedded synthetic clinical notes.")
@@ -93,6 +112,19 @@ class TrainConfig:
             raise ValueError("warmup_ratio and dropout must be in [0, 1)")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        if self.lora and self.finetune == "frozen":
+            raise ValueError("lora trains adapters inside the encoder: it cannot be combined with "
+                             "finetune=frozen")
+        if self.lora_r <= 0 or not self.lora_alpha > 0 or not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"LoRA needs lora_r > 0, lora_alpha > 0 and lora_dropout in [0, 1), got "
+                             f"{self.lora_r}, {self.lora_alpha}, {self.lora_dropout}")
+        if not self.lora_targets or any(not isinstance(t, str) or not t for t in self.lora_targets):
+            raise ValueError(f"lora_targets must be a list of layer names, got {self.lora_targets!r}")
+        self.lora_targets = list(self.lora_targets)
+        try:
+            re.compile(self.lora_target_regex)
+        except re.error as e:
+            raise ValueError(f"lora_target_regex {self.lora_target_regex!r}: {e}") from None
         if not self.mlp_sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0
                                      for s in self.mlp_sizes):
             raise ValueError(f"mlp_sizes must be a list of positive integers, got {self.mlp_sizes!r}")
@@ -152,7 +184,9 @@ def add_config_arguments(parser, cls=TrainConfig):
         if kind is bool:
             parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, **kwargs)
         elif kind is list:
-            parser.add_argument(_flag(f.name), nargs="+", type=int, metavar="N", **kwargs)
+            item = f.metadata.get("item_type", int)
+            parser.add_argument(_flag(f.name), nargs="+", type=item, metavar="N" if item is int else "NAME",
+                                **kwargs)
         elif kind is dict:
             parser.add_argument(_flag(f.name), type=json.loads, metavar="JSON", **kwargs)
         else:

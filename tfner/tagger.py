@@ -9,6 +9,10 @@ folder holding everything needed to rebuild it offline:
     encoder/config.json  the transformers config of the encoder as trained (layers dropped included)
     tokenizer/           the fast tokenizer files
     weights.h5           all weights (encoder and head)
+
+A model trained with LoRA (`config.lora`) is saved merged: `weights.h5` holds a plain encoder with the
+adapters folded into its kernels, so `load` rebuilds it without LoRA (config.json still records how it
+was trained). The adapter alone is written by `tfner.lora.save_adapter`.
 """
 
 import json
@@ -20,7 +24,7 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
-from tfner import align
+from tfner import align, lora
 from tfner.config import TrainConfig
 from tfner.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder
 from tfner.heads import HEADS
@@ -99,6 +103,8 @@ class Tagger:
         _freeze_pooler(encoder)
         if config.finetune == "frozen":
             encoder.trainable = False
+        if config.lora:  # after the pretrained weights are in: the wrapped layers keep them
+            lora.apply_lora(encoder, lora.LoraConfig.from_train_config(config))
         model = build_model(encoder, spec.build(config, len(labels)))
         return cls(model, encoder, tokenizer or load_tokenizer(config.encoder), labels, config)
 
@@ -111,9 +117,9 @@ class Tagger:
 
     def predict_logits(self, windows, batch_size=64):
         """Logits per window, trimmed to its length; batches are grouped by length to pad little."""
-        if self._forward is None:
+        if self._forward is None or self._forward[0] != lora.state_version():  # retrace after a merge
             spec = tf.TensorSpec((None, None), tf.int32)
-            self._forward = tf.function(
+            self._forward = lora.state_version(), tf.function(
                 lambda ids, mask: self.model({"input_ids": ids, "attention_mask": mask}, training=False),
                 input_signature=[spec, spec])
         lengths = np.array([len(ids) for ids in windows.input_ids])
@@ -128,7 +134,7 @@ class Tagger:
             for r, w in enumerate(rows):
                 ids[r, :lengths[w]] = windows.input_ids[w]
                 mask[r, :lengths[w]] = 1
-            logits = self._forward(ids, mask).numpy()
+            logits = self._forward[1](ids, mask).numpy()
             for r, w in enumerate(rows):
                 out[w] = logits[r, :lengths[w]]
         return out
@@ -157,6 +163,8 @@ class Tagger:
     # Persistence ----------------------------------------------------------------------------------
 
     def save(self, path):
+        if lora.has_lora(self.encoder):  # every saved model is merged; this tagger stays as it is
+            return lora.merged_tagger(self).save(path)
         os.makedirs(path, exist_ok=True)
         self.config.to_json(os.path.join(path, "config.json"))
         with open(os.path.join(path, "labels.json"), "w") as f:
