@@ -421,12 +421,12 @@ def test_merged_and_unmerged_outputs_agree_after_training(trained, notes):
     _, tagger, _, _ = trained
     kernels = {p: l.base.kernel.numpy().copy() for p, l in lora_layers(tagger.encoder).items()}
     assert any(np.abs(l.lora_kernel_b.numpy()).max() > 0 for l in lora_layers(tagger.encoder).values())
-    unmerged = _predicted_logits(tagger, notes)
+    unmerged, eager = _predicted_logits(tagger, notes), _logits(tagger, notes)
     merge(tagger.encoder)
     try:
         assert is_merged(tagger.encoder)
         np.testing.assert_allclose(_predicted_logits(tagger, notes), unmerged, atol=1e-5)  # retraced
-        np.testing.assert_allclose(_logits(tagger, notes), _logits(tagger, notes), atol=0)
+        np.testing.assert_allclose(_logits(tagger, notes), eager, atol=1e-5)
     finally:
         unmerge(tagger.encoder)
     for path, layer in lora_layers(tagger.encoder).items():
