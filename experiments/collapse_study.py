@@ -18,8 +18,8 @@ trains MiniLM with the three heads twice:
   `--check-every` steps; `EntityMetrics` logs seqeval F1 as `val_entity_*` beside the study's metrics.
 - **tfner**: `tfner.train.train(TrainConfig(head=...))` on `--max-train` sentences (0: all of
   train.txt), the same code path as `python -m tfner.train`: logits heads, the masked loss, entity F1
-  for early stopping, and the detector with tfner's default action (stop and restore). Until
-  `tfner.train` wires the detector in itself, it is attached here right after `EntityMetrics`.
+  for early stopping, and the detector with tfner's default action (stop and restore), which
+  `tfner.train` attaches right after `EntityMetrics`.
 
 "Collapsed" in the results is measured apart from the detector: entity F1 on the whole validation
 set below 0.01 with one class taking >= 99 % of the predictions there (the detector checks a sample
@@ -151,82 +151,30 @@ def run_study(head, corpora, labels, args):
 
 # tfner's way ---------------------------------------------------------------------------------------
 
-def _wired():
-    return any(f.name.startswith("collapse_") for f in dataclasses.fields(TrainConfig))
-
-
-def _attach_detector(store, check_every):
-    """Until tfner.train wires the detector: run one right after EntityMetrics (tfner's default action)."""
-
-    class EntityMetricsThenDetector(EntityMetrics):
-        def __init__(self, tagger, windows, *args, **kwargs):
-            super().__init__(tagger, windows, *args, **kwargs)
-            self.detector = LabelCollapseDetector(tagger, windows, action="restore",
-                                                  check_every_steps=check_every)
-            self.full = []
-            store.append(self)
-
-        def set_model(self, model):
-            super().set_model(model)
-            self.detector.set_model(model)
-
-        def set_params(self, params):
-            super().set_params(params)
-            self.detector.set_params(params)
-
-        def on_train_begin(self, logs=None):
-            self.detector.on_train_begin(logs)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.detector.on_epoch_begin(epoch, logs)
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.detector.on_train_batch_end(batch, logs)
-
-        def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)
-            r = report_from_tags(self.windows.gold, self.last["pred"], self.tagger.labels)
-            self.full.append({"top_label": r.top_label, "top_share": r.top_share,
-                              "o_share": r.shares.get("O", 0.0), "classes_predicted": r.classes_predicted})
-            self.detector.on_epoch_end(epoch, logs)
-
-    train_module.EntityMetrics = EntityMetricsThenDetector
-
-
 def run_tfner(head, paths, n_train, args):
-    store = []
-    overrides = {}
-    if _wired():
-        overrides = {"collapse_check_every_steps": args.check_every}
-    else:
-        _attach_detector(store, args.check_every)
     out = os.path.join(RESULTS, "collapse_study", f"tfner-{head}")
     config = TrainConfig(head=head, train=paths[0], validation=paths[1], epochs=args.epochs,
                          batch_size=args.batch_size, max_train_documents=args.max_train,
                          max_eval_documents=args.max_valid, eval_before=False, verbose=2, seed=args.seed,
-                         output_dir=out, **overrides)
+                         output_dir=out, collapse_check_every_steps=args.check_every)
     tagger, metrics = train_module.train(config)
-    train_module.EntityMetrics = EntityMetrics
     with open(os.path.join(out, "history.json")) as f:
         history = json.load(f)
     windows = tagger.encode(first(read_conll(paths[1]), args.max_valid))
     pred = tagger.tags(windows, tagger.predict_logits(windows))
     final = report_from_tags(windows.gold, pred, tagger.labels)
-    if store:
-        readings, full = store[0].detector.readings, store[0].full
-    else:  # wired: the epoch-end figures are in history.json
-        readings = [{"epoch": e + 1, "progress": e + 1.0, "at_epoch_end": True, "flag": int(flag),
-                     "figures": {k[len("collapse_"):]: history[k][e] for k in history
-                                 if k.startswith("collapse_") and k != "collapse_flag"},
-                     "top_label": tagger.labels[int(history["collapse_top_class"][e])],
-                     "reasons": ["see history"] if flag else []}
-                    for e, flag in enumerate(history.get("collapse_flag", []))]
-        full = []
+    # the detector's epoch-end figures are in history.json
+    readings = [{"epoch": e + 1, "progress": e + 1.0, "at_epoch_end": True, "flag": int(flag),
+                 "figures": {k[len("collapse_"):]: history[k][e] for k in history
+                             if k.startswith("collapse_") and k != "collapse_flag"},
+                 "top_label": tagger.labels[int(history["collapse_top_class"][e])],
+                 "reasons": ["see history"] if flag else []}
+                for e, flag in enumerate(history.get("collapse_flag", []))]
     return {"built_as": "tfner", "head": head, "head_layers": f"tfner head {head!r} (logits)",
             "train_sentences": n_train,
-            "train_seconds": metrics["train_seconds"], "history": history, "full_validation": full,
+            "train_seconds": metrics["train_seconds"], "history": history, "full_validation": [],
             "readings": readings,
-            "detector": store[0].detector.outcome() if store else metrics.get("collapse"),
+            "detector": metrics.get("collapse"),
             "final": {"val_f1": metrics["validation"]["f1"], "top_label": final.top_label,
                       "top_share": final.top_share, "gold_o_share": 1 - final.entities_gold / final.tokens}}
 

@@ -84,6 +84,21 @@ class TrainConfig:
     seqeval_mode: str = _f("default", "Entity matching: seqeval's default (conlleval-like) or strict "
                            "IOB2.", choices=("default", "strict"))
     seed: int = _f(42, "Random seed for weights, shuffling and the synthetic data.")
+    # Label-collapse detection (tfner.collapse)
+    collapse_action: str = _f("restore", "When the model predicts (nearly) one class while the gold labels "
+                              "do not: warn and go on, stop, stop and restore the weights of the last "
+                              "healthy check, or raise an error (tuner trials).",
+                              choices=("warn", "stop", "restore", "raise"))
+    collapse_check_every_steps: int = _f(0, "Also check for label collapse every N training steps "
+                                         "(0: at epoch ends only).")
+    collapse_warmup_epochs: float = _f(1.0, "Epochs of training before predicting only O counts as collapse "
+                                       "(healthy models start that way); a constant entity class counts "
+                                       "at once.")
+    collapse_max_top_share: float = _f(0.99, "Collapse: one class takes at least this share of the "
+                                       "predicted labelled tokens ...")
+    collapse_max_gold_share: float = _f(0.95, "... while its share of the gold labels is at most this.")
+    collapse_sample: int = _f(512, "Validation windows (whole documents, drawn once) checked for collapse "
+                              "(0: all).")
     # Output
     output_dir: str = _f("runs/latest", "Where the model, logs, history, metrics and plots are written.")
     eval_before: bool = _f(True, "Also evaluate the untrained model on the test data, for a "
@@ -110,6 +125,11 @@ class TrainConfig:
                              f"{self.head_learning_rate}")
         if not 0 <= self.warmup_ratio < 1 or not 0 <= self.dropout < 1:
             raise ValueError("warmup_ratio and dropout must be in [0, 1)")
+        if min(self.collapse_check_every_steps, self.collapse_warmup_epochs, self.collapse_sample) < 0:
+            raise ValueError("collapse_check_every_steps, collapse_warmup_epochs and collapse_sample must "
+                             "be >= 0")
+        if not (0 < self.collapse_max_top_share <= 1 and 0 < self.collapse_max_gold_share <= 1):
+            raise ValueError("collapse_max_top_share and collapse_max_gold_share must be in (0, 1]")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
         if self.lora and self.finetune == "frozen":
@@ -127,7 +147,7 @@ class TrainConfig:
             raise ValueError(f"lora_target_regex {self.lora_target_regex!r}: {e}") from None
         if not self.mlp_sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0
                                      for s in self.mlp_sizes):
-            raise ValueError(f"mlp_sizes must be a list of positive integers, got {self.mlp_sizes!r}")
+            raise ValueError(f"mlp_sizes must be positive integers (a list), got {self.mlp_sizes!r}")
         self.mlp_sizes = list(self.mlp_sizes)
 
     def to_json(self, path=None):

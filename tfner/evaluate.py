@@ -19,6 +19,7 @@ import sys
 from tfner import _env  # noqa: F401
 
 from tfner import plots
+from tfner.collapse import loud_warning, report_from_tags
 from tfner.data import DataError, check_labels, read_data, summarize
 from tfner.encoders import EncoderError
 from tfner.metrics import confusion_matrix, format_confusion, format_scores
@@ -48,6 +49,10 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
         del fresh
     scores = tagger.evaluate(windows, batch_size, mode)
     report["trained"] = {k: v for k, v in scores.items() if k != "pred"}
+    collapse = report_from_tags(windows.gold, scores["pred"], tagger.labels)
+    report["collapse"] = collapse.to_dict()
+    if collapse.collapsed:
+        print(loud_warning(collapse, f"the model in {model_dir}"), file=sys.stderr)
     print(format_scores(report["trained"], "trained model:"))
     if untrained:
         print(f"F1 before -> after fine-tuning: {report['untrained']['f1']:.4f} -> {report['trained']['f1']:.4f}")

@@ -29,6 +29,7 @@ import tf_keras
 from tfner import lora, plots
 from tfner.batching import make_dataset, real_tokens
 from tfner.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
+from tfner.collapse import LabelCollapseDetector, LabelCollapseError, loud_warning, report_from_tags
 from tfner.config import TrainConfig, add_config_arguments, config_from_args
 from tfner.data import Corpus, DataError, build_labels, check_labels, read_data, summarize
 from tfner.encoders import EncoderError
@@ -134,8 +135,14 @@ def train(config):
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
     backup = os.path.join(out, "backup")
     history = HistoryFile(os.path.join(out, "history.json"), resume=_has_files(backup))
+    detector = LabelCollapseDetector(
+        tagger, windows["validation"], action=config.collapse_action,
+        check_every_steps=config.collapse_check_every_steps, warmup_epochs=config.collapse_warmup_epochs,
+        max_top_share=config.collapse_max_top_share, max_gold_share=config.collapse_max_gold_share,
+        max_windows=config.collapse_sample, seed=config.seed)
     callbacks = [
         EntityMetrics(tagger, windows["validation"]),  # first: the callbacks below read its val_* logs
+        detector,  # second: collapse_* figures into the logs; may stop and restore healthy weights
         throughput,
         nan_guard,
         tf_keras.callbacks.ProgbarLogger(count_mode="steps") if config.verbose else None,
@@ -149,8 +156,12 @@ def train(config):
         tf_keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
     ]
     start = time.perf_counter()
-    tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
-                               callbacks=[c for c in callbacks if c is not None])
+    try:
+        tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
+                         callbacks=[c for c in callbacks if c is not None])
+    except LabelCollapseError:
+        shutil.rmtree(backup, ignore_errors=True)  # a collapsed run is not one to resume
+        raise
     seconds = time.perf_counter() - start
     shutil.rmtree(backup, ignore_errors=True)  # Keras empties it after a finished run; drop the folder
     if nan_guard.failed_at is not None:
@@ -165,7 +176,13 @@ def train(config):
     hist = history.history
     plots.plot_history(hist, os.path.join(out, "curves.png"),
                        f"{config.encoder} + {config.head} ({config.finetune})")
-    metrics["validation"] = _public(tagger.evaluate(windows["validation"]))
+    metrics["collapse"] = detector.outcome()
+    validation = tagger.evaluate(windows["validation"])
+    metrics["validation"] = _public(validation)
+    final_collapse = report_from_tags(windows["validation"].gold, validation["pred"], labels)
+    metrics["collapse"]["final_model"] = final_collapse.to_dict()
+    if final_collapse.collapsed:
+        print(loud_warning(final_collapse, f"the model saved in {out}"), file=sys.stderr)
     final = tagger.evaluate(windows[evaluated])
     metrics["after"] = _public(final)
     metrics["train_seconds"] = seconds
@@ -204,7 +221,7 @@ def main(argv=None):
     try:
         config = config_from_args(args)
         train(config)
-    except (DataError, EncoderError, TrainingError, ValueError) as e:
+    except (DataError, EncoderError, TrainingError, LabelCollapseError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
