@@ -1,0 +1,163 @@
+"""NERPipeline: aggregations on hand-made logits, long documents through windows, bad inputs, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+
+LABELS = ["O", "B-NAME", "I-NAME", "B-DATE", "I-DATE"]
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    from tfner.tagger import Tagger
+
+    return Tagger.build(tiny_config(), LABELS)
+
+
+def rigged(tagger, monkeypatch, by_token):
+    """Make the tagger's logits depend only on each token's text: by_token maps token -> label."""
+    tok = tagger.tokenizer
+
+    def predict_logits(windows, batch_size=64):
+        out = []
+        for ids in windows.input_ids:
+            logits = np.zeros((len(ids), len(LABELS)), np.float32)
+            for n, token in enumerate(tok.convert_ids_to_tokens([int(i) for i in ids])):
+                label, strength = by_token.get(token, ("O", 5.0))
+                logits[n, LABELS.index(label)] = strength
+            out.append(logits)
+        return out
+
+    monkeypatch.setattr(tagger, "predict_logits", predict_logits)
+
+
+def test_simple_groups_adjacent_tokens_of_one_type(tagger, monkeypatch):
+    from tfner.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 3.0),
+                                 "may": ("B-DATE", 5.0), "3": ("I-DATE", 5.0), "anne": ("B-NAME", 5.0)})
+    text = "John Smith met Anne on May 3."
+    out = NERPipeline(tagger, "simple")(text)
+    assert [(e["entity_group"], e["word"], e["start"], e["end"]) for e in out] == [
+        ("NAME", "John Smith", 0, 10), ("NAME", "Anne", 15, 19), ("DATE", "May 3", 23, 28)]
+    p5 = np.exp(5) / (np.exp(5) + 4)
+    p3 = np.exp(3) / (np.exp(3) + 4)
+    assert out[0]["score"] == pytest.approx((p5 + p3) / 2, rel=1e-5)
+    for e in out:
+        assert e["word"] == text[e["start"]:e["end"]]
+
+
+def test_b_tag_starts_a_new_group_and_i_after_o_starts_one(tagger, monkeypatch):
+    from tfner.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "anne": ("B-NAME", 5.0), "bob": ("I-NAME", 5.0)})
+    out = NERPipeline(tagger, "simple")("John Anne and Bob")
+    assert [e["word"] for e in out] == ["John", "Anne", "Bob"]
+
+
+def test_none_gives_one_dict_per_token(tagger, monkeypatch):
+    from tfner.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 5.0)})
+    out = NERPipeline(tagger, "none")("John Smith came")
+    assert [(e["entity"], e["word"], e["start"], e["end"]) for e in out] == [
+        ("B-NAME", "John", 0, 4), ("I-NAME", "Smith", 5, 10)]
+    everything = NERPipeline(tagger, "none", ignore_labels=())("John Smith came")
+    assert [e["entity"] for e in everything] == ["B-NAME", "I-NAME", "O"]
+
+
+def test_word_aggregations_on_sub_tokens(tagger, monkeypatch):
+    from tfner.pipeline import NERPipeline
+
+    tok = tagger.tokenizer
+    pieces = tok.tokenize("xyzzyqux")
+    assert len(pieces) >= 3, pieces  # a word split into sub-tokens
+    # first sub-token weakly NAME, the others strongly DATE
+    table = {pieces[0]: ("B-NAME", 2.0)}
+    table.update({p: ("I-DATE", 6.0) for p in pieces[1:]})
+    rigged(tagger, monkeypatch, table)
+    text = "see xyzzyqux now"
+
+    def run(aggregation):
+        return [(e["entity_group"], e["word"], e["start"], e["end"])
+                for e in NERPipeline(tagger, aggregation)(text)]
+
+    assert run("first") == [("NAME", "xyzzyqux", 4, 12)]
+    assert run("max") == [("DATE", "xyzzyqux", 4, 12)]
+    assert run("average") == [("DATE", "xyzzyqux", 4, 12)]
+    # simple does not look at words: the NAME piece and the DATE pieces are separate groups
+    simple = run("simple")
+    assert [g for g, *_ in simple] == ["NAME", "DATE"]
+    first = NERPipeline(tagger, "first")(text)[0]
+    assert first["score"] == pytest.approx(np.exp(2) / (np.exp(2) + 4), rel=1e-5)
+
+
+def test_entity_at_the_end_of_a_5000_token_document_is_found(tagger, monkeypatch):
+    from tfner.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"smith": ("B-NAME", 5.0)})
+    text = "the patient was fine . " * 1000 + "Seen by Smith"
+    assert len(tagger.tokenizer.tokenize(text)) > 5000
+    calls = []
+    inner = tagger.predict_logits
+
+    def counting(windows, batch_size=64):
+        calls.append(len(windows))
+        return inner(windows, batch_size)
+
+    monkeypatch.setattr(tagger, "predict_logits", counting)
+    out = NERPipeline(tagger)(text)
+    assert calls[0] > 100  # windows of 32 tokens
+    assert out == [{"entity_group": "NAME", "score": pytest.approx(np.exp(5) / (np.exp(5) + 4), rel=1e-5),
+                    "word": "Smith", "start": len(text) - 5, "end": len(text)}]
+
+
+def test_windows_merge_equals_one_long_window_for_a_real_tiny_model(tagger):
+    from tfner.pipeline import NERPipeline
+
+    text = "Patient John Smith was seen on 3/4/2021 at Mercy Hospital. " * 8
+    short = NERPipeline(tagger, max_length=32, stride=8).probabilities([text])[0]
+    full = NERPipeline(tagger, max_length=512, stride=8).probabilities([text])[0]
+    np.testing.assert_array_equal(short[1], full[1])
+    assert short[0].shape == full[0].shape and short[0].shape[0] > 32
+    np.testing.assert_allclose(short[0].sum(-1), 1.0, atol=1e-5)
+
+
+def test_batches_empty_strings_and_bad_inputs(tagger, monkeypatch):
+    from tfner.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0)})
+    pipe = NERPipeline(tagger)
+    assert pipe(["", "John", "   ", "no one"]) == [[], [pipe("John")[0]], [], []]
+    assert pipe("") == []
+    assert pipe([]) == []
+    with pytest.raises(TypeError, match=r"text 1 is a int"):
+        pipe(["John", 3])
+    with pytest.raises(TypeError, match="NoneType"):
+        pipe(None)
+    with pytest.raises(ValueError, match="aggregation"):
+        NERPipeline(tagger, "mean")
+
+
+def test_predict_cli(tagger, tmp_path, capsys):
+    from tfner.predict import main
+
+    model = tmp_path / "model"
+    tagger.save(str(model))
+    (tmp_path / "in.txt").write_text("John Smith\n\n")
+    (tmp_path / "in.jsonl").write_text(json.dumps({"body": "Anne"}) + "\n")
+    main(["--model", str(model), "Hello there", "--file", str(tmp_path / "in.txt"),
+          "--jsonl", str(tmp_path / "in.jsonl"), "--text-field", "body", "--aggregation", "first"])
+    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert [l["text"] for l in lines] == ["Hello there", "John Smith", "", "Anne"]
+    assert lines[2]["entities"] == []
+    for line in lines:
+        for e in line["entities"]:
+            assert e["word"] == line["text"][e["start"]:e["end"]]
+    main(["--model", str(model), "x y", "--output", str(tmp_path / "out.jsonl")])
+    assert json.loads((tmp_path / "out.jsonl").read_text())["text"] == "x y"
+    with pytest.raises(SystemExit):
+        main(["--model", str(model), "--jsonl", str(tmp_path / "in.jsonl")])

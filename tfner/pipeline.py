@@ -1,0 +1,158 @@
+"""`NERPipeline`: raw text -> entity groups, like the Hugging Face token-classification pipeline.
+
+    from tfner.pipeline import NERPipeline
+    ner = NERPipeline(tfner.load("runs/notes"), aggregation="simple")
+    ner("Seen by Dr. Smith on 3/4/2021.")
+    # [{'entity_group': 'NAME', 'score': 0.98, 'word': 'Smith', 'start': 12, 'end': 17}, ...]
+
+Texts go through tfner's span path (`align.encode` on documents without spans): the tokenizer's
+character offsets map tokens back onto the text, and texts longer than `max_length` become
+overlapping windows (`stride` tokens shared) whose softmax probabilities are merged per token
+(`align.merge`: each token takes the window where it sits farthest from a cut), so an entity anywhere
+in a long document is found. `word` is always the exact slice `text[start:end]`.
+
+Aggregations (the Hugging Face semantics):
+
+- `none`: one dict per token (`entity` is its B-/I- label), tokens labelled in `ignore_labels` dropped;
+- `simple`: adjacent tokens of the same type are grouped, a `B-` token starts a new group; the score
+  is the mean of the tokens' scores (each token's probability of its predicted label);
+- `first`, `average`, `max`: first a label per *word* (the tokenizer's `word_ids`; sub-tokens of one
+  word always share a label): the first sub-token's label, the label of the mean of the sub-tokens'
+  probabilities, or the label of the sub-token with the highest score; then words are grouped as in
+  `simple`, the score being the mean of the word scores.
+"""
+
+import numpy as np
+
+from tfner import align
+from tfner.data import Corpus, Document
+
+AGGREGATIONS = ("none", "simple", "first", "average", "max")
+
+
+def softmax(logits):
+    z = np.asarray(logits, np.float64)
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return (z / z.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def _tag(label):
+    """('B', 'PER') for B-PER, ('I', 'PER') for I-PER, ('I', 'O') for O (as Hugging Face does)."""
+    if label.startswith("B-") or label.startswith("I-"):
+        return label[0], label[2:]
+    return "I", label
+
+
+def group_entities(items, text):
+    """Adjacent items of the same type, a B- item starting a new group. items: (label, score, start, end)."""
+    groups = []
+    for label, score, start, end in items:
+        bi, kind = _tag(label)
+        if groups and groups[-1]["type"] == kind and bi != "B":
+            groups[-1]["scores"].append(score)
+            groups[-1]["end"] = end
+        else:
+            groups.append({"type": kind, "scores": [score], "start": start, "end": end})
+    return [{"entity_group": g["type"], "score": float(np.mean(g["scores"])),
+             "word": text[g["start"]:g["end"]], "start": int(g["start"]), "end": int(g["end"])}
+            for g in groups]
+
+
+def aggregate(text, probabilities, offsets, labels, aggregation="simple", ignore_labels=("O",),
+              word_ids=None):
+    """Entities of one text from per-token probabilities (tokens, labels) and character offsets."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
+    probabilities = np.asarray(probabilities)
+    if len(probabilities) == 0:
+        return []
+    ids = probabilities.argmax(-1)
+    scores = probabilities[np.arange(len(ids)), ids]
+    ignore = set(ignore_labels)
+    if aggregation == "none":
+        return [{"entity": labels[i], "score": float(s), "index": n, "word": text[a:b],
+                 "start": int(a), "end": int(b)}
+                for n, (i, s, (a, b)) in enumerate(zip(ids, scores, offsets)) if labels[i] not in ignore]
+    if aggregation == "simple":
+        items = [(labels[i], float(s), a, b) for i, s, (a, b) in zip(ids, scores, offsets)]
+    else:
+        if word_ids is None:
+            raise ValueError(f"aggregation {aggregation!r} needs the word of each token (word_ids)")
+        items = []
+        words = np.asarray(word_ids)
+        boundaries = np.nonzero(np.concatenate([[True], words[1:] != words[:-1]]))[0]
+        for lo, hi in zip(boundaries, list(boundaries[1:]) + [len(words)]):
+            p = probabilities[lo:hi]
+            if aggregation == "first":
+                k = int(p[0].argmax())
+                score = p[0, k]
+            elif aggregation == "average":
+                mean = p.mean(0)
+                k = int(mean.argmax())
+                score = mean[k]
+            else:  # max
+                best = int(scores[lo:hi].argmax())
+                k, score = int(ids[lo + best]), scores[lo + best]
+            items.append((labels[k], float(score), offsets[lo][0], offsets[hi - 1][1]))
+    return [g for g in group_entities(items, text) if g["entity_group"] not in ignore]
+
+
+class NERPipeline:
+    """Texts -> entity dicts with a trained `Tagger` (see the module docstring).
+
+    tagger: Tagger. The model, its tokenizer and labels.
+    aggregation: str. One of none/simple/first/average/max.
+    ignore_labels: tuple. Entity types (or labels, for `none`) left out of the results.
+    batch_size: int. Windows per forward pass.
+    max_length, stride: int. Window size and overlap in tokens; the tagger's config by default.
+    """
+
+    def __init__(self, tagger, aggregation="simple", ignore_labels=("O",), batch_size=32,
+                 max_length=None, stride=None):
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
+        self.tagger = tagger
+        self.aggregation = aggregation
+        self.ignore_labels = tuple(ignore_labels)
+        self.batch_size = batch_size
+        self.max_length = max_length or tagger.config.max_length
+        self.stride = tagger.config.stride if stride is None else stride
+
+    def __call__(self, texts):
+        """A str -> its list of entities; a list of str -> one list of entities per text."""
+        single = isinstance(texts, str)
+        batch = [texts] if single else texts
+        if not isinstance(batch, (list, tuple)):
+            raise TypeError(f"expected a str or a list of str, got {type(texts).__name__}")
+        for n, text in enumerate(batch):
+            if not isinstance(text, str):
+                raise TypeError(f"text {n} is a {type(text).__name__}, not a str")
+        results = self.probabilities(batch)
+        out = []
+        for text, (probs, offsets, words) in zip(batch, results):
+            out.append(aggregate(text, probs, offsets, self.tagger.labels, self.aggregation,
+                                 self.ignore_labels, words))
+        return out[0] if single else out
+
+    def probabilities(self, texts):
+        """Per text: (tokens, labels) merged softmax probabilities, (tokens, 2) offsets, word ids."""
+        n_labels = len(self.tagger.labels)
+        empty = (np.zeros((0, n_labels), np.float32), np.zeros((0, 2), np.int32), np.zeros(0, np.int32))
+        results = [empty] * len(texts)
+        kept = [n for n, t in enumerate(texts) if t.strip()]
+        if not kept:
+            return results
+        corpus = Corpus([Document(text=texts[n]) for n in kept], "<texts>")
+        windows = align.encode(corpus, self.tagger.tokenizer, self.tagger.labels, self.max_length,
+                               self.stride)
+        logits = self.tagger.predict_logits(windows, self.batch_size) if len(windows) else []
+        merged = align.merge(windows, [softmax(l) for l in logits], fill=0.0)
+        words = None
+        if self.aggregation in ("first", "average", "max"):
+            enc = self.tagger.tokenizer([texts[n] for n in kept], add_special_tokens=False)
+            words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32)
+                     for i in range(len(kept))]
+        for i, n in enumerate(kept):
+            if windows.units[i]:
+                results[n] = (merged[i], windows.offsets[i], None if words is None else words[i])
+        return results
