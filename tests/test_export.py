@@ -1,0 +1,236 @@
+"""SavedModel export: layout, parity with the Tagger and the pipeline, saved_model_cli, atomic writes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+
+CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+# `saved_model_cli run` loads the whole graph, predict_text's tokenizer ops included: register them first
+CLI_WITH_TEXT_OPS = [sys.executable, "-c", "import sys, tensorflow_text; sys.argv[0] = 'saved_model_cli'; "
+                     "from tensorflow.python.tools.saved_model_cli import main; sys.exit(main())"]
+
+
+@pytest.fixture(scope="module")
+def labels():
+    from tfner.data import build_labels
+    from tfner.synthetic import clinical_notes
+
+    return build_labels(clinical_notes(40, 1)[0])
+
+
+@pytest.fixture(scope="module")
+def tagger(labels):
+    from tfner.tagger import Tagger
+
+    return Tagger.build(tiny_config(), labels)
+
+
+@pytest.fixture(scope="module")
+def exported(tagger, tmp_path_factory):
+    from tfner.export import export
+
+    root = tmp_path_factory.mktemp("exports")
+    messages = []
+    path = export(tagger, "tiny", output_root=str(root), log=messages.append)
+    return path, messages
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops before loading)
+
+    return tf.saved_model.load(exported[0])
+
+
+@pytest.fixture(scope="module")
+def notes():
+    from tfner.synthetic import clinical_notes
+
+    return clinical_notes(1, 8, seed=3)[1]
+
+
+def test_layout_assets_and_version(exported, tagger, labels):
+    path, messages = exported
+    assert os.path.basename(path) == "1" and os.path.exists(os.path.join(path, "saved_model.pb"))
+    assets = os.path.join(path, "assets")
+    with open(os.path.join(assets, "labels.json")) as f:
+        assert json.load(f) == labels
+    with open(os.path.join(assets, "config.json")) as f:
+        assert json.load(f)["max_length"] == tagger.config.max_length
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
+        assert os.path.exists(os.path.join(assets, name)), name
+    assert os.path.getsize(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")) > 0
+    assert [m for m in messages if "predict_text, serving_default" in m]
+    assert [d for d in os.listdir(os.path.dirname(path))] == ["1"]  # no temporary folder left
+
+
+def test_serving_default_matches_the_tagger_token_by_token(loaded, tagger, notes):
+    windows = tagger.encode(notes)
+    expected = tagger.predict_logits(windows)
+    width = max(len(ids) for ids in windows.input_ids)
+    ids = np.zeros((len(windows), width), np.int64)
+    mask = np.zeros_like(ids)
+    for n, row in enumerate(windows.input_ids):
+        ids[n, :len(row)], mask[n, :len(row)] = row, 1
+    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask,
+                                               token_type_ids=np.zeros_like(ids))
+    assert out["logits"].dtype.name == "float32" and out["label_ids"].dtype.name == "int64"
+    for n, logits in enumerate(expected):
+        got = out["logits"].numpy()[n, :len(logits)]
+        np.testing.assert_allclose(got, logits, atol=1e-4)
+        np.testing.assert_array_equal(out["label_ids"].numpy()[n, :len(logits)], logits.argmax(-1))
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
+
+
+def entities_from_signature(out, n):
+    count = int(out["entity_count"][n])
+    return [(out["entity_label"][n, k].numpy().decode(), int(out["entity_start"][n, k]),
+             int(out["entity_end"][n, k]), out["entity_text"][n, k].numpy().decode(),
+             float(out["entity_score"][n, k])) for k in range(count)]
+
+
+def test_predict_text_gives_the_pipelines_entities(loaded, tagger, notes):
+    from tfner.pipeline import NERPipeline
+
+    texts = [d.text for d in notes.documents] + ["Zoë Müller, née Ångström, seen 3/4 — café", ""]
+    # predict_text truncates instead of windowing: compare with a pipeline of one window per text
+    assert max(len(tagger.tokenizer.tokenize(t)) for t in texts) < 500
+    expected = NERPipeline(tagger, "simple", max_length=512)(texts)
+    out = loaded.signatures["predict_text"](text=np.array(texts, object))
+    total = 0
+    for n, text in enumerate(texts):
+        got = entities_from_signature(out, n)
+        want = expected[n]
+        assert [g[:3] for g in got] == [(e["entity_group"], e["start"], e["end"]) for e in want], n
+        for (_, start, end, word, score), e in zip(got, want):
+            assert word == text[start:end] == e["word"]
+            assert score == pytest.approx(e["score"], abs=1e-4)
+        total += len(got)
+    assert total > 20  # a random tiny model tags plenty: the comparison is not vacuous
+    assert int(out["entity_count"][len(texts) - 1]) == 0
+
+
+def test_saved_model_cli_show_lists_both_signatures(exported):
+    shown = subprocess.run([CLI, "show", "--all", "--dir", exported[0]], capture_output=True, text=True,
+                           check=True).stdout
+    assert "signature_def['serving_default']" in shown and "signature_def['predict_text']" in shown
+    default = shown.split("signature_def['serving_default']")[1]
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        block = default.split(f"inputs['{name}']")[1].split("name:")[0]
+        assert "DT_INT64" in block and "shape: (-1, -1)" in block, name
+    for name in ("logits", "probabilities", "label_ids"):
+        assert f"outputs['{name}']" in default
+
+
+def test_saved_model_cli_runs_the_warmup_request(exported, tmp_path):
+    from tfner.export import read_warmup
+
+    requests = dict(read_warmup(os.path.join(exported[0], "assets.extra", "tf_serving_warmup_requests")))
+    assert set(requests) == {"serving_default", "predict_text"}
+    assert requests["predict_text"]["text"].shape == (2,)
+    files = []
+    for name, value in requests["serving_default"].items():
+        assert value.dtype == np.int64 and value.ndim == 2
+        np.save(tmp_path / f"{name}.npy", value)
+        files.append(f"{name}={tmp_path / name}.npy")
+    run = subprocess.run(CLI_WITH_TEXT_OPS + ["run", "--dir", exported[0], "--tag_set", "serve",
+                                              "--signature_def", "serving_default", "--inputs", ";".join(files),
+                                              "--outdir", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    label_ids = np.load(tmp_path / "out" / "label_ids.npy")
+    assert label_ids.shape == requests["serving_default"]["input_ids"].shape
+    texts = ", ".join(repr(t.decode()) for t in requests["predict_text"]["text"])
+    run = subprocess.run(CLI_WITH_TEXT_OPS + ["run", "--dir", exported[0], "--tag_set", "serve",
+                                              "--signature_def", "predict_text",
+                                              "--input_exprs", f"text=[{texts}]"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "entity_count" in run.stdout and "entity_label" in run.stdout
+
+
+def test_versions_no_silent_overwrite_and_force(tagger, exported, tmp_path):
+    from tfner.export import export, next_version
+
+    root = os.path.dirname(exported[0])
+    assert next_version(root) == 2
+    with pytest.raises(FileExistsError, match="--force"):
+        export(tagger, "tiny", version=1, output_root=os.path.dirname(root), log=lambda m: None)
+    before = os.path.getmtime(os.path.join(exported[0], "saved_model.pb"))
+    assert os.path.getmtime(os.path.join(exported[0], "saved_model.pb")) == before
+
+
+def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch):
+    from tfner import export as export_module
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing the warm-up file")
+
+    monkeypatch.setattr(export_module, "_warmup", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_module.export(tagger, "tiny", output_root=str(tmp_path), log=lambda m: None)
+    assert os.listdir(tmp_path / "tiny") == []
+
+
+def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tmp_path, capsys):
+    from tfner.export import main
+    from tfner.tagger import Tagger
+
+    collapsed = Tagger.build(tiny_config(), labels)
+    head = collapsed.model.get_layer("head")
+    weights = head.get_weights()
+    weights[-1][0] += 100.0  # the O bias: every token is O
+    head.set_weights(weights)
+    model = tmp_path / "model"
+    collapsed.save(str(model))
+    args = [str(model), "--name", "notes", "--output-root", str(tmp_path / "sm")]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2 and "collapsed" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "sm" / "notes")
+    main(args + ["--force", "--version", "4"])
+    assert os.listdir(tmp_path / "sm" / "notes") == ["4"]
+    first = os.path.getmtime(tmp_path / "sm" / "notes" / "4" / "saved_model.pb")
+    with pytest.raises(SystemExit):
+        main(args + ["--version", "4"])  # exists: refused without --force
+    assert "exists" in capsys.readouterr().err
+    main(args + ["--force", "--version", "4"])
+    assert sorted(os.listdir(tmp_path / "sm" / "notes")) == ["4"]
+    assert os.path.getmtime(tmp_path / "sm" / "notes" / "4" / "saved_model.pb") >= first
+
+
+def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(labels, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from tfner import export as export_module
+    from tfner import lora
+    from tfner.tagger import Tagger
+
+    tagger = Tagger.build(tiny_config(lora=True, lora_r=2), labels)
+    adapters = [v for v in tagger.encoder.trainable_variables if "lora_kernel_b" in v.name]
+    assert adapters
+    for v in adapters:  # non-zero adapters, so merging matters
+        v.assign(tf.random.normal(v.shape, stddev=0.5))
+    assert lora.has_lora(tagger.encoder)
+    monkeypatch.setattr(export_module, "is_wordpiece", lambda tokenizer: False)
+    messages = []
+    path = export_module.export(tagger, "lora", output_root=str(tmp_path), log=messages.append)
+    assert any("predict_text: not exported" in m for m in messages)
+    loaded = tf.saved_model.load(path)
+    assert set(loaded.signatures) == {"serving_default"}
+    ids = np.array([[101, 2198, 3044, 2001, 102]], np.int64)
+    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=np.ones_like(ids),
+                                               token_type_ids=np.zeros_like(ids))
+    expected = tagger.model({"input_ids": ids.astype(np.int32),
+                             "attention_mask": np.ones_like(ids, np.int32)}, training=False).numpy()
+    np.testing.assert_allclose(out["logits"].numpy(), expected, atol=1e-4)
+    names = {v.name for v in loaded.weights}
+    assert len(names) > 10
+    assert not [n for n in names if "lora" in n.lower()]
