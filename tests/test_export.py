@@ -234,3 +234,24 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(l
     names = {v.name for v in loaded.weights}
     assert len(names) > 10
     assert not [n for n in names if "lora" in n.lower()]
+
+
+def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported, loaded, capsys):
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                        "serving_client.py")
+    spec = importlib.util.spec_from_file_location("serving_client", path)
+    client = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(client)
+    requests = client.main(["--dry-run", "--export", exported[0], "John Smith", "Seen on 3/4 by Anne Lee"])
+    printed = capsys.readouterr().out
+    assert printed.count("POST http://localhost:8501/v1/models/notes:predict") == 4
+    row, columnar = requests["serving_default, row"], requests["serving_default, columnar"]
+    assert len({len(r["input_ids"]) for r in row["instances"]}) == 1  # one length per request
+    # the bodies are what the signatures take: run them through the loaded export
+    inputs = {k: np.array(v, np.int64) for k, v in columnar["inputs"].items()}
+    assert loaded.signatures["serving_default"](**inputs)["logits"].shape[:2] == inputs["input_ids"].shape
+    text = requests["predict_text, columnar"]["inputs"]["text"]
+    assert requests["predict_text, row"]["instances"] == [{"text": t} for t in text]
+    assert loaded.signatures["predict_text"](text=np.array(text, object))["entity_count"].shape == (2,)
