@@ -255,3 +255,37 @@ def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported
     text = requests["predict_text, columnar"]["inputs"]["text"]
     assert requests["predict_text, row"]["instances"] == [{"text": t} for t in text]
     assert loaded.signatures["predict_text"](text=np.array(text, object))["entity_count"].shape == (2,)
+
+
+PLAIN_LOAD = """
+import sys
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (the only import besides TensorFlow: no tfner)
+assert "tfner" not in sys.modules
+model = tf.saved_model.load(sys.argv[1])
+ids = np.load(sys.argv[2])
+out = model.signatures["serving_default"](input_ids=ids, attention_mask=(ids > 0).astype(np.int64),
+                                          token_type_ids=np.zeros_like(ids))
+text = model.signatures["predict_text"](text=tf.constant(["John Smith " * 400, "Anne"]))
+np.savez(sys.argv[3], logits=out["logits"].numpy(), count=text["entity_count"].numpy(),
+         end=text["entity_end"].numpy())
+"""
+
+
+def test_plain_tensorflow_process_loads_and_runs_the_export(exported, tagger, tmp_path):
+    ids = np.array([[101, 2198, 3044, 2001, 2464, 102], [101, 2198, 102, 0, 0, 0]], np.int64)
+    np.save(tmp_path / "ids.npy", ids)
+    script = tmp_path / "plain_load.py"
+    script.write_text(PLAIN_LOAD)
+    run = subprocess.run([sys.executable, str(script), exported[0], str(tmp_path / "ids.npy"),
+                          str(tmp_path / "out.npz")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = np.load(tmp_path / "out.npz")
+    for n, length in enumerate((6, 3)):
+        want = tagger.model({"input_ids": ids[n:n + 1, :length].astype(np.int32),
+                             "attention_mask": np.ones((1, length), np.int32)}, training=False).numpy()[0]
+        np.testing.assert_allclose(out["logits"][n, :length], want, atol=1e-4)
+    # predict_text truncates a long text to the encoder's 512 positions (510 tokens: 255 "John Smith")
+    assert len(tagger.tokenizer.tokenize("John Smith " * 400)) == 800
+    assert out["count"][0] > 0 and out["end"][0].max() <= 255 * len("John Smith ")
