@@ -289,3 +289,16 @@ def test_plain_tensorflow_process_loads_and_runs_the_export(exported, tagger, tm
     # predict_text truncates a long text to the encoder's 512 positions (510 tokens: 255 "John Smith")
     assert len(tagger.tokenizer.tokenize("John Smith " * 400)) == 800
     assert out["count"][0] > 0 and out["end"][0].max() <= 255 * len("John Smith ")
+
+
+def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(tmp_path, capsys):
+    from tfner.export import main
+    from tfner.tagger import Tagger
+
+    model = tmp_path / "model"
+    Tagger.build(tiny_config(), ["O", "B-PER", "I-PER"]).save(str(model))
+    with pytest.raises(SystemExit) as stop:
+        main([str(model), "--name", "conll", "--output-root", str(tmp_path / "sm")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--check-data" in err and "does not occur" in err
+    assert not os.path.exists(tmp_path / "sm")

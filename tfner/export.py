@@ -311,14 +311,25 @@ def main(argv=None):
 
     import tfner
     from tfner.collapse import LabelCollapseError
-    from tfner.data import read_data
+    from tfner.data import DataError, check_labels, read_data
     from tfner.synthetic import clinical_notes
 
     tagger = tfner.load(args.model)
     corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
+    windows = None
     try:
-        export(tagger, args.name, args.version, args.output_root, args.force, tagger.encode(corpus),
-               args.max_length)
+        check_labels(corpus, tagger.labels)
+        windows = tagger.encode(corpus)
+    except DataError as e:
+        what = args.check_data or "the synthetic clinical notes (the default check data)"
+        message = (f"the collapse check cannot run on {what}: {e}; give --check-data FILE with the "
+                   "model's labels")
+        if not args.force:
+            print(f"error: {message}, or --force to export without the check", file=sys.stderr)
+            raise SystemExit(2)
+        print(f"warning: {message}; exporting without the check (--force)", file=sys.stderr)
+    try:
+        export(tagger, args.name, args.version, args.output_root, args.force, windows, args.max_length)
     except (FileExistsError, LabelCollapseError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)
