@@ -21,6 +21,7 @@ or synthetic clinical notes without it. Writes experiments/results/bench_serving
 """
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -89,12 +90,19 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--pretrained", action="store_true", help="load MiniLM's pretrained weights")
     parser.add_argument("--tiny", action="store_true", help="a 2-layer, 32-wide encoder (smoke test)")
+    parser.add_argument("--model", help="a trained model directory (tfner.train output) for the plain "
+                        "export, so parity is checked on a trained model's predictions")
     args = parser.parse_args()
     texts, labels, source = load_texts(args.sentences)
     overrides = dict(TINY) if args.tiny else {}
     config = lambda **kw: TrainConfig(head="linear", pretrained=args.pretrained and not args.tiny,
                                       encoder_overrides=overrides, max_length=512, stride=64, **kw)
-    plain = Tagger.build(config(), labels)
+    if args.model:
+        plain = Tagger.load(args.model)
+        plain.config = dataclasses.replace(plain.config, max_length=512, stride=64)
+        labels = plain.labels
+    else:
+        plain = Tagger.build(config(), labels)
     adapted = Tagger.build(config(lora=True), labels, plain.tokenizer)
     rng = np.random.default_rng(0)
     for layer in lora.lora_layers(adapted.encoder).values():
@@ -137,6 +145,8 @@ def main():
                                              for n in names), flush=True)
     speed = {n: len(texts) / float(np.median(seconds[n])) for n in names}
     encoder = "tiny 2-layer encoder" if args.tiny else "MiniLM"
+    if args.model:
+        encoder = f"trained model {args.model} (plain export) and MiniLM"
     table = "\n".join([
         f"{encoder} + linear head, {len(texts)} texts of {source}, batches of {args.batch_size}, "
         f"median of {args.rounds} rounds, {os.cpu_count()} CPU cores",
