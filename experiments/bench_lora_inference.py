@@ -96,7 +96,7 @@ def main():
         f"MiniLM + linear head inference, {len(windows)} sentences of {source}, batches of "
         f"{args.batch_size} grouped by length, median of {args.rounds} rounds, {os.cpu_count()} CPU cores",
         "",
-        "| model | sentences/s | speed vs plain | parameters | max logit difference to unmerged |",
+        "| model | sentences/s (median) | speed vs plain (median of per-round ratios) | parameters | max logit difference to unmerged |",
         "|---|---|---|---|---|",
         *[f"| {n} | {f['sentences_per_second']:.0f} | {f['speed_vs_plain']:.3f} | {f['params']:,} | "
           f"{check[n]:.1e} |" if n in check else
