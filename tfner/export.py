@@ -314,8 +314,12 @@ def main(argv=None):
     from tfner.data import DataError, check_labels, read_data
     from tfner.synthetic import clinical_notes
 
-    tagger = tfner.load(args.model)
-    corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
+    try:
+        tagger = tfner.load(args.model)
+        corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
+    except (FileNotFoundError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
     windows = None
     try:
         check_labels(corpus, tagger.labels)

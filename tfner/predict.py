@@ -17,19 +17,29 @@ from tfner.pipeline import AGGREGATIONS
 
 
 def read_texts(args):
+    """Texts from the arguments, --file (one per line) and --jsonl; bad files exit naming file and line."""
     texts = list(args.texts)
-    if args.file:
-        with open(args.file, encoding="utf-8") as f:
-            texts += [line.rstrip("\n") for line in f]
-    if args.jsonl:
-        with open(args.jsonl, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
+    for path, jsonl in ((args.file, False), (args.jsonl, True)):
+        if not path:
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise SystemExit(f"error: {path}: cannot read it as UTF-8 text ({e})") from None
+        if not jsonl:
+            texts += lines
+            continue
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
                 record = json.loads(line)
-                if args.text_field not in record:
-                    raise SystemExit(f"{args.jsonl}:{n}: no field {args.text_field!r} (use --text-field)")
-                texts.append(record[args.text_field])
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"error: {path}:{n}: not valid JSON ({e})") from None
+            if not isinstance(record, dict) or args.text_field not in record:
+                raise SystemExit(f"error: {path}:{n}: no field {args.text_field!r} (use --text-field)")
+            texts.append(record[args.text_field])
     return texts
 
 
@@ -53,7 +63,12 @@ def main(argv=None):
     from tfner.pipeline import NERPipeline
 
     ignore = tuple(l for l in args.ignore_labels.split(",") if l)
-    pipe = NERPipeline(tfner.load(args.model), args.aggregation, ignore, args.batch_size)
+    try:
+        tagger = tfner.load(args.model)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
+    pipe = NERPipeline(tagger, args.aggregation, ignore, args.batch_size)
     results = pipe(texts)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
