@@ -35,7 +35,8 @@ def resolve_encoder(name):
             raise EncoderError(f"{name}: a model directory needs a config.json; found "
                                f"{', '.join(sorted(os.listdir(name))) or 'nothing'}")
         return name
-    if os.path.sep in name and not name.count("/") == 1 or name.startswith((".", "~")):
+    # Hub names are "name" or "org/name"; anything else path-like that is not a directory is a typo.
+    if name.startswith((".", "~", os.path.sep)) or name.count("/") > 1:
         raise EncoderError(f"{name}: no such model directory")
     from huggingface_hub import snapshot_download
 
@@ -106,7 +107,7 @@ def build_encoder(config, weights_from=None):
 
 
 def load_encoder(name, pretrained=True, overrides=None, layers_dropped=0):
-    """Config, TF model and source directory of an encoder."""
+    """The TF encoder, pretrained unless told not to, with overrides and `layers_dropped` applied."""
     config = load_encoder_config(name, overrides, layers_dropped)
     model = build_encoder(config, resolve_encoder(name) if pretrained else None)
     return model

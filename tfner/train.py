@@ -87,11 +87,6 @@ def load_corpora(config):
     return corpora
 
 
-def count_params(model):
-    """(trainable, all) parameters as PEFT counts them (the unused pooler left out; tfner.lora)."""
-    return lora.count_parameters(model)
-
-
 def train(config):
     """Run the whole job; returns the trained `Tagger` and the metrics written to metrics.json."""
     tf_keras.utils.set_random_seed(config.seed)
@@ -112,7 +107,7 @@ def train(config):
         extra = f" ({len(w)} windows of at most {config.max_length} tokens)" if len(w) != len(w.units) else ""
         skipped = ", ".join(f"{k}: {v}" for k, v in w.skipped.items() if v)
         print(f"{name}: {len(w.units)} documents encoded{extra}" + (f"; skipped {skipped}" if skipped else ""))
-    trainable, total = count_params(tagger.model)
+    trainable, total = lora.count_parameters(tagger.model)  # as PEFT counts them (pooler left out)
     how = (f"LoRA r={config.lora_r} alpha={config.lora_alpha:g} bias={config.lora_bias}, "
            f"{len(lora.lora_layers(tagger.encoder))} layers wrapped" if config.lora else config.finetune)
     print(f"encoder {config.encoder} + head {config.head} ({how}): {lora.parameter_line(tagger.model)}")
