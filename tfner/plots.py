@@ -76,10 +76,15 @@ def plot_trials(trials, objective, path, title="search", labels=None, direction=
         floor = min(ys) if done else 0.0
         ax.plot(failed, [floor] * len(failed), "x", color="tab:red", markersize=9,
                 label="failed (not scored)")
+        if labels and len(trials) <= 30:
+            for i in failed:
+                ax.annotate(labels[i - 1], (i, floor), textcoords="offset points", xytext=(4, -12), fontsize=7,
+                            rotation=-30, color="tab:red")
     ax.set_xticks(x, [str(t["trial_id"]) for t in trials], rotation=90 if len(trials) > 15 else 0)
+    ax.margins(x=0.12, y=0.2)  # room for the labels beside the points
     ax.set_xlabel("trial")
     ax.set_ylabel(objective)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     if done or failed:
         ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
