@@ -1,4 +1,4 @@
-"""Figures written beside a trained model: training curves and the confusion matrix."""
+"""Figures: training curves and the confusion matrix beside a trained model, and a search's trials."""
 
 import matplotlib
 
@@ -46,6 +46,47 @@ def plot_confusion(matrix, labels, path, title="token-level confusion (rows: gol
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_trials(trials, objective, path, title="search", labels=None, direction="max"):
+    """The objective of each trial in the order they ran, the best so far, failed trials marked.
+
+    `trials` are dicts with `trial_id`, `status` and `score` (None unless completed), as
+    `tfner.tune.NERTuner.trial_rows` gives them; `labels`, one short text per trial, are written
+    beside the points (up to 30 trials); `direction` ("max" or "min") is the better way for "best so far".
+    """
+    x = np.arange(1, len(trials) + 1)
+    done = [(i, t["score"]) for i, t in zip(x, trials)
+            if t["status"] == "COMPLETED" and t["score"] is not None]
+    failed = [i for i, t in zip(x, trials) if t["status"] != "COMPLETED"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(trials) + 3), 4.5))
+    if done:
+        xs, ys = zip(*done)
+        ax.plot(xs, ys, "o", color="tab:blue", label="completed")
+        best = np.maximum.accumulate(ys) if direction == "max" else np.minimum.accumulate(ys)
+        ax.step(xs, best, where="post", color="tab:green", alpha=0.7, label="best so far")
+        if labels and len(trials) <= 30:
+            for i, y in done:
+                ax.annotate(labels[i - 1], (i, y), textcoords="offset points", xytext=(4, 4), fontsize=7,
+                            rotation=30)
+    if failed:
+        floor = min(ys) if done else 0.0
+        ax.plot(failed, [floor] * len(failed), "x", color="tab:red", markersize=9,
+                label="failed (not scored)")
+        if labels and len(trials) <= 30:
+            for i in failed:
+                ax.annotate(labels[i - 1], (i, floor), textcoords="offset points", xytext=(4, -12), fontsize=7,
+                            rotation=-30, color="tab:red")
+    ax.set_xticks(x, [str(t["trial_id"]) for t in trials], rotation=90 if len(trials) > 15 else 0)
+    ax.margins(x=0.12, y=0.2)  # room for the labels beside the points
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective)
+    ax.set_title(title, fontsize=10)
+    if done or failed:
+        ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

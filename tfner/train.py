@@ -87,8 +87,14 @@ def load_corpora(config):
     return corpora
 
 
-def train(config):
-    """Run the whole job; returns the trained `Tagger` and the metrics written to metrics.json."""
+def train(config, initial_epoch=0, initial_weights=None):
+    """Run the whole job; returns the trained `Tagger` and the metrics written to metrics.json.
+
+    `initial_weights` (a weights file of the same model, such as an earlier run's
+    checkpoints/best.weights.h5) and `initial_epoch` continue an earlier run: training starts from
+    those weights at that epoch, the learning-rate schedule already that far along (Hyperband's
+    later rounds in `tfner.tune`).
+    """
     tf_keras.utils.set_random_seed(config.seed)
     out = config.output_dir
     os.makedirs(out, exist_ok=True)
@@ -101,6 +107,8 @@ def train(config):
         print(summarize(corpus, name))
 
     tagger = Tagger.build(config, labels)
+    if initial_weights:
+        tagger.model.load_weights(initial_weights)
     windows = {name: tagger.encode(corpus, config.label_all_tokens and name == "train")
                for name, corpus in corpora.items()}
     for name, w in windows.items():
@@ -122,6 +130,9 @@ def train(config):
     encoder_optimizer, head_optimizer = make_optimizers(config, steps_per_epoch * config.epochs)
     tagger.model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()])
     tagger.model.head_optimizer, tagger.model.clip_norm = head_optimizer, config.clip_norm
+    if initial_epoch:
+        for optimizer in (encoder_optimizer, head_optimizer):
+            optimizer.iterations.assign(initial_epoch * steps_per_epoch)
     pad = tagger.tokenizer.pad_token_id or 0
     train_data = make_dataset(windows["train"], config.batch_size, pad, shuffle=True, seed=config.seed)
     best_path = os.path.join(out, "checkpoints", "best.weights.h5")
@@ -152,8 +163,8 @@ def train(config):
     ]
     start = time.perf_counter()
     try:
-        tagger.model.fit(train_data, epochs=config.epochs, verbose=config.verbose,
-                         callbacks=[c for c in callbacks if c is not None])
+        tagger.model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch,
+                         verbose=config.verbose, callbacks=[c for c in callbacks if c is not None])
     except LabelCollapseError:
         shutil.rmtree(backup, ignore_errors=True)  # a collapsed run is not one to resume
         raise
