@@ -23,7 +23,7 @@ def test_output_dir_holds_model_history_metrics_and_plots(trained):
     out = config.output_dir
     for name in ("config.json", "labels.json", "weights.h5", "encoder/config.json", "tokenizer/tokenizer.json",
                  "history.json", "metrics.json", "curves.png", "confusion.png", "confusion.txt",
-                 "checkpoints/best.weights.h5"):
+                 "checkpoints/best.h5"):
         assert os.path.exists(os.path.join(out, name)), name
     assert os.listdir(os.path.join(out, "logs"))  # TensorBoard events
     assert not os.path.exists(os.path.join(out, "backup"))  # removed once training finished

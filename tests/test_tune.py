@@ -161,7 +161,7 @@ def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_p
     assert epochs == 2 and kwargs["initial_epoch"] == 1
     assert kwargs["initial_weights"] == os.path.join(
         results["project_dir"], f"trial_{row['hyperband']['trial_id']}", "execution0", "checkpoints",
-        "best.weights.h5")
+        "best.h5")
     with open(os.path.join(results["project_dir"], f"trial_{row['trial_id']}", "execution0",
                            "history.json")) as f:
         assert len(json.load(f)["val_f1"]) == 2  # the second epoch only was trained (the first: NaN)

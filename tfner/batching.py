@@ -1,9 +1,20 @@
-"""tf.data input pipelines from encoded windows.
+"""tf.data input pipelines from encoded windows, and how much padding each way of batching costs.
 
-Each batch is padded to its own longest window by default: padding every batch to 256 tokens costs
-about 5x in training speed on CPU (STACK.md, trap 3). `pad_to` pads every batch to one fixed length,
-for comparison or for compilers that want a single shape.
+Three ways to pad a batch (`TrainConfig.padding`):
+
+- `buckets` (the default): windows are grouped by length into buckets with fixed bounds (16, 32, 64,
+  128, ... up to `max_length`) and each batch is padded to its bucket's bound. Padding stays small and
+  there are only as many batch shapes as buckets, so XLA (`--jit-compile`) compiles a few programs
+  instead of one per batch length (STACK.md, trap 4). The last, partial batch of a bucket is filled up
+  with empty rows (no tokens, no labels), so every batch has `batch_size` rows.
+- `batch`: each batch is padded to its own longest window (fewest padded tokens, one shape per length).
+- `max-length`: every batch padded to `max_length` (one shape; about 5x slower, STACK.md trap 3).
+
+The tokenised windows are built once (`tfner.align.encode`) and held as ragged tensors, so the input
+pipeline runs no Python per example; batches are shuffled within buckets and prefetched.
 """
+
+import math
 
 import numpy as np
 
@@ -12,27 +23,102 @@ import tensorflow as tf
 
 from tfner.align import IGNORE
 
+DEFAULT_BUCKETS = (16, 32, 64, 128, 256, 512)
 
-def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, pad_to=None):
-    """`({"input_ids", "attention_mask"}, labels)` batches (int32) from `tfner.align.Windows`."""
-    lengths = np.array([len(ids) for ids in windows.input_ids], np.int64)
-    if pad_to is not None and len(lengths) and lengths.max() > pad_to:
-        raise ValueError(f"pad_to={pad_to} is shorter than the longest window ({lengths.max()})")
-    ids = tf.RaggedTensor.from_row_lengths(np.concatenate(windows.input_ids).astype(np.int32), lengths)
-    labels = tf.RaggedTensor.from_row_lengths(np.concatenate(windows.labels).astype(np.int32), lengths)
+
+def bucket_bounds(max_length, bounds=DEFAULT_BUCKETS):
+    """The bounds up to and including `max_length` (added when no bound equals it), sorted."""
+    kept = sorted({int(b) for b in bounds if 0 < b < max_length})
+    return kept + [int(max_length)]
+
+
+def bucket_of(lengths, bounds):
+    """Index of the smallest bound >= each length."""
+    lengths = np.asarray(lengths)
+    if len(lengths) and lengths.max() > bounds[-1]:
+        raise ValueError(f"a window of {lengths.max()} tokens is longer than the largest bucket bound "
+                         f"({bounds[-1]})")
+    return np.searchsorted(np.asarray(bounds), lengths, side="left")
+
+
+def steps_per_epoch(windows, batch_size, padding="buckets", bounds=DEFAULT_BUCKETS, max_length=None):
+    """Batches in one epoch of `make_dataset` with the same arguments (for the learning-rate schedule)."""
+    lengths = _lengths(windows)
+    if padding != "buckets":
+        return math.ceil(len(lengths) / batch_size)
+    bounds = bucket_bounds(max_length or int(lengths.max(initial=1)), bounds)
+    counts = np.bincount(bucket_of(lengths, bounds), minlength=len(bounds))
+    return int(sum(math.ceil(c / batch_size) for c in counts))
+
+
+def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="batch",
+                 bounds=DEFAULT_BUCKETS, max_length=None, pad_to=None):
+    """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`.
+
+    `padding` is 'buckets', 'batch' or 'max-length' (module docstring); `max_length` is the longest a
+    window may be (default: the longest there is). `pad_to` is the older spelling of
+    `padding='max-length', max_length=pad_to`. Padded positions get `pad_id`, attention mask 0 and
+    label -100 (ignored by the loss).
+    """
+    if pad_to is not None:
+        padding, max_length = "max-length", pad_to
+    lengths = _lengths(windows)
+    longest = int(lengths.max(initial=1))
+    max_length = max_length or longest
+    if longest > max_length:
+        raise ValueError(f"max_length={max_length} is shorter than the longest window ({longest})")
+    ids = tf.RaggedTensor.from_row_lengths(_concat(windows.input_ids), lengths)
+    labels = tf.RaggedTensor.from_row_lengths(_concat(windows.labels), lengths)
     data = tf.data.Dataset.from_tensor_slices((ids, labels))
     if shuffle:
-        data = data.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
-    data = data.map(lambda i, y: ({"input_ids": i, "attention_mask": tf.ones_like(i)}, y))
-    shape = [pad_to] if pad_to else [None]
-    data = data.padded_batch(
-        batch_size,
-        padded_shapes=({"input_ids": shape, "attention_mask": shape}, shape),
-        padding_values=({"input_ids": np.int32(pad_id), "attention_mask": np.int32(0)}, np.int32(IGNORE)),
-    )
+        data = data.shuffle(max(len(lengths), 1), seed=seed, reshuffle_each_iteration=True)
+    data = data.map(lambda i, y: (i, tf.ones_like(i), y))
+    pad_values = (np.int32(pad_id), np.int32(0), np.int32(IGNORE))
+    if padding == "buckets":
+        bounds = bucket_bounds(max_length, bounds)
+        data = data.bucket_by_sequence_length(
+            lambda i, m, y: tf.shape(i)[0], bucket_boundaries=[b + 1 for b in bounds[:-1]],
+            bucket_batch_sizes=[batch_size] * len(bounds), padded_shapes=([None],) * 3,
+            padding_values=pad_values)
+        bound = tf.constant(bounds, tf.int32)
+        data = data.map(lambda *batch: _pad_batch(batch, pad_values, bound, batch_size),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        # tf.data cannot count bucketed batches; Keras needs the count (steps_per_execution, epochs)
+        count = steps_per_epoch(windows, batch_size, padding, bounds, max_length)
+        data = data.apply(tf.data.experimental.assert_cardinality(count))
+    elif padding in ("batch", "max-length"):
+        shape = [max_length] if padding == "max-length" else [None]
+        data = data.padded_batch(batch_size, padded_shapes=(shape,) * 3, padding_values=pad_values)
+    else:
+        raise ValueError(f"padding={padding!r}: expected buckets, batch or max-length")
+    data = data.map(lambda i, m, y: ({"input_ids": i, "attention_mask": m}, y))
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def _pad_batch(batch, pad_values, bounds, batch_size):
+    """Pad a bucketed batch to its bucket's bound and to `batch_size` rows."""
+    rows, length = tf.shape(batch[0])[0], tf.shape(batch[0])[1]
+    width = tf.gather(bounds, tf.searchsorted(bounds, tf.reshape(length, [1]), side="left")[0])
+    pad = [[0, batch_size - rows], [0, width - length]]
+    return tuple(tf.pad(t, pad, constant_values=v) for t, v in zip(batch, pad_values))
+
+
+def padding_figures(windows, batch_size, padding, bounds=DEFAULT_BUCKETS, max_length=None):
+    """Real and padded tokens per epoch for a way of batching (order does not change the sums)."""
+    data = make_dataset(windows, batch_size, 0, padding=padding, bounds=bounds, max_length=max_length)
+    padded = sum(int(x["input_ids"].shape[0]) * int(x["input_ids"].shape[1]) for x, _ in data)
+    real = real_tokens(windows)
+    return {"real_tokens": real, "padded_tokens": padded, "padding_share": 1 - real / max(padded, 1)}
 
 
 def real_tokens(windows):
     """Tokens that are not padding, special tokens included."""
     return int(sum(len(ids) for ids in windows.input_ids))
+
+
+def _lengths(windows):
+    return np.array([len(ids) for ids in windows.input_ids], np.int64)
+
+
+def _concat(rows):
+    return np.concatenate(rows).astype(np.int32) if len(rows) else np.zeros(0, np.int32)

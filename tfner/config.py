@@ -84,6 +84,25 @@ class TrainConfig:
     seqeval_mode: str = _f("default", "Entity matching: seqeval's default (conlleval-like) or strict "
                            "IOB2.", choices=("default", "strict"))
     seed: int = _f(42, "Random seed for weights, shuffling and the synthetic data.")
+    # Speed and distribution (tfner.distribute, tfner.batching)
+    strategy: str = _f("auto", "tf.distribute strategy; auto picks tpu, multi-worker (TF_CONFIG), mirrored "
+                       "(several GPUs), one-device (one GPU) or default, and prints why.",
+                       choices=("auto", "default", "one-device", "mirrored", "multi-worker", "tpu"))
+    devices: list = _f([], "Devices for one-device/mirrored, e.g. /gpu:0 /gpu:1 (default: every GPU).",
+                       item_type=str)
+    tpu: str = _f("", "TPU name or grpc:// address for --strategy tpu ('' on a TPU VM).")
+    padding: str = _f("buckets", "Batch padding: to the bound of the window's length bucket, to the "
+                      "batch's longest window, or to max_length (slow).",
+                      choices=("buckets", "batch", "max-length"))
+    bucket_bounds: list = _f([16, 32, 64, 128, 256, 512], "Bucket bounds in tokens (bounds above "
+                             "max_length are dropped; max_length is always the last).")
+    jit_compile: bool = _f(False, "Compile the training step with XLA (use with --padding buckets: "
+                           "one compilation per bucket).")
+    precision: str = _f("float32", "Keras mixed-precision policy; logits, softmax, loss and LoRA adapters "
+                        "stay float32, float16 gets dynamic loss scaling.",
+                        choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    steps_per_execution: int = _f(1, "Training steps run per call into the compiled step (fewer Python "
+                                  "round trips; callbacks see every N-th batch).")
     # Label-collapse detection (tfner.collapse)
     collapse_action: str = _f("restore", "When the model predicts (nearly) one class while the gold labels "
                               "do not: warn and go on, stop, stop and restore the weights of the last "
@@ -113,7 +132,8 @@ class TrainConfig:
         for name, choices in ((n, f.metadata.get("choices")) for n, f in fields.items()):
             if choices and getattr(self, name) not in choices:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(choices)}")
-        positive = ("batch_size", "epochs", "max_length", "synthetic_train", "synthetic_test")
+        positive = ("batch_size", "epochs", "max_length", "synthetic_train", "synthetic_test",
+                    "steps_per_execution")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -149,6 +169,10 @@ class TrainConfig:
                                      for s in self.mlp_sizes):
             raise ValueError(f"mlp_sizes must be positive integers (a list), got {self.mlp_sizes!r}")
         self.mlp_sizes = list(self.mlp_sizes)
+        if not self.bucket_bounds or any(isinstance(b, bool) or not isinstance(b, int) or b <= 0
+                                         for b in self.bucket_bounds):
+            raise ValueError(f"bucket_bounds must be positive integers (a list), got {self.bucket_bounds!r}")
+        self.bucket_bounds, self.devices = sorted(set(self.bucket_bounds)), list(self.devices)
 
     def to_json(self, path=None):
         text = json.dumps(dataclasses.asdict(self), indent=2)

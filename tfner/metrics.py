@@ -13,14 +13,24 @@ import tf_keras
 from tfner.align import IGNORE
 
 
-def masked_loss(labels, logits):
-    """Mean sparse cross-entropy (from logits) over the labelled positions of the batch."""
+def masked_loss_sum(labels, logits):
+    """(Sum of the sparse cross-entropy over labelled positions, number of labelled positions), float32.
+
+    The training step divides the sum by the labelled-token count of the whole global batch, so the
+    loss and the gradients are the same whether a batch is split across replicas or not.
+    """
     labels = tf.cast(labels, tf.int32)
     mask = tf.not_equal(labels, IGNORE)
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.where(mask, labels, 0), logits=tf.cast(logits, tf.float32))
     mask = tf.cast(mask, tf.float32)
-    return tf.reduce_sum(per_token * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+    return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask)
+
+
+def masked_loss(labels, logits):
+    """Mean sparse cross-entropy (from logits) over the labelled positions of the batch."""
+    total, count = masked_loss_sum(labels, logits)
+    return total / tf.maximum(count, 1.0)
 
 
 class MaskedAccuracy(tf_keras.metrics.Metric):

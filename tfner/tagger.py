@@ -28,7 +28,8 @@ from tfner import align, lora
 from tfner.config import TrainConfig
 from tfner.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder
 from tfner.heads import HEADS
-from tfner.metrics import entity_scores
+from tfner.metrics import MaskedAccuracy, entity_scores, masked_loss, masked_loss_sum
+from tfner.optim import make_optimizers
 
 WEIGHTS = "weights.h5"
 
@@ -39,23 +40,44 @@ class TaggerModel(tf_keras.Model):
     The head starts from random weights and needs a larger learning rate than the pretrained encoder;
     Adam ignores gradient scale, so two optimizers are the way to get two learning rates. Gradients
     are clipped by their global norm over both groups together. Set `head_optimizer` before `fit`;
-    without one, the compiled optimizer updates everything.
+    without one, the compiled optimizer updates everything (`Tagger.compile` sets everything up).
+
+    Under a tf.distribute strategy with several replicas the step is the same computation as on one
+    device for the same global batch: the loss is the sum over each replica's labelled tokens divided
+    by the labelled-token count of the global batch, the gradients are summed across replicas before
+    the global-norm clipping, and the optimizers then apply them without aggregating again.
+    With float16 (`loss_scaled`), the loss is scaled by the encoder optimizer's dynamic loss scale and
+    the gradients unscaled; a step whose gradients are not finite is skipped by both optimizers (the
+    clipping turns every gradient into NaN then, so both see it).
     """
 
     head_optimizer = None
     clip_norm = 0.0
+    loss_scaled = False
 
     def train_step(self, data):
         x, y = data
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
-            loss = self.compute_loss(x, y, logits)
+            total, count = masked_loss_sum(y, logits)
+            if replicas > 1:
+                count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+            loss = total / tf.maximum(count, 1.0)
+            objective = self.optimizer.get_scaled_loss(loss) if self.loss_scaled else loss
         variables = self.trainable_variables
-        grads = tape.gradient(loss, variables)
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        pairs = [(g, v) for g, v in zip(tape.gradient(objective, variables), variables) if g is not None]
+        grads = [g for g, _ in pairs]
+        if self.loss_scaled:
+            grads = self.optimizer.get_unscaled_gradients(grads)
+        if replicas > 1:
+            grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            loss = context.all_reduce(tf.distribute.ReduceOp.SUM, loss)
+        grads = [_sum_duplicates(g) for g in grads]
         if self.clip_norm:
-            clipped, _ = tf.clip_by_global_norm([g for g, _ in pairs], self.clip_norm)
-            pairs = [(g, v) for g, (_, v) in zip(clipped, pairs)]
+            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
+        pairs = [(g, v) for g, (_, v) in zip(grads, pairs)]
         head = {id(v) for v in self.get_layer("head").trainable_variables}
         groups = [(self.optimizer, [p for p in pairs if id(p[1]) not in head]),
                   (self.head_optimizer, [p for p in pairs if id(p[1]) in head])]
@@ -63,8 +85,33 @@ class TaggerModel(tf_keras.Model):
             groups = [(self.optimizer, pairs)]
         for optimizer, group in groups:
             if group:
-                optimizer.apply_gradients(group)
-        return self.compute_metrics(x, y, logits, None)
+                optimizer.apply_gradients(group, skip_gradients_aggregation=True)
+        self._loss_tracker.update_state(loss)
+        self.compiled_metrics.update_state(y, logits)
+        return {m.name: m.result() for m in self.metrics}
+
+    @property
+    def metrics(self):
+        tracker = getattr(self, "_loss_tracker", None)
+        return ([tracker] if tracker is not None else []) + [
+            m for m in super().metrics if m.name != "loss"]
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        # Created here, in the strategy's scope like compile; set past Keras' attribute tracking, which
+        # would count its two variables among the model's weights (and in weights.h5).
+        object.__setattr__(self, "_loss_tracker", tf_keras.metrics.Mean(name="loss"))
+
+
+def _sum_duplicates(grad):
+    """An embedding's gradient (IndexedSlices) with one row per index: a token seen twice in a batch,
+    or on two replicas, otherwise gives two rows, and the global norm would square them separately
+    instead of squaring their sum, so the clipping would differ from the true gradient norm's."""
+    if not isinstance(grad, tf.IndexedSlices):
+        return grad
+    unique, position = tf.unique(grad.indices)
+    values = tf.math.unsorted_segment_sum(grad.values, position, tf.shape(unique)[0])
+    return tf.IndexedSlices(values, unique, grad.dense_shape)
 
 
 def build_model(encoder, head):
@@ -72,6 +119,8 @@ def build_model(encoder, head):
     attention_mask = tf_keras.Input((None,), dtype=tf.int32, name="attention_mask")
     hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     logits = head(hidden)
+    if logits.dtype != tf.float32:  # mixed precision: softmax and loss want float32 logits
+        logits = tf_keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
     return TaggerModel({"input_ids": input_ids, "attention_mask": attention_mask}, logits, name="tagger")
 
 
@@ -107,6 +156,22 @@ class Tagger:
             lora.apply_lora(encoder, lora.LoraConfig.from_train_config(config))
         model = build_model(encoder, spec.build(config, len(labels)))
         return cls(model, encoder, tokenizer or load_tokenizer(config.encoder), labels, config)
+
+    def compile(self, total_steps):
+        """Optimizers (encoder, head) on the warm-up/decay schedule over `total_steps`, the loss and
+        accuracy, XLA and steps per execution as the config says; loss scaling under mixed_float16.
+        Call it inside the strategy's scope, like `build`."""
+        c = self.config
+        encoder_optimizer, head_optimizer = make_optimizers(c, total_steps)
+        loss_scaled = tf_keras.mixed_precision.global_policy().name == "mixed_float16"
+        if loss_scaled:
+            encoder_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(encoder_optimizer)
+            head_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(head_optimizer)
+        self.model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()],
+                           jit_compile=c.jit_compile, steps_per_execution=c.steps_per_execution)
+        self.model.head_optimizer, self.model.clip_norm = head_optimizer, c.clip_norm
+        self.model.loss_scaled = loss_scaled
+        return self
 
     # Inference ------------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ runs a `backup/` that lets a killed run resume where it stopped when started aga
 
 import argparse
 import json
-import math
 import os
 import random
 import shutil
@@ -27,14 +26,14 @@ import tensorflow as tf
 import tf_keras
 
 from tfner import lora, plots
-from tfner.batching import make_dataset, real_tokens
+from tfner.batching import make_dataset, real_tokens, steps_per_epoch
 from tfner.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
 from tfner.collapse import LabelCollapseDetector, LabelCollapseError, loud_warning, report_from_tags
 from tfner.config import TrainConfig, add_config_arguments, config_from_args
 from tfner.data import Corpus, DataError, build_labels, check_labels, read_data, summarize
 from tfner.encoders import EncoderError
-from tfner.metrics import MaskedAccuracy, confusion_matrix, format_confusion, format_scores, masked_loss
-from tfner.optim import make_optimizers
+from tfner.distribute import OutputDir, StrategyError, make_strategy
+from tfner.metrics import confusion_matrix, format_confusion, format_scores
 from tfner.synthetic import clinical_notes
 from tfner.tagger import Tagger
 
@@ -91,13 +90,22 @@ def train(config, initial_epoch=0, initial_weights=None):
     """Run the whole job; returns the trained `Tagger` and the metrics written to metrics.json.
 
     `initial_weights` (a weights file of the same model, such as an earlier run's
-    checkpoints/best.weights.h5) and `initial_epoch` continue an earlier run: training starts from
+    checkpoints/best.h5) and `initial_epoch` continue an earlier run: training starts from
     those weights at that epoch, the learning-rate schedule already that far along (Hyperband's
     later rounds in `tfner.tune`).
     """
+    chosen = make_strategy(config.strategy, config.devices, config.tpu)  # before any other TF op
+    previous_policy = tf_keras.mixed_precision.global_policy()
+    tf_keras.mixed_precision.set_global_policy(config.precision)
+    try:
+        with OutputDir(config.output_dir) as out:
+            return _train(config, chosen, out.path, initial_epoch, initial_weights)
+    finally:
+        tf_keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(config, chosen, out, initial_epoch, initial_weights):
     tf_keras.utils.set_random_seed(config.seed)
-    out = config.output_dir
-    os.makedirs(out, exist_ok=True)
     corpora = load_corpora(config)
     labels = build_labels(corpora["train"])
     for name in ("validation", "test"):
@@ -106,9 +114,12 @@ def train(config, initial_epoch=0, initial_weights=None):
     for name, corpus in corpora.items():
         print(summarize(corpus, name))
 
-    tagger = Tagger.build(config, labels)
-    if initial_weights:
-        tagger.model.load_weights(initial_weights)
+    print(chosen.describe(config.batch_size))
+    global_batch = config.batch_size * chosen.replicas
+    with chosen.strategy.scope():  # weights, LoRA wrapping, optimizers and compile all belong to it
+        tagger = Tagger.build(config, labels)
+        if initial_weights:
+            tagger.model.load_weights(initial_weights)
     windows = {name: tagger.encode(corpus, config.label_all_tokens and name == "train")
                for name, corpus in corpora.items()}
     for name, w in windows.items():
@@ -126,20 +137,23 @@ def train(config, initial_epoch=0, initial_weights=None):
         metrics["before"] = _public(tagger.evaluate(windows[evaluated]))
         print(f"untrained model on {evaluated}: F1 {metrics['before']['f1']:.4f}")
 
-    steps_per_epoch = math.ceil(len(windows["train"]) / config.batch_size)
-    encoder_optimizer, head_optimizer = make_optimizers(config, steps_per_epoch * config.epochs)
-    tagger.model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()])
-    tagger.model.head_optimizer, tagger.model.clip_norm = head_optimizer, config.clip_norm
+    batching = dict(padding=config.padding, bounds=config.bucket_bounds, max_length=config.max_length)
+    steps = steps_per_epoch(windows["train"], global_batch, **batching)
+    with chosen.strategy.scope():
+        tagger.compile(steps * config.epochs)
     if initial_epoch:
-        for optimizer in (encoder_optimizer, head_optimizer):
-            optimizer.iterations.assign(initial_epoch * steps_per_epoch)
+        for optimizer in (tagger.model.optimizer, tagger.model.head_optimizer):
+            optimizer.iterations.assign(initial_epoch * steps)
     pad = tagger.tokenizer.pad_token_id or 0
-    train_data = make_dataset(windows["train"], config.batch_size, pad, shuffle=True, seed=config.seed)
-    best_path = os.path.join(out, "checkpoints", "best.weights.h5")
+    train_data = make_dataset(windows["train"], global_batch, pad, shuffle=True, seed=config.seed, **batching)
+    options = tf.data.Options()  # every worker reads the same shuffled batches and keeps its own share
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train_data = train_data.with_options(options)
+    best_path = os.path.join(out, "checkpoints", "best.h5")  # legacy h5: loads under any strategy
     os.makedirs(os.path.dirname(best_path), exist_ok=True)
     nan_guard = NaNGuard()
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
-    backup = os.path.join(out, "backup")
+    backup = os.path.join(config.output_dir, "backup")  # every worker: Keras keeps the chief's
     history = HistoryFile(os.path.join(out, "history.json"), resume=_has_files(backup))
     detector = LabelCollapseDetector(
         tagger, windows["validation"], action=config.collapse_action,
@@ -227,7 +241,7 @@ def main(argv=None):
     try:
         config = config_from_args(args)
         train(config)
-    except (DataError, EncoderError, TrainingError, LabelCollapseError, ValueError) as e:
+    except (DataError, EncoderError, TrainingError, LabelCollapseError, StrategyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -426,7 +426,7 @@ class NERTuner(keras_tuner.Tuner):
         initial_epoch, weights = int(values.get("tuner/initial_epoch", 0)), None
         if "tuner/trial_id" in values:  # a later Hyperband round: go on from the earlier round's best
             weights = os.path.join(self.execution_dir(values["tuner/trial_id"], execution), "checkpoints",
-                                   "best.weights.h5")
+                                   "best.h5")
             if not os.path.exists(weights):
                 print(f"warning: {weights} not found (trial {values['tuner/trial_id']} ran elsewhere?): "
                       f"training from scratch for {config.epochs} epochs", file=sys.stderr)

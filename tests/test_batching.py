@@ -1,0 +1,98 @@
+"""Input pipelines: every window exactly once, bucket shapes, step counts, padding figures."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tfner.align import IGNORE
+from tfner.batching import bucket_bounds, make_dataset, padding_figures, real_tokens, steps_per_epoch
+
+PAD = 0
+
+
+def _windows(lengths, seed=0):
+    """Windows whose token ids encode (window index, position), so batches can be traced back."""
+    rng = np.random.default_rng(seed)
+    ids = [np.array([1000 * (i + 1) + p for p in range(n)], np.int32) for i, n in enumerate(lengths)]
+    labels = [np.where(rng.random(n) < 0.3, IGNORE, rng.integers(0, 5, n)).astype(np.int32) for n in lengths]
+    return SimpleNamespace(input_ids=ids, labels=labels)  # all that batching reads
+
+
+LENGTHS = [3, 17, 16, 40, 5, 64, 65, 120, 9, 33, 31, 2, 100, 16, 7, 50, 128, 1, 90, 12, 15, 60, 70]
+
+
+def _rows(dataset):
+    """(window index, ids, labels) of every non-empty row, plus the batch shapes."""
+    rows, shapes = [], []
+    for x, y in dataset:
+        ids, mask, y = x["input_ids"].numpy(), x["attention_mask"].numpy(), y.numpy()
+        shapes.append(ids.shape)
+        for r in range(len(ids)):
+            n = int(mask[r].sum())
+            assert (mask[r, :n] == 1).all() and (mask[r, n:] == 0).all()
+            assert (ids[r, n:] == PAD).all() and (y[r, n:] == IGNORE).all()
+            if n:
+                rows.append((int(ids[r, 0]) // 1000 - 1, ids[r, :n], y[r, :n]))
+    return rows, shapes
+
+
+@pytest.mark.parametrize("padding", ["buckets", "batch", "max-length"])
+def test_every_window_comes_once_with_its_labels(padding):
+    windows = _windows(LENGTHS)
+    data = make_dataset(windows, 4, PAD, shuffle=True, seed=3, padding=padding, max_length=128)
+    rows, shapes = _rows(data)
+    assert sorted(r[0] for r in rows) == list(range(len(LENGTHS)))
+    for index, ids, labels in rows:
+        np.testing.assert_array_equal(ids, windows.input_ids[index])
+        np.testing.assert_array_equal(labels, windows.labels[index])
+    assert len(shapes) == steps_per_epoch(windows, 4, padding, max_length=128)
+    if padding == "max-length":
+        assert {s[1] for s in shapes} == {128}
+
+
+def test_buckets_pad_to_the_bound_and_fill_every_batch():
+    windows = _windows(LENGTHS)
+    data = make_dataset(windows, 4, PAD, padding="buckets", bounds=[16, 32, 64], max_length=128)
+    rows, shapes = _rows(data)
+    assert {s[0] for s in shapes} == {4}            # partial batches get empty rows
+    assert {s[1] for s in shapes} <= {16, 32, 64, 128}
+    for x, _ in data:                               # each row sits in the smallest bucket that holds it
+        lengths = x["attention_mask"].numpy().sum(1)
+        width = x["input_ids"].shape[1]
+        real = lengths[lengths > 0]
+        assert real.max() <= width
+        smaller = [b for b in (16, 32, 64, 128) if b < width]
+        assert not smaller or real.min() > smaller[-1]
+
+
+def test_bucket_bounds_end_at_max_length():
+    assert bucket_bounds(128) == [16, 32, 64, 128]
+    assert bucket_bounds(100) == [16, 32, 64, 100]
+    assert bucket_bounds(512, [64, 8]) == [8, 64, 512]
+
+
+def test_shuffle_changes_the_order_each_epoch_but_not_the_content():
+    windows = _windows(LENGTHS)
+    data = make_dataset(windows, 4, PAD, shuffle=True, seed=1, padding="buckets", max_length=128)
+    first, second = [r[0] for r in _rows(data)[0]], [r[0] for r in _rows(data)[0]]
+    assert first != second and sorted(first) == sorted(second)
+
+
+def test_padding_figures_count_real_and_padded_tokens():
+    windows = _windows([10, 10, 30, 100])
+    batch = padding_figures(windows, 2, "batch", max_length=128)
+    assert batch["real_tokens"] == real_tokens(windows) == 150
+    assert batch["padded_tokens"] == 2 * 10 + 2 * 100
+    buckets = padding_figures(windows, 2, "buckets", max_length=128)
+    assert buckets["padded_tokens"] == 2 * 16 + 2 * 32 + 2 * 128  # the 100-token window rides alone
+    fixed = padding_figures(windows, 2, "max-length", max_length=128)
+    assert fixed["padded_tokens"] == 4 * 128
+    assert fixed["padding_share"] == pytest.approx(1 - 150 / 512)
+
+
+def test_a_window_longer_than_max_length_is_an_error():
+    with pytest.raises(ValueError, match="shorter than the longest window"):
+        make_dataset(_windows([10, 200]), 2, PAD, padding="buckets", max_length=128)
+    with pytest.raises(ValueError, match="padding='nope'"):
+        make_dataset(_windows([10]), 2, PAD, padding="nope")
