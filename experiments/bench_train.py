@@ -1,0 +1,199 @@
+"""Training speed side by side: padding, buckets, XLA, precision, LoRA vs full, against the CPU's limit.
+
+    python experiments/bench_train.py [--sentences 1024] [--batch-size 32] [--rounds 2]
+    python experiments/bench_train.py --configs buckets "buckets + XLA"     # a subset, by name
+
+MiniLM with the linear head fine-tunes on the first --sentences sentences of CoNLL-2003 train through
+the same code as `python -m tfner.train` (`Tagger.build`, `Tagger.compile`, `make_dataset`,
+`Model.fit`), once per configuration, in one process. Each configuration first runs one batch of every
+batch shape it will see (tracing and XLA compilation, timed separately as "warm-up"), then --rounds
+timed epochs over all the sentences. Reported per configuration: training sentences/s and real
+(non-padding) tokens/s (mean over rounds), the padding share, and the achieved GFLOP/s: model FLOPs
+of the padded batches (forward, input gradients, and weight gradients where weights train, counted
+from the encoder's shapes) divided by the time, as a fraction of a float32 matrix-product peak
+measured in the same run (and of a bfloat16 one for bfloat16 runs). Targets from the speed issue: the
+best configuration at least 5x the padded-to-256 one and at least 2x Hugging Face PyTorch eager on this
+CPU (STACK.md: 37 sentences/s full fine-tuning, 42 with LoRA).
+
+Writes experiments/results/bench_train.{json,md}. Needs ../shared/datasets/conll2003.
+"""
+
+import argparse
+import gc
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from experiments.common import require_conll, write_results  # noqa: E402
+
+import tfner  # noqa: E402,F401
+import tensorflow as tf  # noqa: E402
+import tf_keras  # noqa: E402
+
+from tfner.batching import make_dataset, real_tokens  # noqa: E402
+from tfner.config import TrainConfig  # noqa: E402
+from tfner.data import Corpus, build_labels, read_conll  # noqa: E402
+from tfner.tagger import Tagger  # noqa: E402
+
+PYTORCH_EAGER = {"full": 37.0, "lora": 42.0}  # STACK.md, same CPU, first 320 sentences, batches of 32
+
+CONFIGS = {  # name: TrainConfig overrides
+    "padded to 256": dict(padding="max-length", max_length=256),
+    "padded per batch": dict(padding="batch"),
+    "buckets": dict(padding="buckets"),
+    "buckets + XLA": dict(padding="buckets", jit_compile=True),
+    "buckets + bfloat16": dict(padding="buckets", precision="mixed_bfloat16"),
+    "buckets + XLA + bfloat16": dict(padding="buckets", jit_compile=True, precision="mixed_bfloat16"),
+    "LoRA, padded per batch": dict(padding="batch", lora=True),
+    "LoRA, buckets": dict(padding="buckets", lora=True),
+    "LoRA, buckets + XLA": dict(padding="buckets", lora=True, jit_compile=True),
+    "LoRA, buckets + bfloat16": dict(padding="buckets", lora=True, precision="mixed_bfloat16"),
+}
+
+
+def matmul_peak(dtype, n=2048, repeats=20):
+    """GFLOP/s of an n x n matrix product in TensorFlow on this machine (best of `repeats`)."""
+    a = tf.random.uniform((n, n), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    product = tf.function(lambda x: tf.matmul(x, x))
+    product(a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def train_flops(encoder_config, batch_shape, lora_r=0):
+    """FLOPs of one training step on a padded batch: forward, input gradients, weight gradients.
+
+    Dense layers cost 2·in·out per token forward, the same again for the input gradient and again
+    for the weight gradient when the weight trains (not under LoRA, whose adapters are counted
+    instead); the attention products (scores and weighted values, 2·L·d each per token) cost twice
+    their forward in the backward pass. Embeddings, layer norms, softmax and the head are left out.
+    """
+    rows, length = batch_shape
+    d, f, layers = encoder_config.hidden_size, encoder_config.intermediate_size, encoder_config.num_hidden_layers
+    dense = [(d, d)] * 4 + [(d, f), (f, d)]  # query, key, value, attention output, intermediate, output
+    forward = sum(2 * i * o for i, o in dense)
+    weight_grads = 0 if lora_r else forward
+    adapters = sum(2 * (i * lora_r + lora_r * o) for i, o in dense) * 3 if lora_r else 0
+    attention = 2 * (2 * length * d)
+    per_token = forward * 2 + weight_grads + adapters + attention * 3
+    return layers * per_token * rows * length
+
+
+def batches_by_shape(data):
+    """One batch of each distinct shape (enough to trace and compile everything a pass will need)."""
+    seen = {}
+    for x, y in data:
+        seen.setdefault(tuple(x["input_ids"].shape), (x, y))
+    return list(seen.values())
+
+
+def run_config(name, overrides, corpus, labels, args, peaks):
+    config = TrainConfig(head="linear", batch_size=args.batch_size, epochs=1, seed=0,
+                         **{"max_length": 128, **overrides})
+    tf_keras.backend.clear_session()
+    gc.collect()
+    tf_keras.mixed_precision.set_global_policy(config.precision)
+    try:
+        tagger = Tagger.build(config, labels)
+        windows = tagger.encode(corpus)
+        data = make_dataset(windows, config.batch_size, tagger.tokenizer.pad_token_id, shuffle=True,
+                            seed=0, padding=config.padding, bounds=config.bucket_bounds,
+                            max_length=config.max_length)
+        shapes = [tuple(x["input_ids"].shape) for x, _ in data]
+        tagger.compile(total_steps=len(shapes) * (args.rounds + 1))
+        warm = batches_by_shape(data)
+        if config.padding == "batch":
+            warm = warm[:4]  # Keras relaxes the traced shape to (None, None) after a few lengths
+        start = time.perf_counter()
+        for x, y in warm:
+            tagger.model.train_on_batch(x, y)
+        warmup = time.perf_counter() - start
+        seconds = []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            tagger.model.fit(data, epochs=1, verbose=0)
+            seconds.append(time.perf_counter() - start)
+    finally:
+        tf_keras.mixed_precision.set_global_policy("float32")
+    mean = float(np.mean(seconds))
+    encoder_config = tagger.encoder.config
+    flops = sum(train_flops(encoder_config, s, config.lora_r if config.lora else 0) for s in shapes)
+    padded = sum(r * l for r, l in shapes)
+    peak = peaks["bfloat16" if config.precision == "mixed_bfloat16" else "float32"]
+    row = {"config": overrides, "sentences": len(windows), "seconds": seconds, "warmup_seconds": warmup,
+           "batch_shapes": len(set(shapes)), "sentences_per_second": len(windows) / mean,
+           "real_tokens_per_second": real_tokens(windows) / mean, "padded_tokens": padded,
+           "padding_share": 1 - real_tokens(windows) / padded, "gflop_per_epoch": flops / 1e9,
+           "gflops": flops / mean / 1e9, "fraction_of_fp32_peak": flops / mean / 1e9 / peaks["float32"],
+           "fraction_of_own_peak": flops / mean / 1e9 / peak}
+    print(f"{name}: {row['sentences_per_second']:.1f} sentences/s, {row['gflops']:.0f} GFLOP/s "
+          f"({row['fraction_of_fp32_peak']:.0%} of the fp32 peak), warm-up {warmup:.0f} s, "
+          f"rounds {', '.join(f'{s:.1f}' for s in seconds)} s", flush=True)
+    del tagger
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="timed epochs per configuration")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--name", default="bench_train", help="results file name")
+    args = parser.parse_args()
+    train_path, _ = require_conll()
+    full = read_conll(train_path)
+    labels = build_labels(full)
+    corpus = Corpus(full.documents[:args.sentences], full.source)
+    peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
+    print(f"matrix-product peak (2048x2048): float32 {peaks['float32']:.0f} GFLOP/s, "
+          f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s", flush=True)
+    rows = {name: run_config(name, CONFIGS[name], corpus, labels, args, peaks) for name in args.configs}
+
+    base = rows.get("padded to 256")
+    full_rows = {n: r for n, r in rows.items() if not r["config"].get("lora")}
+    lora_rows = {n: r for n, r in rows.items() if r["config"].get("lora")}
+    summary = {}
+    for kind, group in (("full", full_rows), ("lora", lora_rows)):
+        if group:
+            best = max(group, key=lambda n: group[n]["sentences_per_second"])
+            speed = group[best]["sentences_per_second"]
+            summary[kind] = {"best": best, "sentences_per_second": speed,
+                             "vs_pytorch_eager": speed / PYTORCH_EAGER[kind],
+                             "vs_padded_256": speed / base["sentences_per_second"] if base else None}
+    lines = [
+        f"MiniLM + linear head, CoNLL-2003 train first {args.sentences} sentences, batches of {args.batch_size}, "
+        f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; mean of {args.rounds} timed epochs after a "
+        f"warm-up batch of every shape. Matrix-product peak: float32 {peaks['float32']:.0f} GFLOP/s, "
+        f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s.",
+        "",
+        "| configuration | sentences/s | real tokens/s | padding | batch shapes | warm-up s | GFLOP/s | of fp32 peak | vs padded to 256 | vs PyTorch eager |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        eager = PYTORCH_EAGER["lora" if r["config"].get("lora") else "full"]
+        vs_base = f"{r['sentences_per_second'] / base['sentences_per_second']:.1f}x" if base else "-"
+        lines.append(f"| {name} | {r['sentences_per_second']:.1f} | {r['real_tokens_per_second']:.0f} | "
+                     f"{r['padding_share']:.0%} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
+                     f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | "
+                     f"{r['sentences_per_second'] / eager:.2f}x |")
+    lines.append("")
+    for kind, s in summary.items():
+        lines.append(f"Best {kind}: {s['best']}, {s['sentences_per_second']:.1f} sentences/s = "
+                     f"{s['vs_pytorch_eager']:.2f}x PyTorch eager ({PYTORCH_EAGER[kind]:.0f})"
+                     + (f", {s['vs_padded_256']:.1f}x padded to 256" if s["vs_padded_256"] else "") + ".")
+    write_results(args.name, {"sentences": args.sentences, "batch_size": args.batch_size, "rounds": args.rounds,
+                              "peak_gflops": peaks, "pytorch_eager": PYTORCH_EAGER, "figures": rows,
+                              "summary": summary}, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The training step: mixed precision, loss scaling, embedding gradients, XLA and steps per execution."""
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+
+LABELS = ["O", "B-X", "I-X"]
+
+
+def _batch(rows=4, length=16, seed=0):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1000, 3000, (rows, length)).astype(np.int32)
+    y = rng.integers(0, len(LABELS), (rows, length)).astype(np.int32)
+    y[:, -3:] = -100
+    return {"input_ids": tf.constant(ids), "attention_mask": tf.ones((rows, length), tf.int32)}, tf.constant(y)
+
+
+@pytest.fixture
+def policy():
+    """Set a mixed-precision policy for one test and put float32 back after it."""
+    import tf_keras
+
+    yield tf_keras.mixed_precision.set_global_policy
+    tf_keras.mixed_precision.set_global_policy("float32")
+
+
+def _tagger(labels=LABELS, **overrides):
+    from tfner.tagger import Tagger
+
+    tagger = Tagger.build(tiny_config(None, **overrides), labels)
+    tagger.compile(total_steps=10)
+    return tagger
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_keeps_logits_and_weights_float32(policy, precision):
+    import tensorflow as tf
+
+    policy(precision)
+    tagger = _tagger(precision=precision, lora=True)
+    x, y = _batch()
+    logits = tagger.model(x)
+    assert logits.dtype == tf.float32
+    assert all(w.dtype == tf.float32 for w in tagger.model.weights)
+    lora_a = [w for w in tagger.model.weights if "lora_kernel_a" in w.name]
+    assert lora_a
+    before = [w.numpy() for w in lora_a]
+    logs = tagger.model.train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, lora_a))
+
+
+def test_float16_scales_the_loss_and_skips_overflowing_steps(policy):
+    import tf_keras
+
+    policy("mixed_float16")
+    tagger = _tagger(precision="mixed_float16")
+    model = tagger.model
+    assert model.loss_scaled
+    assert isinstance(model.optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
+    assert isinstance(model.head_optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
+    x, y = _batch()
+    model.optimizer._loss_scale._current_loss_scale.assign(2.0 ** 126)  # float16 gradients overflow
+    before = [w.numpy() for w in model.trainable_weights]
+    model.train_on_batch(x, y)
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))  # skipped
+    assert float(model.optimizer.loss_scale) == 2.0 ** 125  # and the scale halved
+    model.optimizer._loss_scale._current_loss_scale.assign(2.0 ** 10)
+    model.train_on_batch(x, y)
+    changed = [not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights)]
+    assert all(changed[-2:]) and any(changed[:-2])  # the head and the encoder both moved
+
+
+def test_repeated_tokens_give_one_gradient_row_with_the_true_norm():
+    import tensorflow as tf
+
+    from tfner.tagger import _sum_duplicates
+
+    grad = tf.IndexedSlices(tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), tf.constant([4, 1, 4]),
+                            tf.constant([6, 2]))
+    summed = _sum_duplicates(grad)
+    dense = tf.convert_to_tensor(grad)
+    np.testing.assert_allclose(tf.convert_to_tensor(summed).numpy(), dense.numpy())
+    assert sorted(summed.indices.numpy().tolist()) == [1, 4]
+    assert float(tf.linalg.global_norm([summed])) == pytest.approx(float(tf.norm(dense)))
+    assert float(tf.linalg.global_norm([grad])) != pytest.approx(float(tf.norm(dense)))
+
+
+@pytest.mark.parametrize("overrides", [dict(jit_compile=True), dict(steps_per_execution=3)])
+def test_xla_and_steps_per_execution_train_like_the_plain_step(overrides):
+    """Same data, same seed, no dropout: the same epoch losses as the plain step."""
+    import tf_keras
+
+    from tfner.batching import make_dataset
+    from tfner.data import build_labels
+    from tfner.synthetic import clinical_notes
+
+    notes = clinical_notes(12, 1, seed=3)[0]
+    no_dropout = {**tiny_config().encoder_overrides, "hidden_dropout_prob": 0.0,
+                  "attention_probs_dropout_prob": 0.0}
+    losses = []
+    for extra in ({}, overrides):
+        tf_keras.utils.set_random_seed(0)
+        tagger = _tagger(labels=build_labels(notes), dropout=0.0, encoder_overrides=no_dropout, **extra)
+        data = make_dataset(tagger.encode(notes), 4, 0, padding="buckets", max_length=32)
+        losses.append(tagger.model.fit(data, epochs=2, verbose=0).history["loss"])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
