@@ -67,8 +67,8 @@ def test_buckets_pad_to_the_bound_and_fill_every_batch():
 
 
 def test_bucket_bounds_end_at_max_length():
-    assert bucket_bounds(128) == [16, 32, 64, 128]
-    assert bucket_bounds(100) == [16, 32, 64, 100]
+    assert bucket_bounds(128) == [8, 16, 24, 32, 48, 64, 96, 128]
+    assert bucket_bounds(100) == [8, 16, 24, 32, 48, 64, 96, 100]
     assert bucket_bounds(512, [64, 8]) == [8, 64, 512]
 
 

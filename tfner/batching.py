@@ -2,8 +2,8 @@
 
 Three ways to pad a batch (`TrainConfig.padding`):
 
-- `buckets` (the default): windows are grouped by length into buckets with fixed bounds (16, 32, 64,
-  128, ... up to `max_length`) and each batch is padded to its bucket's bound. Padding stays small and
+- `buckets` (the default): windows are grouped by length into buckets with fixed bounds (8, 16, 24,
+  32, 48, 64, 96, 128, ... up to `max_length`) and each batch is padded to its bucket's bound. Padding stays small and
   there are only as many batch shapes as buckets, so XLA (`--jit-compile`) compiles a few programs
   instead of one per batch length (STACK.md, trap 4). The last, partial batch of a bucket is filled up
   with empty rows (no tokens, no labels), so every batch has `batch_size` rows.
@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from tfner.align import IGNORE
 
-DEFAULT_BUCKETS = (16, 32, 64, 128, 256, 512)
+DEFAULT_BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
 def bucket_bounds(max_length, bounds=DEFAULT_BUCKETS):

@@ -94,8 +94,9 @@ class TrainConfig:
     padding: str = _f("buckets", "Batch padding: to the bound of the window's length bucket, to the "
                       "batch's longest window, or to max_length (slow).",
                       choices=("buckets", "batch", "max-length"))
-    bucket_bounds: list = _f([16, 32, 64, 128, 256, 512], "Bucket bounds in tokens (bounds above "
-                             "max_length are dropped; max_length is always the last).")
+    bucket_bounds: list = _f([8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512], "Bucket bounds in "
+                             "tokens, each about 1.5x the one before (bounds above max_length are "
+                             "dropped; max_length is always the last).")
     jit_compile: bool = _f(False, "Compile the training step with XLA (use with --padding buckets: "
                            "one compilation per bucket).")
     precision: str = _f("float32", "Keras mixed-precision policy; logits, softmax, loss and LoRA adapters "
