@@ -118,14 +118,13 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import numpy as np, tf_keras
 from conftest import tiny_config
 from tfner.distribute import make_strategy
+from tfner.metrics import MaskedAccuracy, masked_loss
 from tfner.tagger import Tagger
+from tfner.train import train
 
 # No dropout anywhere, so the two runs compute the same function; the rows of each global batch carry
 # different numbers of labelled tokens, so a per-replica mean would differ from the global one.
-no_dropout = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
-config = tiny_config(None, head="HEAD", dropout=0.0, lora=LORA, lora_dropout=0.0, clip_norm=0.5,
-                     learning_rate=1e-3, head_learning_rate=5e-3,
-                     encoder_overrides={**tiny_config().encoder_overrides, **no_dropout})
+no_dropout = {**tiny_config().encoder_overrides, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
 labels = ["O", "B-X", "I-X"]
 rng = np.random.default_rng(0)
 ids = rng.integers(1000, 5000, (24, 12)).astype(np.int32)
@@ -136,15 +135,14 @@ for r in range(24):
     y[r, keep:] = -100
     mask[r, keep + 1:] = 0
 
-def run(strategy_name, devices, start=None):
+def run(config, optimizer, strategy_name, devices, start=None):
     chosen = make_strategy(strategy_name, devices)
     tf_keras.utils.set_random_seed(0)
     with chosen.strategy.scope():
         tagger = Tagger.build(config, labels)
         if start is not None:
             tagger.model.set_weights(start)
-        if "OPT" == "sgd":  # plain steps: weights follow gradients linearly, so float noise stays small
-            from tfner.metrics import MaskedAccuracy, masked_loss
+        if optimizer == "sgd":  # plain steps: weights follow gradients linearly, so float noise stays small
             tagger.model.compile(optimizer=tf_keras.optimizers.SGD(0.05), loss=masked_loss,
                                  metrics=[MaskedAccuracy()])
             tagger.model.head_optimizer = tf_keras.optimizers.SGD(0.2)
@@ -160,57 +158,60 @@ def run(strategy_name, devices, start=None):
     tagger.model.fit(data, epochs=2, verbose=0, shuffle=False, callbacks=[Batches()])
     return chosen.replicas, losses, initial, tagger.model.get_weights()
 
-replicas_a, loss_a, initial, weights_a = run("default", [])
-replicas_b, loss_b, _, weights_b = run("mirrored", ["/cpu:0", "/cpu:1"], start=initial)
-print(json.dumps({"replicas": [replicas_a, replicas_b], "loss_a": loss_a, "loss_b": loss_b,
-                  "max_weight_diff": max(float(np.abs(a - b).max()) for a, b in zip(weights_a, weights_b)),
-                  "max_weight_change": max(float(np.abs(a - b).max()) for a, b in zip(weights_a, initial))}))
+results = {}
+for name, head, lora, optimizer in (("linear-sgd", "linear", False, "sgd"), ("mlp-lora-sgd", "mlp", True, "sgd"),
+                                    ("linear-adamw", "linear", False, "adamw")):
+    config = tiny_config(None, head=head, dropout=0.0, lora=lora, lora_dropout=0.0, clip_norm=0.5,
+                         learning_rate=1e-3, head_learning_rate=5e-3, encoder_overrides=no_dropout)
+    replicas_a, loss_a, initial, weights_a = run(config, optimizer, "default", [])
+    replicas_b, loss_b, _, weights_b = run(config, optimizer, "mirrored", ["/cpu:0", "/cpu:1"], start=initial)
+    results[name] = {
+        "replicas": [replicas_a, replicas_b], "loss_a": loss_a, "loss_b": loss_b,
+        "max_weight_diff": max(float(np.abs(a - b).max()) for a, b in zip(weights_a, weights_b)),
+        "max_weight_change": max(float(np.abs(a - b).max()) for a, b in zip(weights_a, initial))}
+
+# and the whole of tfner.train under mirrored
+config = tiny_config(None, output_dir="run", strategy="mirrored", devices=["/cpu:0", "/cpu:1"], batch_size=4,
+                     epochs=1)
+train(config)
+print("RESULT " + json.dumps(results))
 """
 
 
-@pytest.mark.parametrize("head, lora", [("linear", False), ("mlp", True)])
-def test_mirrored_on_two_cpus_matches_the_default_strategy(tmp_path, head, lora):
-    """Same loss at every step and the same weights after 6 clipped steps (two optimizers)."""
-    result = _run(MIRRORED.replace("HEAD", head).replace("LORA", str(lora)).replace("OPT", "sgd"), tmp_path)
+@pytest.fixture(scope="module")
+def mirrored(tmp_path_factory):
+    """One subprocess for every mirrored check (TensorFlow start-up and tracing dominate their cost)."""
+    folder = tmp_path_factory.mktemp("mirrored")
+    result = _run(MIRRORED, folder)
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    line = next(l for l in result.stdout.splitlines() if l.startswith("RESULT "))
+    return json.loads(line[7:]), result.stdout, folder
+
+
+@pytest.mark.parametrize("case", ["linear-sgd", "mlp-lora-sgd"])
+def test_mirrored_on_two_cpus_matches_the_default_strategy(mirrored, case):
+    """Same loss at every step and the same weights after 6 clipped steps (two optimizers)."""
+    figures = mirrored[0][case]
     assert figures["replicas"] == [1, 2]
     assert figures["max_weight_change"] > 1e-2  # training moved the weights ...
     assert figures["max_weight_diff"] < 1e-5    # ... the same way under both strategies
     np.testing.assert_allclose(figures["loss_b"], figures["loss_a"], rtol=1e-5)
 
 
-def test_mirrored_with_the_adamw_recipe_starts_from_the_same_loss(tmp_path):
+def test_mirrored_with_the_adamw_recipe_starts_from_the_same_loss(mirrored):
     """AdamW normalises each gradient element, so float noise in near-zero gradients moves weights by
     up to the learning rate: its weights are not comparable element by element. The loss before any
     update (global-batch token normalisation) must match, and the run must stay close."""
-    result = _run(MIRRORED.replace("HEAD", "linear").replace("LORA", "False").replace("OPT", "adamw"), tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = mirrored[0]["linear-adamw"]
     assert figures["loss_b"][0] == pytest.approx(figures["loss_a"][0], rel=1e-6)
     np.testing.assert_allclose(figures["loss_b"], figures["loss_a"], rtol=1e-3)
 
 
-MIRRORED_TRAIN = """
-import json
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from conftest import tiny_config
-from tfner.train import train
-config = tiny_config(None, output_dir="run", strategy="mirrored", devices=["/cpu:0", "/cpu:1"], batch_size=4,
-                     epochs=1)
-tagger, metrics = train(config)
-print(json.dumps({"f1": metrics["validation"]["f1"]}))
-"""
-
-
-def test_train_runs_end_to_end_under_mirrored(tmp_path):
-    result = _run(MIRRORED_TRAIN, tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "strategy mirrored (asked for, over" in result.stdout
-    assert "2 replica(s) x batch 4 = global batch 8" in result.stdout
-    assert os.path.exists(tmp_path / "run" / "weights.h5")
+def test_train_runs_end_to_end_under_mirrored(mirrored):
+    _, stdout, folder = mirrored
+    assert "strategy mirrored (asked for, over" in stdout
+    assert "2 replica(s) x batch 4 = global batch 8" in stdout
+    assert os.path.exists(folder / "run" / "weights.h5")
 
 
 # Two workers -----------------------------------------------------------------------------------

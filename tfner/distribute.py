@@ -84,8 +84,23 @@ def is_chief(config=None):
     return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config["cluster"]
 
 
+_MADE = {}
+
+
 def make_strategy(name="auto", devices=(), tpu=""):
-    """Create the strategy `name` asks for (module docstring); `devices` and `tpu` as in TrainConfig."""
+    """The strategy `name` asks for (module docstring); `devices` and `tpu` as in TrainConfig.
+
+    One strategy object per process and setting, made on first use: several trainings in one process
+    (tuner trials) share it. Two MirroredStrategy objects in one process reuse collective keys and
+    their all-reduces fail with shape mismatches; MultiWorkerMirroredStrategy can be made only once.
+    """
+    key = (name, tuple(devices), tpu)
+    if key not in _MADE:
+        _MADE[key] = _make(name, devices, tpu)
+    return _MADE[key]
+
+
+def _make(name, devices, tpu):
     gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         name, reason = _auto(gpus, tpu)
