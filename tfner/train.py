@@ -32,7 +32,7 @@ from tfner.collapse import LabelCollapseDetector, LabelCollapseError, loud_warni
 from tfner.config import TrainConfig, add_config_arguments, config_from_args
 from tfner.data import Corpus, DataError, build_labels, check_labels, read_data, summarize
 from tfner.encoders import EncoderError
-from tfner.distribute import OutputDir, StrategyError, make_strategy
+from tfner.distribute import OutputDir, StrategyError, is_chief, make_strategy
 from tfner.metrics import confusion_matrix, format_confusion, format_scores
 from tfner.synthetic import clinical_notes
 from tfner.tagger import Tagger
@@ -180,10 +180,12 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         tagger.model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch,
                          verbose=config.verbose, callbacks=[c for c in callbacks if c is not None])
     except LabelCollapseError:
-        shutil.rmtree(backup, ignore_errors=True)  # a collapsed run is not one to resume
+        if is_chief():
+            shutil.rmtree(backup, ignore_errors=True)  # a collapsed run is not one to resume
         raise
     seconds = time.perf_counter() - start
-    shutil.rmtree(backup, ignore_errors=True)  # Keras empties it after a finished run; drop the folder
+    if is_chief():  # Keras empties it after a finished run; drop the folder (the chief's to remove)
+        shutil.rmtree(backup, ignore_errors=True)
     if nan_guard.failed_at is not None:
         raise TrainingError(f"training stopped: loss {nan_guard.failed_at[2]} at batch "
                             f"{nan_guard.failed_at[1]} (see the advice above)")
