@@ -54,6 +54,13 @@ def test_mutable_defaults_are_not_shared():
     ("learning_rate", 0.0, r"learning rates must be positive"),
     ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
     ("warmup_ratio", -0.1, r"warmup_ratio"),
+    ("strategy", "horovod", r"strategy='horovod': expected one of auto, default"),
+    ("padding", "none", r"padding='none'"),
+    ("precision", "float16", r"precision='float16'"),
+    ("steps_per_execution", 0, r"steps_per_execution must be positive"),
+    ("bucket_bounds", [], r"bucket_bounds must be positive integers"),
+    ("bucket_bounds", [16, 0], r"bucket_bounds must be positive integers"),
+    ("devices", ["/gpu:0", 1], r"devices must be device names"),
 ])
 def test_invalid_values_raise_naming_the_field(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -151,6 +158,15 @@ def test_cli_flags():
     assert c.label_all_tokens is True and c.misaligned_spans == "skip"
     assert c.batch_size == 32 and c.epochs == 3  # untouched defaults
     assert parse(["--pretrained"]).pretrained is True
+
+
+def test_cli_speed_and_distribution_flags():
+    c = parse(["--strategy", "mirrored", "--devices", "/gpu:0", "/gpu:1", "--padding", "batch",
+               "--bucket-bounds", "64", "16", "32", "--jit-compile", "--precision", "mixed_bfloat16",
+               "--steps-per-execution", "4"])
+    assert c.strategy == "mirrored" and c.devices == ["/gpu:0", "/gpu:1"] and c.padding == "batch"
+    assert c.bucket_bounds == [16, 32, 64]  # sorted
+    assert c.jit_compile is True and c.precision == "mixed_bfloat16" and c.steps_per_execution == 4
 
 
 def test_cli_config_file_then_flags_override(tmp_path):

@@ -173,6 +173,8 @@ class TrainConfig:
         if not self.bucket_bounds or any(isinstance(b, bool) or not isinstance(b, int) or b <= 0
                                          for b in self.bucket_bounds):
             raise ValueError(f"bucket_bounds must be positive integers (a list), got {self.bucket_bounds!r}")
+        if any(not isinstance(d, str) or not d for d in self.devices):
+            raise ValueError(f"devices must be device names such as /gpu:0, got {self.devices!r}")
         self.bucket_bounds, self.devices = sorted(set(self.bucket_bounds)), list(self.devices)
 
     def to_json(self, path=None):
