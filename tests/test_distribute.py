@@ -84,6 +84,15 @@ def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
         make_strategy("multi-worker")
 
 
+def test_a_device_that_does_not_exist_is_a_clear_error():
+    from tfner.distribute import StrategyError, make_strategy
+
+    with pytest.raises(StrategyError, match=r"--devices /gpu:7: no such device here; available: .*CPU:0"):
+        make_strategy("mirrored", ["/gpu:7"])
+    with pytest.raises(StrategyError, match="no such device"):
+        make_strategy("one-device", ["not a device"])
+
+
 def test_worker_output_goes_to_a_temporary_folder_that_is_removed(monkeypatch, tmp_path):
     from tfner.distribute import OutputDir
 

@@ -100,7 +100,21 @@ def make_strategy(name="auto", devices=(), tpu=""):
     return _MADE[key]
 
 
+def _check_devices(devices):
+    """Every named device must exist here: TensorFlow would otherwise run elsewhere without a word."""
+    have = {(d.device_type, int(d.name.rsplit(":", 1)[1])): d.name for d in tf.config.list_logical_devices()}
+    for name in devices:
+        try:
+            spec = tf.DeviceSpec.from_string(name)
+        except ValueError:
+            spec = None
+        if spec is None or (str(spec.device_type).upper(), spec.device_index or 0) not in have:
+            raise StrategyError(f"--devices {name}: no such device here; available: "
+                                f"{', '.join(sorted(have.values()))}")
+
+
 def _make(name, devices, tpu):
+    _check_devices(devices)
     gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         name, reason = _auto(gpus, tpu)

@@ -26,7 +26,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfner import lora, plots
-from tfner.batching import make_dataset, real_tokens, steps_per_epoch
+from tfner.batching import make_dataset, real_tokens
 from tfner.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
 from tfner.collapse import LabelCollapseDetector, LabelCollapseError, loud_warning, report_from_tags
 from tfner.config import TrainConfig, add_config_arguments, config_from_args
@@ -36,6 +36,9 @@ from tfner.distribute import OutputDir, StrategyError, is_chief, make_strategy
 from tfner.metrics import confusion_matrix, format_confusion, format_scores
 from tfner.synthetic import clinical_notes
 from tfner.tagger import Tagger
+
+
+BEST_CHECKPOINT = os.path.join("checkpoints", "best.h5")  # legacy h5: loads under any strategy
 
 
 class TrainingError(RuntimeError):
@@ -137,19 +140,19 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         metrics["before"] = _public(tagger.evaluate(windows[evaluated]))
         print(f"untrained model on {evaluated}: F1 {metrics['before']['f1']:.4f}")
 
-    batching = dict(padding=config.padding, bounds=config.bucket_bounds, max_length=config.max_length)
-    steps = steps_per_epoch(windows["train"], global_batch, **batching)
+    pad = tagger.tokenizer.pad_token_id or 0
+    train_data = make_dataset(windows["train"], global_batch, pad, shuffle=True, seed=config.seed,
+                              padding=config.padding, bounds=config.bucket_bounds, max_length=config.max_length)
+    steps = int(train_data.cardinality())  # batches per epoch, for the learning-rate schedule
     with chosen.strategy.scope():
         tagger.compile(steps * config.epochs)
     if initial_epoch:
         for optimizer in (tagger.model.optimizer, tagger.model.head_optimizer):
             optimizer.iterations.assign(initial_epoch * steps)
-    pad = tagger.tokenizer.pad_token_id or 0
-    train_data = make_dataset(windows["train"], global_batch, pad, shuffle=True, seed=config.seed, **batching)
     options = tf.data.Options()  # every worker reads the same shuffled batches and keeps its own share
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     train_data = train_data.with_options(options)
-    best_path = os.path.join(out, "checkpoints", "best.h5")  # legacy h5: loads under any strategy
+    best_path = os.path.join(out, BEST_CHECKPOINT)
     os.makedirs(os.path.dirname(best_path), exist_ok=True)
     nan_guard = NaNGuard()
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))

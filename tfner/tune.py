@@ -425,8 +425,8 @@ class NERTuner(keras_tuner.Tuner):
             raise keras_tuner.errors.FailedTrialError(f"not a valid training config: {e}") from None
         initial_epoch, weights = int(values.get("tuner/initial_epoch", 0)), None
         if "tuner/trial_id" in values:  # a later Hyperband round: go on from the earlier round's best
-            weights = os.path.join(self.execution_dir(values["tuner/trial_id"], execution), "checkpoints",
-                                   "best.h5")
+            weights = os.path.join(self.execution_dir(values["tuner/trial_id"], execution),
+                                   training.BEST_CHECKPOINT)
             if not os.path.exists(weights):
                 print(f"warning: {weights} not found (trial {values['tuner/trial_id']} ran elsewhere?): "
                       f"training from scratch for {config.epochs} epochs", file=sys.stderr)
