@@ -93,6 +93,15 @@ def test_a_device_that_does_not_exist_is_a_clear_error():
         make_strategy("one-device", ["not a device"])
 
 
+def test_devices_with_multi_worker_is_refused(monkeypatch):
+    from tfner.distribute import StrategyError, make_strategy
+
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, '
+                                    '"task": {"type": "worker", "index": 0}}')
+    with pytest.raises(StrategyError, match="--devices does not apply to multi-worker"):
+        make_strategy("multi-worker", ["/cpu:0"])
+
+
 def test_worker_output_goes_to_a_temporary_folder_that_is_removed(monkeypatch, tmp_path):
     from tfner.distribute import OutputDir
 

@@ -114,12 +114,15 @@ def _check_devices(devices):
 
 
 def _make(name, devices, tpu):
-    _check_devices(devices)
     gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         name, reason = _auto(gpus, tpu)
     else:
         reason = "asked for"
+    if devices and name == "multi-worker":
+        raise StrategyError("--devices does not apply to multi-worker: each worker uses all of its own devices")
+    if devices:  # listing logical devices starts TensorFlow's context, which multi-worker must do itself
+        _check_devices(devices)
     if name == "default":
         return Chosen(tf.distribute.get_strategy(), name, reason)
     if name == "one-device":
