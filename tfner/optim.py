@@ -23,10 +23,37 @@ class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
+class AdamW(tf_keras.optimizers.AdamW):
+    """Keras' AdamW, with each variable's update done by TensorFlow's fused Adam kernel.
+
+    Keras updates m, v and the variable with about ten separate element-wise ops per variable, each a
+    pass over memory; `ResourceApplyAdam` is one multi-threaded pass and computes the same thing
+    (m += (g - m)(1 - beta_1), v += (g^2 - v)(1 - beta_2), w -= lr_t m / (sqrt(v) + epsilon)). On the
+    2-core CPU that takes the optimizer from about 100 to 30 ms of a 550 ms MiniLM step. An embedding's
+    sparse gradient is made dense first: Keras' sparse path decays m and v of every row anyway, so
+    the arithmetic is the same. Weight decay stays Keras' own (a separate pass, before the update).
+    """
+
+    def update_step(self, gradient, variable):
+        if self.amsgrad:
+            return super().update_step(gradient, variable)
+        if isinstance(gradient, tf.IndexedSlices):
+            gradient = tf.convert_to_tensor(gradient)
+        key = self._var_key(variable)
+        m, v = self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]]
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=m.handle, v=v.handle, beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step), lr=tf.cast(self.learning_rate, dtype), beta1=beta_1,
+            beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
+
+
 def make_optimizer(peak, config, total_steps):
     """AdamW on the warm-up/decay schedule; clipping is done by the model, over all gradients at once."""
     schedule = WarmupLinearDecay(peak, total_steps, int(config.warmup_ratio * total_steps))
-    optimizer = tf_keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay,
+    optimizer = AdamW(learning_rate=schedule, weight_decay=config.weight_decay,
                                           epsilon=1e-8)
     optimizer.exclude_from_weight_decay(var_names=["bias", "LayerNorm", "layer_norm"])
     return optimizer
