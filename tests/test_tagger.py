@@ -108,3 +108,42 @@ def test_xla_and_steps_per_execution_train_like_the_plain_step(overrides):
         data = make_dataset(tagger.encode(notes), 4, 0, padding="buckets", max_length=32)
         losses.append(tagger.model.fit(data, epochs=2, verbose=0).history["loss"])
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
+
+
+def test_bucketed_batches_get_one_graph_per_shape_and_train_like_keras_one_graph():
+    """`trace_per_shape` (set for bucketed padding) must give the same losses as Keras' single
+    relaxed-shape graph, with one trace per batch shape."""
+    import tf_keras
+
+    from tfner.batching import make_dataset
+    from tfner.data import build_labels
+    from tfner.data import Corpus, Document
+
+    # short documents of several lengths, so that the batches come in several bucket shapes
+    rng = np.random.default_rng(0)
+    words = ["the", "patient", "was", "seen", "in", "Boston", "on", "Monday", "by", "Dr", "Smith", "."]
+    documents = []
+    for _ in range(28):
+        tokens = [words[i] for i in rng.integers(0, len(words), int(rng.integers(2, 24)))]
+        documents.append(Document(tokens=tokens, tags=["B-X" if t in ("Boston", "Smith") else "O"
+                                                       for t in tokens]))
+    notes = Corpus(documents, "short documents")
+    no_dropout = {**tiny_config().encoder_overrides, "hidden_dropout_prob": 0.0,
+                  "attention_probs_dropout_prob": 0.0}
+    losses = []
+    for per_shape in (False, True):
+        tf_keras.utils.set_random_seed(0)
+        tagger = _tagger(labels=build_labels(notes), dropout=0.0, encoder_overrides=no_dropout)
+        assert tagger.model.trace_per_shape  # padding="buckets" is the default
+        tagger.model.trace_per_shape = per_shape
+        data = make_dataset(tagger.encode(notes), 4, 0, padding="buckets", max_length=32)
+        losses.append(tagger.model.fit(data, epochs=2, verbose=0).history["loss"])
+    shapes = {tuple(x["input_ids"].shape) for x, _ in data}
+    assert len(shapes) > 1
+    # one trace per shape, plus the first call's, which creates the optimizers' variables
+    assert tagger.model.train_tf_function.experimental_get_tracing_count() == len(shapes) + 1
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+
+
+def test_batch_padding_keeps_keras_one_graph():
+    assert not _tagger(padding="batch").model.trace_per_shape
