@@ -103,9 +103,7 @@ class TrainConfig:
                         "stay float32, float16 gets dynamic loss scaling.",
                         choices=("float32", "mixed_float16", "mixed_bfloat16"))
     steps_per_execution: int = _f(1, "Training steps run per call into the compiled step (fewer Python "
-                                  "round trips; callbacks see every N-th batch). Above 1 the step is one "
-                                  "graph for every batch length instead of one per bucket shape: for "
-                                  "TPUs and GPUs, slower on CPUs.")
+                                  "round trips; callbacks see every N-th batch).")
     # Label-collapse detection (tfner.collapse)
     collapse_action: str = _f("restore", "When the model predicts (nearly) one class while the gold labels "
                               "do not: warn and go on, stop, stop and restore the weights of the last "

@@ -23,7 +23,6 @@ import numpy as np
 from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
-from tf_keras.src.engine.training import reduce_per_replica
 
 from tfner import align, lora
 from tfner.config import TrainConfig
@@ -55,7 +54,6 @@ class TaggerModel(tf_keras.Model):
     head_optimizer = None
     clip_norm = 0.0
     loss_scaled = False
-    trace_per_shape = False
 
     def train_step(self, data):
         x, y = data
@@ -91,42 +89,6 @@ class TaggerModel(tf_keras.Model):
         self._loss_tracker.update_state(loss)
         self.compiled_metrics.update_state(y, logits)
         return {m.name: m.result() for m in self.metrics}
-
-    def make_train_function(self, force=False):
-        """Keras' training function, but traced once per batch shape when `trace_per_shape` is set.
-
-        Keras passes the data iterator into one `tf.function`, so every batch comes out of it with an
-        unknown length, and the graph TensorFlow optimises has no static shapes. With bucketed batches
-        there are only a few shapes; taking the batch out of the iterator first and tracing the step
-        per shape runs 1.5x faster on CPU (experiments/bench_train.py). Not done for multi-worker
-        training (workers see different shapes at the same step, and each trace's collectives must
-        match across workers), nor with several steps per execution or a cluster coordinator.
-        """
-        if (not self.trace_per_shape or self.run_eagerly or self._cluster_coordinator
-                or self._steps_per_execution is None or self._steps_per_execution.numpy().item() != 1
-                or self.autotune_steps_per_execution
-                or isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)):
-            return super().make_train_function(force)
-        if self.train_function is not None and not force:
-            return self.train_function
-
-        def run_step(data):
-            outputs = self.train_step(data)
-            self._train_counter.assign_add(1)
-            return outputs
-
-        if self.jit_compile:
-            run_step = tf.function(run_step, jit_compile=True)
-
-        @tf.function
-        def step(data):
-            outputs = self.distribute_strategy.run(run_step, args=(data,))
-            return reduce_per_replica(outputs, self.distribute_strategy,
-                                      reduction=self.distribute_reduction_method)
-
-        self.train_tf_function = step
-        self.train_function = lambda iterator: step(next(iterator))
-        return self.train_function
 
     @property
     def metrics(self):
@@ -209,7 +171,6 @@ class Tagger:
                            jit_compile=c.jit_compile, steps_per_execution=c.steps_per_execution)
         self.model.head_optimizer, self.model.clip_norm = head_optimizer, c.clip_norm
         self.model.loss_scaled = loss_scaled
-        self.model.trace_per_shape = c.padding != "batch"  # a few batch shapes: one graph each
         return self
 
     # Inference ------------------------------------------------------------------------------------
