@@ -96,3 +96,11 @@ def test_a_window_longer_than_max_length_is_an_error():
         make_dataset(_windows([10, 200]), 2, PAD, padding="buckets", max_length=128)
     with pytest.raises(ValueError, match="padding='nope'"):
         make_dataset(_windows([10]), 2, PAD, padding="nope")
+
+
+@pytest.mark.parametrize("padding", ["buckets", "batch", "max-length"])
+def test_tf_data_autotuning_is_off(padding):
+    """With autotuning on, the end of every pass (every Keras epoch) waited for the tuning thread's
+    next wake-up, up to 10 s; the pipelines use fixed sizes instead."""
+    data = make_dataset(_windows(LENGTHS), 4, PAD, shuffle=True, padding=padding, max_length=128)
+    assert data.options().autotune.enabled is False

@@ -81,8 +81,7 @@ def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="ba
             bucket_batch_sizes=[batch_size] * len(bounds), padded_shapes=([None],) * 3,
             padding_values=pad_values)
         bound = tf.constant(bounds, tf.int32)
-        data = data.map(lambda *batch: _pad_batch(batch, pad_values, bound, batch_size),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+        data = data.map(lambda *batch: _pad_batch(batch, pad_values, bound, batch_size))
         # tf.data cannot count bucketed batches; Keras needs the count (steps_per_execution, epochs)
         count = steps_per_epoch(windows, batch_size, padding, bounds, max_length)
         data = data.apply(tf.data.experimental.assert_cardinality(count))
@@ -92,7 +91,11 @@ def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="ba
     else:
         raise ValueError(f"padding={padding!r}: expected buckets, batch or max-length")
     data = data.map(lambda i, m, y: ({"input_ids": i, "attention_mask": m}, y))
-    return data.prefetch(tf.data.AUTOTUNE)
+    # tf.data's autotuning thread makes the end of every pass (every Keras epoch) wait for its next
+    # wake-up, up to 10 s; the pipeline is cheap next to a training step, so fixed sizes do as well
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return data.prefetch(2).with_options(options)
 
 
 def _pad_batch(batch, pad_values, bounds, batch_size):
