@@ -8,11 +8,11 @@ MiniLM with the linear head fine-tunes on the first --sentences sentences of CoN
 the same code as `python -m tfner.train` (`Tagger.build`, `Tagger.compile`, `make_dataset`,
 `Model.fit`), once per configuration, in one process. Each configuration first runs one batch of every
 batch shape it will see and one batch through `fit` (tracing and XLA compilation, timed separately as
-"warm-up"), then --rounds timed epochs over all the sentences. Reported per configuration: training sentences/s and real
-(non-padding) tokens/s (mean over rounds), the padding share, and the achieved GFLOP/s: model FLOPs
-of the padded batches (forward, input gradients, and weight gradients where weights train, counted
-from the encoder's shapes) divided by the time, as a fraction of a float32 matrix-product peak
-measured in the same run (and of a bfloat16 one for bfloat16 runs). Targets from the speed issue: the
+"warm-up"), then --rounds timed epochs over all the sentences. Reported per configuration: training
+sentences/s and real (non-padding) tokens/s (mean over rounds), the padding share, and the achieved
+GFLOP/s: model FLOPs of the padded batches (forward, input gradients, and weight gradients where
+weights train, counted from the encoder's shapes) divided by the time, as a fraction of a float32
+matrix-product peak measured in the same run (and of a bfloat16 one for bfloat16 runs). Targets from the speed issue: the
 best configuration at least 5x the padded-to-256 one and at least 2x Hugging Face PyTorch eager on this
 CPU (STACK.md: 37 sentences/s full fine-tuning, 42 with LoRA). Machines of the same kind differ (the
 float32 matrix-product peak STACK.md saw was 360 GFLOP/s), so with --pytorch PYTHON (an environment

@@ -29,9 +29,10 @@ class AdamW(tf_keras.optimizers.AdamW):
     Keras updates m, v and the variable with about ten separate element-wise ops per variable, each a
     pass over memory; `ResourceApplyAdam` is one multi-threaded pass and computes the same thing
     (m += (g - m)(1 - beta_1), v += (g^2 - v)(1 - beta_2), w -= lr_t m / (sqrt(v) + epsilon)). On the
-    2-core CPU that takes MiniLM's optimizer step from 86 to 35 ms (experiments/bench_optimizer.py). An embedding's
-    sparse gradient is made dense first: Keras' sparse path decays m and v of every row anyway, so
-    the arithmetic is the same. Weight decay stays Keras' own (a separate pass, before the update).
+    2-core CPU that takes MiniLM's optimizer step from 86 to 35 ms (experiments/bench_optimizer.py).
+    An embedding's sparse gradient is made dense first: Keras' sparse path decays m and v of every
+    row anyway, so the arithmetic is the same. Weight decay stays Keras' own (a separate pass, before
+    the update).
     """
 
     def update_step(self, gradient, variable):
@@ -53,8 +54,7 @@ class AdamW(tf_keras.optimizers.AdamW):
 def make_optimizer(peak, config, total_steps):
     """AdamW on the warm-up/decay schedule; clipping is done by the model, over all gradients at once."""
     schedule = WarmupLinearDecay(peak, total_steps, int(config.warmup_ratio * total_steps))
-    optimizer = AdamW(learning_rate=schedule, weight_decay=config.weight_decay,
-                                          epsilon=1e-8)
+    optimizer = AdamW(learning_rate=schedule, weight_decay=config.weight_decay, epsilon=1e-8)
     optimizer.exclude_from_weight_decay(var_names=["bias", "LayerNorm", "layer_norm"])
     return optimizer
 
