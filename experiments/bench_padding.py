@@ -21,8 +21,6 @@ import tfner  # noqa: E402,F401
 from tfner.batching import make_dataset, real_tokens  # noqa: E402
 from tfner.config import TrainConfig  # noqa: E402
 from tfner.data import Corpus, build_labels, read_conll  # noqa: E402
-from tfner.metrics import MaskedAccuracy, masked_loss  # noqa: E402
-from tfner.optim import make_optimizers  # noqa: E402
 from tfner.tagger import Tagger  # noqa: E402
 
 
@@ -46,14 +44,12 @@ def main():
     tagger = Tagger.build(config, labels)
     windows = tagger.encode(corpus)
     steps = math.ceil(len(windows) / args.batch_size)
-    encoder_opt, head_opt = make_optimizers(config, 4 * steps)
-    tagger.model.compile(optimizer=encoder_opt, loss=masked_loss, metrics=[MaskedAccuracy()])
-    tagger.model.head_optimizer, tagger.model.clip_norm = head_opt, config.clip_norm
+    tagger.compile(total_steps=4 * steps)
     pad = tagger.tokenizer.pad_token_id
     tokens = real_tokens(windows)
     rows, figures = [], {}
-    for name, pad_to in (("padded to 256", 256), ("padded per batch", None)):
-        data = make_dataset(windows, args.batch_size, pad, shuffle=False, pad_to=pad_to)
+    for name, padding in (("padded to 256", "max-length"), ("padded per batch", "batch")):
+        data = make_dataset(windows, args.batch_size, pad, padding=padding, max_length=256)
         time_pass(tagger, data)  # warm-up: tracing and first-shape costs
         seconds = time_pass(tagger, data)
         padded = sum(int(x["input_ids"].shape[0] * x["input_ids"].shape[1]) for x, _ in data)

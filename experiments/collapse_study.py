@@ -125,9 +125,9 @@ def run_study(head, corpora, labels, args):
     tagger = Tagger(model, bert, tokenizer, labels, config)
     train_w, valid_w = tagger.encode(corpora["study_train"]), tagger.encode(corpora["validation"])
     pad = tokenizer.pad_token_id or 0
-    train_data = unmasked(make_dataset(train_w, args.batch_size, pad, shuffle=True, seed=args.seed,
-                                       pad_to=args.study_pad_to or None))
-    valid_data = unmasked(make_dataset(valid_w, 64, pad, pad_to=args.study_pad_to or None))
+    padding = dict(padding="max-length" if args.study_pad_to else "batch", max_length=args.study_pad_to or None)
+    train_data = unmasked(make_dataset(train_w, args.batch_size, pad, shuffle=True, seed=args.seed, **padding))
+    valid_data = unmasked(make_dataset(valid_w, 64, pad, **padding))
     model.compile(optimizer=tf_keras.optimizers.Adam(args.study_lr),
                   loss=from_logits_loss,
                   metrics=["accuracy"])

@@ -22,8 +22,9 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 from tfner.align import IGNORE
+from tfner.config import BUCKET_BOUNDS
 
-DEFAULT_BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+DEFAULT_BUCKETS = BUCKET_BOUNDS
 
 
 def bucket_bounds(max_length, bounds=DEFAULT_BUCKETS):
@@ -52,16 +53,13 @@ def steps_per_epoch(windows, batch_size, padding="buckets", bounds=DEFAULT_BUCKE
 
 
 def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="batch",
-                 bounds=DEFAULT_BUCKETS, max_length=None, pad_to=None):
+                 bounds=DEFAULT_BUCKETS, max_length=None):
     """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`.
 
     `padding` is 'buckets', 'batch' or 'max-length' (module docstring); `max_length` is the longest a
-    window may be (default: the longest there is). `pad_to` is the older spelling of
-    `padding='max-length', max_length=pad_to`. Padded positions get `pad_id`, attention mask 0 and
-    label -100 (ignored by the loss).
+    window may be (default: the longest there is). Padded positions get `pad_id`, attention mask 0
+    and label -100 (ignored by the loss).
     """
-    if pad_to is not None:
-        padding, max_length = "max-length", pad_to
     lengths = _lengths(windows)
     longest = int(lengths.max(initial=1))
     max_length = max_length or longest

@@ -13,6 +13,10 @@ import typing
 from dataclasses import dataclass, field
 
 
+# The default length buckets of `--padding buckets` (tfner.batching), each about 1.5x the one before.
+BUCKET_BOUNDS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+
+
 def _f(default, help, **kwargs):
     if isinstance(default, (list, dict, tuple)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
@@ -94,7 +98,7 @@ class TrainConfig:
     padding: str = _f("buckets", "Batch padding: to the bound of the window's length bucket, to the "
                       "batch's longest window, or to max_length (slow).",
                       choices=("buckets", "batch", "max-length"))
-    bucket_bounds: list = _f([8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512], "Bucket bounds in "
+    bucket_bounds: list = _f(list(BUCKET_BOUNDS), "Bucket bounds in "
                              "tokens, each about 1.5x the one before (bounds above max_length are "
                              "dropped; max_length is always the last).")
     jit_compile: bool = _f(False, "Compile the training step with XLA (use with --padding buckets: "
