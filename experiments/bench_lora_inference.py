@@ -28,11 +28,11 @@ from experiments.common import CONLL, write_results  # noqa: E402
 
 import tfner  # noqa: E402,F401
 
-from tfner import lora  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.data import Corpus, build_labels, read_conll  # noqa: E402
-from tfner.synthetic import clinical_notes  # noqa: E402
-from tfner.tagger import Tagger  # noqa: E402
+from tfner.model import lora  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
+from tfner.data.synthetic import clinical_notes  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 
 
 def load_sentences(n):

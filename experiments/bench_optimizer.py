@@ -26,9 +26,9 @@ import tfner  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.optim import AdamW  # noqa: E402
-from tfner.tagger import Tagger  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.training.optim import AdamW  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 
 
 def gradients(variables, rows, seed=0):

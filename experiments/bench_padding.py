@@ -18,10 +18,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from experiments.common import require_conll, write_results  # noqa: E402
 
 import tfner  # noqa: E402,F401
-from tfner.batching import make_dataset, real_tokens  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.data import Corpus, build_labels, read_conll  # noqa: E402
-from tfner.tagger import Tagger  # noqa: E402
+from tfner.data.batching import make_dataset, real_tokens  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 
 
 def time_pass(tagger, data):

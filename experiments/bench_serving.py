@@ -38,13 +38,13 @@ import tfner  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402,F401  (registers predict_text's ops)
 
-from tfner import lora  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.data import build_labels, read_conll  # noqa: E402
-from tfner.export import export  # noqa: E402
-from tfner.pipeline import NERPipeline  # noqa: E402
-from tfner.synthetic import clinical_notes  # noqa: E402
-from tfner.tagger import Tagger  # noqa: E402
+from tfner.model import lora  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.readers import build_labels, read_conll  # noqa: E402
+from tfner.serving.export import export  # noqa: E402
+from tfner.serving.pipeline import NERPipeline  # noqa: E402
+from tfner.data.synthetic import clinical_notes  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 

@@ -38,10 +38,10 @@ import tfner  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
-from tfner.batching import make_dataset, real_tokens  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.data import Corpus, build_labels, read_conll  # noqa: E402
-from tfner.tagger import Tagger  # noqa: E402
+from tfner.data.batching import make_dataset, real_tokens  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 
 PYTORCH_EAGER = {"full": 37.0, "lora": 42.0}  # STACK.md, same CPU, first 320 sentences, batches of 32
 

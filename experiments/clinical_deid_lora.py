@@ -22,10 +22,10 @@ from experiments.common import RESULTS, write_results  # noqa: E402
 
 import tfner  # noqa: E402,F401
 
-from tfner import lora  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.synthetic import clinical_notes  # noqa: E402
-from tfner.train import train  # noqa: E402
+from tfner.model import lora  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.synthetic import clinical_notes  # noqa: E402
+from tfner.training.train import train  # noqa: E402
 
 TYPES = {"PATIENT": "Name", "AGE": "Age", "PHONE": "Phone", "LOC": "Location", "DATE": "Date", "ID": "ID"}
 

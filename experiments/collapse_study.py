@@ -43,15 +43,15 @@ import tfner  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
-from tfner import train as train_module  # noqa: E402
-from tfner.align import IGNORE  # noqa: E402
-from tfner.batching import make_dataset  # noqa: E402
-from tfner.callbacks import EntityMetrics  # noqa: E402
-from tfner.collapse import LabelCollapseDetector, report_from_tags  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.data import build_labels, read_conll  # noqa: E402
-from tfner.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder  # noqa: E402
-from tfner.tagger import Tagger  # noqa: E402
+from tfner.training import train as train_module  # noqa: E402
+from tfner.data.align import IGNORE  # noqa: E402
+from tfner.data.batching import make_dataset  # noqa: E402
+from tfner.training.callbacks import EntityMetrics  # noqa: E402
+from tfner.evaluation.collapse import LabelCollapseDetector, report_from_tags  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.readers import build_labels, read_conll  # noqa: E402
+from tfner.model.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 
 HEADS = ("linear", "mlp", "replace-last")
 

@@ -20,9 +20,9 @@ from experiments.common import RESULTS, require_conll, write_results  # noqa: E4
 import tfner  # noqa: E402,F401
 import tf_keras  # noqa: E402
 
-from tfner.config import TrainConfig  # noqa: E402
-from tfner.data import read_conll  # noqa: E402
-from tfner.train import train  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
+from tfner.data.readers import read_conll  # noqa: E402
+from tfner.training.train import train  # noqa: E402
 
 
 def o_share(tags):

@@ -33,8 +33,8 @@ from experiments.common import RESULTS, require_conll, write_results  # noqa: E4
 
 import tfner  # noqa: E402,F401
 
-from tfner import plots  # noqa: E402
-from tfner.config import TrainConfig  # noqa: E402
+from tfner.evaluation import plots  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.tune import format_table, make_tuner  # noqa: E402
 
 SPACE = {"head": {"type": "choice", "values": ["linear", "mlp", "replace-last"]},

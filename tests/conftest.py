@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config, items):
 
 def tiny_config(tmp_path=None, **overrides):
     """A TrainConfig for a randomly initialised 2-layer, 32-wide BERT with MiniLM's tokenizer."""
-    from tfner.config import TrainConfig
+    from tfner.training.config import TrainConfig
 
     values = dict(encoder="minilm", pretrained=False, encoder_overrides=dict(TINY), max_length=32,
                   stride=8, batch_size=8, epochs=1, verbose=0, eval_before=False,
@@ -38,6 +38,6 @@ def tiny_config(tmp_path=None, **overrides):
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from tfner.encoders import load_tokenizer
+    from tfner.model.encoders import load_tokenizer
 
     return load_tokenizer("minilm")

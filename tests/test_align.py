@@ -7,8 +7,8 @@ The expected arrays were written by hand from the real MiniLM WordPiece tokenize
 import numpy as np
 import pytest
 
-from tfner.align import IGNORE, Windows, encode, merge
-from tfner.data import Corpus, DataError, Document, build_labels
+from tfner.data.align import IGNORE, Windows, encode, merge
+from tfner.data.readers import Corpus, DataError, Document, build_labels
 
 CLS, SEP = 101, 102
 X = IGNORE

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tfner.align import IGNORE
-from tfner.batching import bucket_bounds, make_dataset, padding_figures, real_tokens, steps_per_epoch
+from tfner.data.align import IGNORE
+from tfner.data.batching import bucket_bounds, make_dataset, padding_figures, real_tokens, steps_per_epoch
 
 PAD = 0
 

@@ -18,7 +18,7 @@ def _gold(n=1000, o_share=0.8, seed=0):
 
 
 def test_constant_o_is_collapse_after_warmup_only():
-    from tfner.collapse import collapse_report
+    from tfner.evaluation.collapse import collapse_report
 
     r = collapse_report(np.zeros(1000, int), _gold(), LABELS)
     assert r.reasons == ("constant", "no-entity")
@@ -29,7 +29,7 @@ def test_constant_o_is_collapse_after_warmup_only():
 
 
 def test_constant_entity_class_is_collapse_at_once():
-    from tfner.collapse import collapse_report
+    from tfner.evaluation.collapse import collapse_report
 
     r = collapse_report(np.full(1000, 3), _gold(), LABELS)
     assert r.reasons == ("constant",) and r.top_label == "B-LOC" and r.top_share == 1.0
@@ -37,7 +37,7 @@ def test_constant_entity_class_is_collapse_at_once():
 
 
 def test_near_constant_is_collapse_and_a_spread_is_not():
-    from tfner.collapse import collapse_report
+    from tfner.evaluation.collapse import collapse_report
 
     gold = _gold()
     near = np.zeros(1000, int)
@@ -52,7 +52,7 @@ def test_near_constant_is_collapse_and_a_spread_is_not():
 
 
 def test_only_labelled_tokens_count():
-    from tfner.collapse import collapse_report
+    from tfner.evaluation.collapse import collapse_report
 
     gold = [np.array([-100, 0, 1, 2, -100, -100]), np.array([-100, 0, 3, -100])]
     pred = [np.array([0, 0, 1, 2, 0, 0]), np.array([0, 0, 3, 0])]  # O at every ignored position
@@ -61,7 +61,7 @@ def test_only_labelled_tokens_count():
 
 
 def test_mostly_o_gold_needs_entities_not_spread():
-    from tfner.collapse import collapse_report
+    from tfner.evaluation.collapse import collapse_report
 
     gold = _gold(o_share=0.98)
     all_o = collapse_report(np.zeros(1000, int), gold, LABELS)
@@ -73,7 +73,7 @@ def test_mostly_o_gold_needs_entities_not_spread():
 
 
 def test_report_from_tags_matches_ids():
-    from tfner.collapse import collapse_report, report_from_tags
+    from tfner.evaluation.collapse import collapse_report, report_from_tags
 
     gold = [["B-PER", "I-PER", "O"], None, ["O", "B-LOC"]]
     pred = [["O", "O", "O"], ["O"], ["O", "O"]]
@@ -83,10 +83,10 @@ def test_report_from_tags_matches_ids():
 
 
 def test_sample_windows_keeps_whole_documents(tokenizer):
-    from tfner.align import encode
-    from tfner.collapse import sample_windows
-    from tfner.data import build_labels
-    from tfner.synthetic import clinical_notes
+    from tfner.data.align import encode
+    from tfner.evaluation.collapse import sample_windows
+    from tfner.data.readers import build_labels
+    from tfner.data.synthetic import clinical_notes
 
     corpus = clinical_notes(1, 30, seed=3)[1]
     labels = build_labels(corpus)
@@ -94,7 +94,7 @@ def test_sample_windows_keeps_whole_documents(tokenizer):
     sample = sample_windows(windows, 40, seed=1)
     assert 30 <= len(sample) <= 40 and len(sample.units) < len(windows.units)
     assert sorted(set(sample.doc_index)) == list(range(len(sample.units)))
-    from tfner.align import merge  # the sample maps back onto its documents like any Windows
+    from tfner.data.align import merge  # the sample maps back onto its documents like any Windows
     merged = merge(sample, sample.labels, fill=0)
     for doc, gold in zip(merged, sample.gold):
         assert [labels[i] for i in doc] == gold
@@ -110,12 +110,12 @@ SMALLEST = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 1,
 @pytest.fixture(scope="module")
 def compiled():
     """A tiny tagger compiled as tfner.train compiles (masked loss, two optimizers, clipping)."""
-    from tfner.batching import make_dataset
-    from tfner.data import build_labels
-    from tfner.metrics import MaskedAccuracy, masked_loss
-    from tfner.optim import make_optimizers
-    from tfner.synthetic import clinical_notes
-    from tfner.tagger import Tagger
+    from tfner.data.batching import make_dataset
+    from tfner.data.readers import build_labels
+    from tfner.evaluation.metrics import MaskedAccuracy, masked_loss
+    from tfner.training.optim import make_optimizers
+    from tfner.data.synthetic import clinical_notes
+    from tfner.model.tagger import Tagger
 
     train, valid = clinical_notes(12, 6, seed=5)
     tagger = Tagger.build(tiny_config(encoder_overrides=SMALLEST), build_labels(train))
@@ -153,8 +153,8 @@ def force_constant(tagger, label, strength=50.0):
 
 @pytest.mark.parametrize("label", ["O", "B-PATIENT"])
 def test_forced_constant_model_is_caught_at_the_first_check(tiny, tmp_path, label, capsys):
-    from tfner.callbacks import HistoryFile
-    from tfner.collapse import LabelCollapseDetector
+    from tfner.training.callbacks import HistoryFile
+    from tfner.evaluation.collapse import LabelCollapseDetector
 
     tagger, _, valid_w = tiny
     force_constant(tagger, label)  # a bias of 50 outlasts an epoch of small steps
@@ -176,7 +176,7 @@ def test_forced_constant_model_is_caught_at_the_first_check(tiny, tmp_path, labe
 
 
 def test_step_checks_flag_an_entity_class_at_once_and_o_after_warmup(tiny, compiled):
-    from tfner.collapse import LabelCollapseDetector
+    from tfner.evaluation.collapse import LabelCollapseDetector
 
     tagger, _, valid_w = tiny
     force_constant(tagger, "B-PATIENT")
@@ -209,8 +209,8 @@ class _ForceAt(__import__("tf_keras").callbacks.Callback):
 
 
 def _run_action(tiny, action, tmp_path, epochs=4, at=2):
-    from tfner.callbacks import HistoryFile
-    from tfner.collapse import LabelCollapseDetector
+    from tfner.training.callbacks import HistoryFile
+    from tfner.evaluation.collapse import LabelCollapseDetector
 
     tagger, _, valid_w = tiny
     force = _ForceAt(tagger, at)
@@ -241,7 +241,7 @@ def test_action_restore_puts_back_the_last_healthy_epoch_and_stops(tiny, tmp_pat
 
 
 def test_restore_with_no_healthy_check_yet_keeps_the_weights_and_says_so(tiny, capsys):
-    from tfner.collapse import LabelCollapseDetector
+    from tfner.evaluation.collapse import LabelCollapseDetector
 
     tagger, _, valid_w = tiny
     force_constant(tagger, "B-PATIENT")
@@ -254,7 +254,7 @@ def test_restore_with_no_healthy_check_yet_keeps_the_weights_and_says_so(tiny, c
 
 
 def test_action_stop_stops_with_the_collapsed_weights(tiny, tmp_path):
-    from tfner.collapse import check_tagger
+    from tfner.evaluation.collapse import check_tagger
 
     tagger, force, detector, history = _run_action(tiny, "stop", tmp_path)
     assert history["collapse_flag"] == [0.0, 0.0, 1.0]
@@ -269,7 +269,7 @@ def test_action_warn_goes_on(tiny, tmp_path, capsys):
 
 
 def test_action_raise_names_the_class_and_the_share(tiny, tmp_path):
-    from tfner.collapse import LabelCollapseError
+    from tfner.evaluation.collapse import LabelCollapseError
 
     with pytest.raises(LabelCollapseError) as caught:
         _run_action(tiny, "raise", tmp_path, epochs=3, at=1)
@@ -279,7 +279,7 @@ def test_action_raise_names_the_class_and_the_share(tiny, tmp_path):
 
 
 def test_bad_action_is_refused(tiny):
-    from tfner.collapse import LabelCollapseDetector
+    from tfner.evaluation.collapse import LabelCollapseDetector
 
     tagger, _, valid_w = tiny
     with pytest.raises(ValueError, match="warn, stop, restore, raise"):
@@ -287,7 +287,7 @@ def test_bad_action_is_refused(tiny):
 
 
 def test_export_guard_refuses_a_collapsed_model_unless_forced(tiny, capsys):
-    from tfner.collapse import LabelCollapseError, check_not_collapsed
+    from tfner.evaluation.collapse import LabelCollapseError, check_not_collapsed
 
     tagger, _, valid_w = tiny
     assert not check_not_collapsed(tagger, valid_w).collapsed  # random weights: a spread of classes
@@ -302,9 +302,9 @@ def test_export_guard_refuses_a_collapsed_model_unless_forced(tiny, capsys):
 
 def _compile_and_fit(tagger, train_windows, callbacks, epochs):
     """Compile and fit as tfner.train does (masked loss, two optimizers, clipping)."""
-    from tfner.batching import make_dataset
-    from tfner.metrics import MaskedAccuracy, masked_loss
-    from tfner.optim import make_optimizers
+    from tfner.data.batching import make_dataset
+    from tfner.evaluation.metrics import MaskedAccuracy, masked_loss
+    from tfner.training.optim import make_optimizers
 
     config = tagger.config
     data = make_dataset(train_windows, config.batch_size, tagger.tokenizer.pad_token_id or 0, shuffle=True,
@@ -317,12 +317,12 @@ def _compile_and_fit(tagger, train_windows, callbacks, epochs):
 
 def test_healthy_minilm_run_raises_no_alarm(tmp_path):
     """MiniLM learning the clinical notes is never flagged, at epoch ends or every 10 steps."""
-    from tfner.callbacks import EntityMetrics, HistoryFile
-    from tfner.collapse import LabelCollapseDetector
-    from tfner.config import TrainConfig
-    from tfner.data import build_labels
-    from tfner.synthetic import clinical_notes
-    from tfner.tagger import Tagger
+    from tfner.training.callbacks import EntityMetrics, HistoryFile
+    from tfner.evaluation.collapse import LabelCollapseDetector
+    from tfner.training.config import TrainConfig
+    from tfner.data.readers import build_labels
+    from tfner.data.synthetic import clinical_notes
+    from tfner.model.tagger import Tagger
 
     import tf_keras
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tfner.config import TrainConfig, add_config_arguments, config_from_args
+from tfner.training.config import TrainConfig, add_config_arguments, config_from_args
 
 
 def parse(argv):

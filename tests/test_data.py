@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tfner.data import (
+from tfner.data.readers import (
     Corpus,
     DataError,
     Document,

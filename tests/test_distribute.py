@@ -30,7 +30,7 @@ def _run(script, tmp_path, env=None, timeout=600):
 # Choosing a strategy -----------------------------------------------------------------------------
 
 def test_auto_without_gpu_tpu_or_cluster_is_the_default_strategy(monkeypatch):
-    from tfner.distribute import make_strategy
+    from tfner.training.distribute import make_strategy
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     monkeypatch.delenv("TPU_NAME", raising=False)
@@ -41,7 +41,7 @@ def test_auto_without_gpu_tpu_or_cluster_is_the_default_strategy(monkeypatch):
 
 
 def test_auto_reads_a_cluster_from_tf_config(monkeypatch):
-    from tfner.distribute import _auto
+    from tfner.training.distribute import _auto
 
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
                                                 "task": {"type": "worker", "index": 1}}))
@@ -53,7 +53,7 @@ def test_auto_reads_a_cluster_from_tf_config(monkeypatch):
 
 
 def test_chief_is_the_chief_task_or_worker_zero():
-    from tfner.distribute import is_chief
+    from tfner.training.distribute import is_chief
 
     workers = {"worker": ["a:1", "b:2"]}
     assert is_chief({})
@@ -69,7 +69,7 @@ def test_chief_is_the_chief_task_or_worker_zero():
     ('{"cluster": {}}', "TF_CONFIG must be"),
 ])
 def test_bad_tf_config_is_a_clear_error(monkeypatch, value, message):
-    from tfner.distribute import StrategyError, tf_config
+    from tfner.training.distribute import StrategyError, tf_config
 
     monkeypatch.setenv("TF_CONFIG", value)
     with pytest.raises(StrategyError, match=message):
@@ -77,7 +77,7 @@ def test_bad_tf_config_is_a_clear_error(monkeypatch, value, message):
 
 
 def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
-    from tfner.distribute import StrategyError, make_strategy
+    from tfner.training.distribute import StrategyError, make_strategy
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(StrategyError, match="needs the TF_CONFIG environment variable"):
@@ -85,7 +85,7 @@ def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
 
 
 def test_a_device_that_does_not_exist_is_a_clear_error():
-    from tfner.distribute import StrategyError, make_strategy
+    from tfner.training.distribute import StrategyError, make_strategy
 
     with pytest.raises(StrategyError, match=r"--devices /gpu:7: no such device here; available: .*CPU:0"):
         make_strategy("mirrored", ["/gpu:7"])
@@ -94,7 +94,7 @@ def test_a_device_that_does_not_exist_is_a_clear_error():
 
 
 def test_devices_with_multi_worker_is_refused(monkeypatch):
-    from tfner.distribute import StrategyError, make_strategy
+    from tfner.training.distribute import StrategyError, make_strategy
 
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, '
                                     '"task": {"type": "worker", "index": 0}}')
@@ -103,7 +103,7 @@ def test_devices_with_multi_worker_is_refused(monkeypatch):
 
 
 def test_worker_output_goes_to_a_temporary_folder_that_is_removed(monkeypatch, tmp_path):
-    from tfner.distribute import OutputDir
+    from tfner.training.distribute import OutputDir
 
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
                                                 "task": {"type": "worker", "index": 1}}))
@@ -118,7 +118,7 @@ def test_worker_output_goes_to_a_temporary_folder_that_is_removed(monkeypatch, t
 
 
 def test_cli_reports_a_strategy_error_without_a_traceback(monkeypatch, capsys):
-    from tfner.train import main
+    from tfner.training.train import main
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert main(["--strategy", "multi-worker"]) == 2
@@ -135,10 +135,10 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np, tf_keras
 from conftest import tiny_config
-from tfner.distribute import make_strategy
-from tfner.metrics import MaskedAccuracy, masked_loss
-from tfner.tagger import Tagger
-from tfner.train import train
+from tfner.training.distribute import make_strategy
+from tfner.evaluation.metrics import MaskedAccuracy, masked_loss
+from tfner.model.tagger import Tagger
+from tfner.training.train import train
 
 # No dropout anywhere, so the two runs compute the same function; the rows of each global batch carry
 # different numbers of labelled tokens, so a per-replica mean would differ from the global one.
@@ -238,7 +238,7 @@ WORKER = """
 import hashlib, json, sys
 import numpy as np
 from conftest import tiny_config
-from tfner.train import train
+from tfner.training.train import train
 config = tiny_config(None, output_dir=sys.argv[1], strategy="multi-worker", batch_size=4, epochs=2,
                      synthetic_train=24, synthetic_test=6)
 tagger, metrics = train(config)

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from tfner.encoders import (EncoderError, build_encoder, load_encoder, load_encoder_config, resolve_encoder)
+from tfner.model.encoders import (EncoderError, build_encoder, load_encoder, load_encoder_config, resolve_encoder)
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 TEXTS = ["Patient Marlon Brando, phone +47 912 34 567.", "Born January 01. 1982."]

@@ -10,7 +10,7 @@ from conftest import tiny_config
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from tfner.train import train
+    from tfner.training.train import train
 
     config = tiny_config(tmp_path_factory.mktemp("eval"), synthetic_train=24, synthetic_test=6)
     train(config)
@@ -18,8 +18,8 @@ def model_dir(tmp_path_factory):
 
 
 def test_evaluate_writes_scores_confusion_and_untrained_baseline(model_dir, tmp_path):
-    from tfner.evaluate import main
-    from tfner.synthetic import generate_notes, write_jsonl
+    from tfner.evaluation.evaluate import main
+    from tfner.data.synthetic import generate_notes, write_jsonl
 
     records = generate_notes(8, seed=3)
     write_jsonl(records, tmp_path / "notes.jsonl")
@@ -42,7 +42,7 @@ def test_evaluate_writes_scores_confusion_and_untrained_baseline(model_dir, tmp_
 
 
 def test_evaluate_rejects_labels_the_model_does_not_know(model_dir, tmp_path, capsys):
-    from tfner.evaluate import main
+    from tfner.evaluation.evaluate import main
 
     (tmp_path / "data.txt").write_text("Paris B-CITY\n")
     assert main(["--model", model_dir, "--data", str(tmp_path / "data.txt")]) == 2
@@ -51,7 +51,7 @@ def test_evaluate_rejects_labels_the_model_does_not_know(model_dir, tmp_path, ca
 
 
 def test_evaluate_names_a_folder_that_is_not_a_model(tmp_path, capsys):
-    from tfner.evaluate import main
+    from tfner.evaluation.evaluate import main
 
     assert main(["--model", str(tmp_path)]) == 2
     assert "not a saved tfner model" in capsys.readouterr().err

@@ -18,22 +18,22 @@ CLI_WITH_TEXT_OPS = [sys.executable, "-c", "import sys, tensorflow_text; sys.arg
 
 @pytest.fixture(scope="module")
 def labels():
-    from tfner.data import build_labels
-    from tfner.synthetic import clinical_notes
+    from tfner.data.readers import build_labels
+    from tfner.data.synthetic import clinical_notes
 
     return build_labels(clinical_notes(40, 1)[0])
 
 
 @pytest.fixture(scope="module")
 def tagger(labels):
-    from tfner.tagger import Tagger
+    from tfner.model.tagger import Tagger
 
     return Tagger.build(tiny_config(), labels)
 
 
 @pytest.fixture(scope="module")
 def exported(tagger, tmp_path_factory):
-    from tfner.export import export
+    from tfner.serving.export import export
 
     root = tmp_path_factory.mktemp("exports")
     messages = []
@@ -51,7 +51,7 @@ def loaded(exported):
 
 @pytest.fixture(scope="module")
 def notes():
-    from tfner.synthetic import clinical_notes
+    from tfner.data.synthetic import clinical_notes
 
     return clinical_notes(1, 8, seed=3)[1]
 
@@ -97,7 +97,7 @@ def entities_from_signature(out, n):
 
 
 def test_predict_text_gives_the_pipelines_entities(loaded, tagger, notes):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     texts = [d.text for d in notes.documents] + ["Zoë Müller, née Ångström, seen 3/4 — café", ""]
     # predict_text truncates instead of windowing: compare with a pipeline of one window per text
@@ -130,7 +130,7 @@ def test_saved_model_cli_show_lists_both_signatures(exported):
 
 
 def test_saved_model_cli_runs_the_warmup_request(exported, tmp_path):
-    from tfner.export import read_warmup
+    from tfner.serving.export import read_warmup
 
     requests = dict(read_warmup(os.path.join(exported[0], "assets.extra", "tf_serving_warmup_requests")))
     assert set(requests) == {"serving_default", "predict_text"}
@@ -157,7 +157,7 @@ def test_saved_model_cli_runs_the_warmup_request(exported, tmp_path):
 
 
 def test_versions_no_silent_overwrite_and_force(tagger, exported, tmp_path):
-    from tfner.export import export, next_version
+    from tfner.serving.export import export, next_version
 
     root = os.path.dirname(exported[0])
     assert next_version(root) == 2
@@ -168,7 +168,7 @@ def test_versions_no_silent_overwrite_and_force(tagger, exported, tmp_path):
 
 
 def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch):
-    from tfner import export as export_module
+    from tfner.serving import export as export_module
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing the warm-up file")
@@ -180,8 +180,8 @@ def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch)
 
 
 def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tmp_path, capsys):
-    from tfner.export import main
-    from tfner.tagger import Tagger
+    from tfner.serving.export import main
+    from tfner.model.tagger import Tagger
 
     collapsed = Tagger.build(tiny_config(), labels)
     head = collapsed.model.get_layer("head")
@@ -209,9 +209,9 @@ def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(lab
 def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(labels, tmp_path, monkeypatch):
     import tensorflow as tf
 
-    from tfner import export as export_module
-    from tfner import lora
-    from tfner.tagger import Tagger
+    from tfner.serving import export as export_module
+    from tfner.model import lora
+    from tfner.model.tagger import Tagger
 
     tagger = Tagger.build(tiny_config(lora=True, lora_r=2), labels)
     adapters = [v for v in tagger.encoder.trainable_variables if "lora_kernel_b" in v.name]
@@ -292,8 +292,8 @@ def test_plain_tensorflow_process_loads_and_runs_the_export(exported, tagger, tm
 
 
 def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(tmp_path, capsys):
-    from tfner.export import main
-    from tfner.tagger import Tagger
+    from tfner.serving.export import main
+    from tfner.model.tagger import Tagger
 
     model = tmp_path / "model"
     Tagger.build(tiny_config(), ["O", "B-PER", "I-PER"]).save(str(model))

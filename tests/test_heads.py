@@ -5,9 +5,9 @@ import pytest
 import tf_keras
 
 from conftest import TINY, tiny_config
-from tfner.config import TrainConfig
-from tfner.heads import HEADS
-from tfner.tagger import Tagger
+from tfner.training.config import TrainConfig
+from tfner.model.heads import HEADS
+from tfner.model.tagger import Tagger
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 TEXTS = ["Patient Marlon Brando, phone +47 912 34 567.", "Born in Oslo."]

@@ -15,7 +15,7 @@ IDS = [[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 2088, 102, 0, 0]]
 
 
 def _tiny_encoder():
-    from tfner.encoders import build_encoder, load_encoder_config
+    from tfner.model.encoders import build_encoder, load_encoder_config
 
     return build_encoder(load_encoder_config("minilm", TINY))
 
@@ -46,7 +46,7 @@ def _randomize_b(layers, seed=0):
 
 
 def test_lora_dense_starts_as_its_base_with_a_frozen_kernel():
-    from tfner.lora import LoraDense
+    from tfner.model.lora import LoraDense
 
     dense = _dense()
     x = np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
@@ -66,7 +66,7 @@ def test_lora_dense_starts_as_its_base_with_a_frozen_kernel():
 @pytest.mark.parametrize("rank3, use_rslora, bias", [(False, False, True), (True, False, True),
                                                      (False, True, True), (True, True, False)])
 def test_merge_unmerge(rank3, use_rslora, bias):
-    from tfner.lora import LoraDense
+    from tfner.model.lora import LoraDense
 
     dense = _dense(bias=bias)
     kernel = dense.kernel.numpy()
@@ -89,7 +89,7 @@ def test_merge_unmerge(rank3, use_rslora, bias):
 
 
 def test_safe_merge_refuses_non_finite_adapters():
-    from tfner.lora import LoraDense
+    from tfner.model.lora import LoraDense
 
     layer = LoraDense(_dense(), lora_rank=2)
     layer.lora_kernel_b.assign(np.full((2, 6), np.inf, np.float32))
@@ -100,7 +100,7 @@ def test_safe_merge_refuses_non_finite_adapters():
 
 
 def test_lora_dense_config_round_trip():
-    from tfner.lora import LoraDense
+    from tfner.model.lora import LoraDense
 
     layer = LoraDense(_dense(), lora_rank=2, lora_alpha=4, lora_dropout=0.2, use_rslora=True)
     clone = LoraDense.from_config(layer.get_config())
@@ -114,8 +114,8 @@ def test_lora_dense_config_round_trip():
 def test_lora_config_is_validated_and_mirrors_the_train_config():
     import dataclasses
 
-    from tfner.config import TrainConfig
-    from tfner.lora import LoraConfig
+    from tfner.training.config import TrainConfig
+    from tfner.model.lora import LoraConfig
 
     assert LoraConfig.from_train_config(TrainConfig()) == LoraConfig()  # same defaults, no drift
     assert LoraConfig.from_train_config(TrainConfig(lora_target_regex=r".*\.query")).target_modules == r".*\.query"
@@ -135,7 +135,7 @@ def test_lora_config_is_validated_and_mirrors_the_train_config():
 
 
 def test_targets_match_like_peft():
-    from tfner.lora import dense_paths, match_targets
+    from tfner.model.lora import dense_paths, match_targets
 
     encoder = _tiny_encoder()
     assert "encoder.layer.1.attention.self.query" in dense_paths(encoder)
@@ -162,7 +162,7 @@ def test_targets_match_like_peft():
 def test_wrapping_keeps_weights_names_and_order_and_unload_restores():
     import tensorflow as tf
 
-    from tfner.lora import LoraDense, apply_lora, has_lora, unload, variable_paths
+    from tfner.model.lora import LoraDense, apply_lora, has_lora, unload, variable_paths
 
     encoder = _tiny_encoder()
     before = _hidden(encoder)
@@ -191,7 +191,7 @@ def test_wrapping_keeps_weights_names_and_order_and_unload_restores():
 
 
 def test_merge_and_unload_gives_a_plain_encoder_computing_the_same():
-    from tfner.lora import LoraDense, apply_lora, merge_and_unload
+    from tfner.model.lora import LoraDense, apply_lora, merge_and_unload
 
     encoder = _tiny_encoder()
     plain_count = len(encoder.weights)
@@ -208,7 +208,7 @@ def test_adapters_stay_float32_under_mixed_float16():
     import tensorflow as tf
     import tf_keras
 
-    from tfner.lora import apply_lora, merge, unmerge
+    from tfner.model.lora import apply_lora, merge, unmerge
 
     tf_keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -243,8 +243,8 @@ def zero_init(monkeypatch):
 
 
 def _head_parameters(labels, hidden):
-    from tfner.config import TrainConfig
-    from tfner.heads import HEADS
+    from tfner.training.config import TrainConfig
+    from tfner.model.heads import HEADS
 
     head = HEADS["linear"].build(TrainConfig(), labels)
     head.build((None, None, hidden))
@@ -253,10 +253,10 @@ def _head_parameters(labels, hidden):
 
 def test_parameter_counts_equal_peft_for_minilm(zero_init):
     """PEFT 0.21 on MiniLM-L6 (22,565,376 without the pooler): 9 and 13 labels, the default LoRA."""
-    from tfner.config import TrainConfig
-    from tfner.encoders import build_encoder, load_encoder_config
-    from tfner.lora import LoraConfig, apply_lora, count_parameters
-    from tfner.tagger import _freeze_pooler
+    from tfner.training.config import TrainConfig
+    from tfner.model.encoders import build_encoder, load_encoder_config
+    from tfner.model.lora import LoraConfig, apply_lora, count_parameters
+    from tfner.model.tagger import _freeze_pooler
 
     encoder = build_encoder(load_encoder_config("minilm"))
     _freeze_pooler(encoder)  # as Tagger.build does
@@ -272,9 +272,9 @@ def test_parameter_counts_equal_peft_for_roberta_base(zero_init):
     """PEFT 0.21 on RobertaConfig(), 13 labels: 2,747,149 trainable of 124,064,269 base + adapters."""
     from transformers import RobertaConfig
 
-    from tfner.encoders import build_encoder
-    from tfner.lora import LoraConfig, apply_lora, count_parameters
-    from tfner.tagger import _freeze_pooler
+    from tfner.model.encoders import build_encoder
+    from tfner.model.lora import LoraConfig, apply_lora, count_parameters
+    from tfner.model.tagger import _freeze_pooler
 
     encoder = build_encoder(RobertaConfig())
     _freeze_pooler(encoder)
@@ -286,9 +286,9 @@ def test_parameter_counts_equal_peft_for_roberta_base(zero_init):
 
 @pytest.fixture(scope="module")
 def tiny_tagger(tokenizer):
-    from tfner.data import build_labels
-    from tfner.synthetic import clinical_notes
-    from tfner.tagger import Tagger
+    from tfner.data.readers import build_labels
+    from tfner.data.synthetic import clinical_notes
+    from tfner.model.tagger import Tagger
 
     corpus = clinical_notes(8, 1)[0]
     return Tagger.build(tiny_config(), build_labels(corpus), tokenizer), corpus
@@ -296,10 +296,10 @@ def tiny_tagger(tokenizer):
 
 @pytest.mark.parametrize("bias", ["none", "lora_only", "all"])
 def test_only_intended_variables_change_in_training(bias, tiny_tagger):
-    from tfner.batching import make_dataset
-    from tfner.lora import LoraConfig, apply_lora, unload, variable_paths
-    from tfner.metrics import MaskedAccuracy, masked_loss
-    from tfner.optim import make_optimizers
+    from tfner.data.batching import make_dataset
+    from tfner.model.lora import LoraConfig, apply_lora, unload, variable_paths
+    from tfner.evaluation.metrics import MaskedAccuracy, masked_loss
+    from tfner.training.optim import make_optimizers
 
     tagger, corpus = tiny_tagger
     config = tiny_config(learning_rate=1e-2, head_learning_rate=1e-2)
@@ -346,8 +346,8 @@ def base_dir(tmp_path_factory, tokenizer):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, base_dir):
-    from tfner.tagger import TaggerModel
-    from tfner.train import train
+    from tfner.model.tagger import TaggerModel
+    from tfner.training.train import train
 
     compile_ = TaggerModel.compile
     config = tiny_config(tmp_path_factory.mktemp("lora"), encoder=base_dir, pretrained=True,
@@ -363,14 +363,14 @@ def trained(tmp_path_factory, base_dir):
 
 @pytest.fixture(scope="module")
 def notes():
-    from tfner.synthetic import clinical_notes
+    from tfner.data.synthetic import clinical_notes
 
     return clinical_notes(1, 12, seed=7)[1]
 
 
 def _logits(tagger, corpus):
     """Logits of the labelled positions, from one eager call (no tracing: LoRA changes retrace)."""
-    from tfner.batching import make_dataset
+    from tfner.data.batching import make_dataset
 
     windows = tagger.encode(corpus)
     x, y = next(iter(make_dataset(windows, len(windows), tagger.tokenizer.pad_token_id)))
@@ -383,7 +383,7 @@ def _predicted_logits(tagger, corpus):
 
 
 def test_training_reports_peft_parameter_line(trained):
-    from tfner.lora import count_parameters
+    from tfner.model.lora import count_parameters
 
     _, tagger, metrics, out = trained
     trainable, total = count_parameters(tagger.model)
@@ -396,7 +396,7 @@ def test_saved_model_is_merged_plain_and_predicts_like_the_trained_one(trained, 
     import h5py
 
     import tfner
-    from tfner.lora import count_parameters, has_lora, is_merged, lora_layers
+    from tfner.model.lora import count_parameters, has_lora, is_merged, lora_layers
 
     config, tagger, _, _ = trained
     with h5py.File(os.path.join(config.output_dir, "weights.h5")) as f:
@@ -416,7 +416,7 @@ def test_saved_model_is_merged_plain_and_predicts_like_the_trained_one(trained, 
 
 
 def test_merged_and_unmerged_outputs_agree_after_training(trained, notes):
-    from tfner.lora import is_merged, lora_layers, merge, unmerge
+    from tfner.model.lora import is_merged, lora_layers, merge, unmerge
 
     _, tagger, _, _ = trained
     kernels = {p: l.base.kernel.numpy().copy() for p, l in lora_layers(tagger.encoder).items()}
@@ -437,8 +437,8 @@ def test_merged_and_unmerged_outputs_agree_after_training(trained, notes):
 def test_merged_copy_has_the_plain_models_weights_and_count(trained, tokenizer):
     import dataclasses
 
-    from tfner.lora import count_parameters, merged_tagger
-    from tfner.tagger import Tagger
+    from tfner.model.lora import count_parameters, merged_tagger
+    from tfner.model.tagger import Tagger
 
     config, tagger, _, _ = trained
     merged = merged_tagger(tagger)
@@ -450,7 +450,7 @@ def test_merged_copy_has_the_plain_models_weights_and_count(trained, tokenizer):
 def test_adapter_file_round_trip_onto_a_fresh_base(trained, notes):
     from safetensors.numpy import load_file
 
-    from tfner.lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS, lora_layers, load_adapter
+    from tfner.model.lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS, lora_layers, load_adapter
 
     config, tagger, _, _ = trained
     adapter = os.path.join(config.output_dir, "adapter")
@@ -471,7 +471,7 @@ def test_adapter_file_round_trip_onto_a_fresh_base(trained, notes):
 
 
 def test_adapters_swap_on_one_base(trained, notes, tmp_path):
-    from tfner.lora import load_adapter, lora_layers, save_adapter, unload
+    from tfner.model.lora import load_adapter, lora_layers, save_adapter, unload
 
     config, tagger, _, _ = trained
     first = os.path.join(config.output_dir, "adapter")
@@ -501,8 +501,8 @@ def test_adapters_swap_on_one_base(trained, notes, tmp_path):
 def test_adapter_refuses_another_base(trained):
     import dataclasses
 
-    from tfner.lora import has_lora, load_adapter
-    from tfner.tagger import Tagger
+    from tfner.model.lora import has_lora, load_adapter
+    from tfner.model.tagger import Tagger
 
     config, tagger, _, _ = trained
     other = Tagger.build(dataclasses.replace(config, encoder="minilm", pretrained=False,
@@ -516,8 +516,8 @@ def test_adapter_refuses_another_base(trained):
 def test_cli_lora_flags(capsys):
     import argparse
 
-    from tfner.config import add_config_arguments, config_from_args
-    from tfner.train import main
+    from tfner.training.config import add_config_arguments, config_from_args
+    from tfner.training.train import main
 
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from tfner.align import IGNORE, encode
-from tfner.data import Corpus, Document
-from tfner.metrics import MaskedAccuracy, confusion_matrix, entity_scores, masked_loss
-from tfner.tagger import window_loss
+from tfner.data.align import IGNORE, encode
+from tfner.data.readers import Corpus, Document
+from tfner.evaluation.metrics import MaskedAccuracy, confusion_matrix, entity_scores, masked_loss
+from tfner.model.tagger import window_loss
 
 
 def np_cross_entropy(labels, logits):

@@ -16,7 +16,7 @@ def test_fused_adamw_matches_keras_adamw_on_dense_and_sparse_gradients(weight_de
     import tensorflow as tf
     import tf_keras
 
-    from tfner.optim import AdamW, WarmupLinearDecay
+    from tfner.training.optim import AdamW, WarmupLinearDecay
 
     runs = []
     for cls in (tf_keras.optimizers.AdamW, AdamW):
@@ -37,7 +37,7 @@ def test_fused_adamw_matches_keras_adamw_on_dense_and_sparse_gradients(weight_de
 
 
 def test_warmup_then_linear_decay():
-    from tfner.optim import WarmupLinearDecay
+    from tfner.training.optim import WarmupLinearDecay
 
     schedule = WarmupLinearDecay(1.0, total_steps=10, warmup_steps=4)
     values = [float(schedule(step)) for step in range(11)]

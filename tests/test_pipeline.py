@@ -12,7 +12,7 @@ LABELS = ["O", "B-NAME", "I-NAME", "B-DATE", "I-DATE"]
 
 @pytest.fixture(scope="module")
 def tagger():
-    from tfner.tagger import Tagger
+    from tfner.model.tagger import Tagger
 
     return Tagger.build(tiny_config(), LABELS)
 
@@ -35,7 +35,7 @@ def rigged(tagger, monkeypatch, by_token):
 
 
 def test_simple_groups_adjacent_tokens_of_one_type(tagger, monkeypatch):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 3.0),
                                  "may": ("B-DATE", 5.0), "3": ("I-DATE", 5.0), "anne": ("B-NAME", 5.0)})
@@ -51,7 +51,7 @@ def test_simple_groups_adjacent_tokens_of_one_type(tagger, monkeypatch):
 
 
 def test_b_tag_starts_a_new_group_and_i_after_o_starts_one(tagger, monkeypatch):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "anne": ("B-NAME", 5.0), "bob": ("I-NAME", 5.0)})
     out = NERPipeline(tagger, "simple")("John Anne and Bob")
@@ -59,7 +59,7 @@ def test_b_tag_starts_a_new_group_and_i_after_o_starts_one(tagger, monkeypatch):
 
 
 def test_none_gives_one_dict_per_token(tagger, monkeypatch):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 5.0)})
     out = NERPipeline(tagger, "none")("John Smith came")
@@ -70,7 +70,7 @@ def test_none_gives_one_dict_per_token(tagger, monkeypatch):
 
 
 def test_word_aggregations_on_sub_tokens(tagger, monkeypatch):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     tok = tagger.tokenizer
     pieces = tok.tokenize("xyzzyqux")
@@ -96,7 +96,7 @@ def test_word_aggregations_on_sub_tokens(tagger, monkeypatch):
 
 
 def test_entity_at_the_end_of_a_5000_token_document_is_found(tagger, monkeypatch):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     rigged(tagger, monkeypatch, {"smith": ("B-NAME", 5.0)})
     text = "the patient was fine . " * 1000 + "Seen by Smith"
@@ -116,7 +116,7 @@ def test_entity_at_the_end_of_a_5000_token_document_is_found(tagger, monkeypatch
 
 
 def test_windows_merge_equals_one_long_window_for_a_real_tiny_model(tagger):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     text = "Patient John Smith was seen on 3/4/2021 at Mercy Hospital. " * 8
     short = NERPipeline(tagger, max_length=32, stride=8).probabilities([text])[0]
@@ -127,7 +127,7 @@ def test_windows_merge_equals_one_long_window_for_a_real_tiny_model(tagger):
 
 
 def test_batches_empty_strings_and_bad_inputs(tagger, monkeypatch):
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
 
     rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0)})
     pipe = NERPipeline(tagger)
@@ -143,7 +143,7 @@ def test_batches_empty_strings_and_bad_inputs(tagger, monkeypatch):
 
 
 def test_predict_cli(tagger, tmp_path, capsys):
-    from tfner.predict import main
+    from tfner.serving.predict import main
 
     model = tmp_path / "model"
     tagger.save(str(model))

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tfner.data import read_span_jsonl
-from tfner.synthetic import LABELS, clinical_notes, generate_notes, write_jsonl
+from tfner.data.readers import read_span_jsonl
+from tfner.data.synthetic import LABELS, clinical_notes, generate_notes, write_jsonl
 
 
 @pytest.fixture(scope="module")

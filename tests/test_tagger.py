@@ -28,7 +28,7 @@ def policy():
 
 
 def _tagger(labels=LABELS, **overrides):
-    from tfner.tagger import Tagger
+    from tfner.model.tagger import Tagger
 
     tagger = Tagger.build(tiny_config(None, **overrides), labels)
     tagger.compile(total_steps=10)
@@ -77,7 +77,7 @@ def test_float16_scales_the_loss_and_skips_overflowing_steps(policy):
 def test_repeated_tokens_give_one_gradient_row_with_the_true_norm():
     import tensorflow as tf
 
-    from tfner.tagger import _sum_duplicates
+    from tfner.model.tagger import _sum_duplicates
 
     grad = tf.IndexedSlices(tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), tf.constant([4, 1, 4]),
                             tf.constant([6, 2]))
@@ -94,9 +94,9 @@ def test_xla_and_steps_per_execution_train_like_the_plain_step(overrides):
     """Same data, same seed, no dropout: the same epoch losses as the plain step."""
     import tf_keras
 
-    from tfner.batching import make_dataset
-    from tfner.data import build_labels
-    from tfner.synthetic import clinical_notes
+    from tfner.data.batching import make_dataset
+    from tfner.data.readers import build_labels
+    from tfner.data.synthetic import clinical_notes
 
     notes = clinical_notes(12, 1, seed=3)[0]
     no_dropout = {**tiny_config().encoder_overrides, "hidden_dropout_prob": 0.0,

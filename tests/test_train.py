@@ -11,7 +11,7 @@ from conftest import tiny_config
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tfner.train import train
+    from tfner.training.train import train
 
     config = tiny_config(tmp_path_factory.mktemp("tiny"), epochs=2, eval_before=True)
     tagger, metrics = train(config)
@@ -42,7 +42,7 @@ def test_output_dir_holds_model_history_metrics_and_plots(trained):
 
 def test_saved_model_predicts_identically(trained):
     import tfner
-    from tfner.synthetic import clinical_notes
+    from tfner.data.synthetic import clinical_notes
 
     config, tagger, _ = trained
     loaded = tfner.load(config.output_dir)
@@ -63,8 +63,8 @@ def test_final_weights_are_the_best_validation_epoch(trained):
 
 
 def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
-    from tfner import callbacks
-    from tfner.train import train
+    from tfner.training import callbacks
+    from tfner.training.train import train
 
     config = tiny_config(tmp_path, epochs=3, synthetic_train=24, synthetic_test=6)
     epochs_run, started = [], []
@@ -92,7 +92,7 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
 
 
 def test_cli_reports_bad_data_with_file_and_line(tmp_path, capsys):
-    from tfner.train import main
+    from tfner.training.train import main
 
     bad = tmp_path / "train.txt"
     bad.write_text("John B-PER\nlives\n")
@@ -103,7 +103,7 @@ def test_cli_reports_bad_data_with_file_and_line(tmp_path, capsys):
 
 
 def test_cli_rejects_unknown_validation_label(tmp_path, capsys):
-    from tfner.train import main
+    from tfner.training.train import main
 
     (tmp_path / "train.txt").write_text("John B-PER\nruns O\n\nMary B-PER\n")
     (tmp_path / "valid.txt").write_text("Paris B-LOC\n")
@@ -115,7 +115,7 @@ def test_cli_rejects_unknown_validation_label(tmp_path, capsys):
 
 
 def test_cli_help_lists_generated_flags(capsys):
-    from tfner.train import main
+    from tfner.training.train import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])
@@ -127,8 +127,8 @@ def test_cli_help_lists_generated_flags(capsys):
 
 def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     """The pretrained MiniLM learns the clinical notes: F1 rises far above the untrained model's."""
-    from tfner.config import TrainConfig
-    from tfner.train import train
+    from tfner.training.config import TrainConfig
+    from tfner.training.train import train
 
     config = TrainConfig(head="linear", synthetic_train=250, synthetic_test=40, epochs=2, batch_size=8,
                          learning_rate=1e-4, head_learning_rate=3e-3, verbose=0,

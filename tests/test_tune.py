@@ -63,8 +63,8 @@ def test_random_search_runs_three_trials_and_writes_its_results(searched):
 def test_best_config_retrains_to_the_same_val_f1(searched, tmp_path):
     import dataclasses
 
-    from tfner.config import TrainConfig
-    from tfner.train import train
+    from tfner.training.config import TrainConfig
+    from tfner.training.train import train
 
     _, results = searched
     best = results["best"]
@@ -77,7 +77,7 @@ def test_best_config_retrains_to_the_same_val_f1(searched, tmp_path):
 
 
 def test_interrupted_search_resumes_without_rerunning_finished_trials(tmp_path, monkeypatch):
-    from tfner import train as training
+    from tfner.training import train as training
     from tfner.tune import TuneError, make_tuner
 
     real, trained = training.train, []
@@ -104,7 +104,7 @@ def test_interrupted_search_resumes_without_rerunning_finished_trials(tmp_path, 
 
 
 def test_collapsed_trial_is_failed_and_never_the_best(tmp_path):
-    from tfner.config import TrainConfig
+    from tfner.training.config import TrainConfig
     from tfner.tune import make_tuner
 
     # learning rate 100: the model predicts one entity class everywhere within a few steps
@@ -139,7 +139,7 @@ def test_invalid_combinations_fail_their_trials_and_consecutive_failures_stop_th
 
 
 def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_path, monkeypatch):
-    from tfner import train as training
+    from tfner.training import train as training
     from tfner.tune import make_tuner
 
     real, calls = training.train, []

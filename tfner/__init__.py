@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 
 def load(path):
     """Load a model saved by `python -m tfner.train` (or `Tagger.save`) for prediction."""
-    from tfner.tagger import Tagger
+    from tfner.model.tagger import Tagger
 
     return Tagger.load(path)

@@ -1,83 +1,8 @@
-"""Entities in raw text with a saved model: one JSON line per text.
+"""`python -m tfner.predict`: the same command as `tfner predict`."""
 
-    python -m tfner.predict --model runs/notes "Seen by Dr. Smith on 3/4/2021." "Another text"
-    python -m tfner.predict --model runs/notes --file notes.txt            # one text per line
-    python -m tfner.predict --model runs/notes --jsonl notes.jsonl --text-field text --output out.jsonl
-
-Each line is `{"text": ..., "entities": [{"entity_group", "score", "word", "start", "end"}, ...]}`
-(see `tfner.pipeline` for the aggregations).
-"""
-
-import argparse
-import json
 import sys
 
-from tfner import _env  # noqa: F401
-from tfner.pipeline import AGGREGATIONS
-
-
-def read_texts(args):
-    """Texts from the arguments, --file (one per line) and --jsonl; bad files exit naming file and line."""
-    texts = list(args.texts)
-    for path, jsonl in ((args.file, False), (args.jsonl, True)):
-        if not path:
-            continue
-        try:
-            with open(path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise SystemExit(f"error: {path}: cannot read it as UTF-8 text ({e})") from None
-        if not jsonl:
-            texts += lines
-            continue
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SystemExit(f"error: {path}:{n}: not valid JSON ({e})") from None
-            if not isinstance(record, dict) or args.text_field not in record:
-                raise SystemExit(f"error: {path}:{n}: no field {args.text_field!r} (use --text-field)")
-            texts.append(record[args.text_field])
-    return texts
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tfner.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("texts", nargs="*", help="texts to tag")
-    parser.add_argument("--model", required=True, help="a model directory saved by tfner.train")
-    parser.add_argument("--file", help="a text file, one text per line")
-    parser.add_argument("--jsonl", help="a JSONL file, one record per line")
-    parser.add_argument("--text-field", default="text", help="the field of --jsonl records holding the text")
-    parser.add_argument("--aggregation", default="simple", choices=AGGREGATIONS)
-    parser.add_argument("--ignore-labels", default="O", help="comma-separated entity types to leave out")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--output", help="write JSON lines here instead of stdout")
-    args = parser.parse_args(argv)
-    texts = read_texts(args)
-    if not texts:
-        parser.error("no texts: give TEXT arguments, --file or --jsonl")
-
-    import tfner
-    from tfner.pipeline import NERPipeline
-
-    ignore = tuple(l for l in args.ignore_labels.split(",") if l)
-    try:
-        tagger = tfner.load(args.model)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2)
-    pipe = NERPipeline(tagger, args.aggregation, ignore, args.batch_size)
-    results = pipe(texts)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
-        for text, entities in zip(texts, results):
-            out.write(json.dumps({"text": text, "entities": entities}, ensure_ascii=False) + "\n")
-    finally:
-        if args.output:
-            out.close()
-
+from tfner.serving.predict import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

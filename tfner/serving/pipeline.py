@@ -1,6 +1,6 @@
 """`NERPipeline`: raw text -> entity groups, like the Hugging Face token-classification pipeline.
 
-    from tfner.pipeline import NERPipeline
+    from tfner.serving.pipeline import NERPipeline
     ner = NERPipeline(tfner.load("runs/notes"), aggregation="simple")
     ner("Seen by Dr. Smith on 3/4/2021.")
     # [{'entity_group': 'NAME', 'score': 0.98, 'word': 'Smith', 'start': 12, 'end': 17}, ...]
@@ -24,8 +24,8 @@ Aggregations (the Hugging Face semantics):
 
 import numpy as np
 
-from tfner import align
-from tfner.data import Corpus, Document
+from tfner.data import align
+from tfner.data.readers import Corpus, Document
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 

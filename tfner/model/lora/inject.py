@@ -3,7 +3,7 @@ adapter-only files.
 
 Neither PEFT (PyTorch only) nor tf_keras (no `Dense.enable_lora`) offers this, so tfner brings its own:
 
-    from tfner.lora import LoraConfig, apply_lora, merge, unmerge, save_adapter, load_adapter
+    from tfner.model.lora import LoraConfig, apply_lora, merge, unmerge, save_adapter, load_adapter
     apply_lora(encoder, LoraConfig(r=16, lora_alpha=32))  # wraps query, key, value, ... Dense layers
     merge(encoder); unmerge(encoder)                       # fold (alpha/r)·A·B into the kernels and out
     save_adapter(tagger, "adapter/")                       # a few MB: A, B, trained biases, the head
@@ -567,9 +567,9 @@ def _merged_values(model):
 def merged_tagger(tagger):
     """A plain copy of a LoRA tagger with the adapters merged: same predictions, same weights and
     parameter count as a model trained without LoRA. The tagger itself is left as it is."""
-    from tfner.encoders import build_encoder
-    from tfner.heads import HEADS
-    from tfner.tagger import Tagger, build_model
+    from tfner.model.encoders import build_encoder
+    from tfner.model.heads import HEADS
+    from tfner.model.tagger import Tagger, build_model
 
     config = tagger.config
     encoder = build_encoder(tagger.encoder.config)
@@ -644,9 +644,9 @@ def load_adapter(path, base=None):
     """
     from safetensors.numpy import load_file
 
-    from tfner.config import TrainConfig
-    from tfner.heads import HEADS
-    from tfner.tagger import Tagger, build_model
+    from tfner.training.config import TrainConfig
+    from tfner.model.heads import HEADS
+    from tfner.model.tagger import Tagger, build_model
 
     if not os.path.exists(os.path.join(path, ADAPTER_CONFIG)):
         raise FileNotFoundError(f"{path}: no {ADAPTER_CONFIG} (not a tfner LoRA adapter)")
@@ -657,8 +657,8 @@ def load_adapter(path, base=None):
     config = TrainConfig.from_dict(meta["train_config"])
     labels = meta["labels"]
     if base is None:  # the encoder as Tagger.build makes it, without a model around it yet
-        from tfner.encoders import build_encoder, load_encoder_config, resolve_encoder
-        from tfner.tagger import _freeze_pooler
+        from tfner.model.encoders import build_encoder, load_encoder_config, resolve_encoder
+        from tfner.model.tagger import _freeze_pooler
 
         base = build_encoder(load_encoder_config(config.encoder, config.encoder_overrides,
                                                  HEADS[config.head].layers_dropped),
@@ -667,7 +667,7 @@ def load_adapter(path, base=None):
     if isinstance(base, Tagger):
         encoder, tokenizer = base.encoder, base.tokenizer
     else:
-        from tfner.encoders import load_tokenizer
+        from tfner.model.encoders import load_tokenizer
 
         encoder, tokenizer = base, load_tokenizer(config.encoder)
     if has_lora(encoder):

@@ -65,12 +65,12 @@ import keras_tuner
 import tf_keras
 from keras_tuner.engine.trial import TrialStatus
 
-from tfner import plots
-from tfner import train as training
-from tfner.collapse import LabelCollapseError
-from tfner.config import TrainConfig, add_config_arguments, config_from_args
-from tfner.data import DataError
-from tfner.encoders import EncoderError
+from tfner.evaluation import plots
+from tfner.training import train as training
+from tfner.evaluation.collapse import LabelCollapseError
+from tfner.training.config import TrainConfig, add_config_arguments, config_from_args
+from tfner.data.readers import DataError
+from tfner.model.encoders import EncoderError
 
 FIELD_TYPES = typing.get_type_hints(TrainConfig)
 NOT_TUNABLE = {"output_dir": "each trial writes to its own folder in the project",
@@ -451,7 +451,7 @@ class NERTuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         """The trial's trained `Tagger` (its first execution), not a Keras model."""
-        from tfner.tagger import Tagger
+        from tfner.model.tagger import Tagger
 
         return Tagger.load(self.execution_dir(trial.trial_id, 0))
 

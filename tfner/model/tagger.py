@@ -24,12 +24,13 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
-from tfner import align, lora
-from tfner.config import TrainConfig
-from tfner.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder
-from tfner.heads import HEADS
-from tfner.metrics import MaskedAccuracy, entity_scores, masked_loss, masked_loss_sum
-from tfner.optim import make_optimizers
+from tfner.data import align
+from tfner.model import lora
+from tfner.training.config import TrainConfig
+from tfner.model.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder
+from tfner.model.heads import HEADS
+from tfner.evaluation.metrics import MaskedAccuracy, entity_scores, masked_loss, masked_loss_sum
+from tfner.training.optim import make_optimizers
 
 WEIGHTS = "weights.h5"
 

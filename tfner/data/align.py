@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tfner.data import DataError
+from tfner.data.readers import DataError
 
 IGNORE = -100
 

@@ -29,7 +29,7 @@ import numpy as np
 from tfner import _env  # noqa: F401
 import tf_keras
 
-from tfner.align import IGNORE, Windows
+from tfner.data.align import IGNORE, Windows
 
 ACTIONS = ("warn", "stop", "restore", "raise")
 MAX_TOP_SHARE = 0.99   # a class taking at least this share of the predictions is "near-constant" ...

@@ -21,8 +21,8 @@ import numpy as np
 from tfner import _env  # noqa: F401
 import tensorflow as tf
 
-from tfner.align import IGNORE
-from tfner.config import BUCKET_BOUNDS
+from tfner.data.align import IGNORE
+from tfner.training.config import BUCKET_BOUNDS
 
 DEFAULT_BUCKETS = BUCKET_BOUNDS
 

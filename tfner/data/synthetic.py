@@ -25,7 +25,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from tfner.data import Corpus, Document
+from tfner.data.readers import Corpus, Document
 
 __all__ = ["LABELS", "generate_notes", "clinical_notes", "write_jsonl"]
 

@@ -10,7 +10,7 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
-from tfner.align import IGNORE
+from tfner.data.align import IGNORE
 
 
 def masked_loss_sum(labels, logits):

@@ -1,0 +1,1 @@
+"""Stage 3, evaluation: entity metrics, the collapse diagnosis, reports and plots, `tfner evaluate`."""

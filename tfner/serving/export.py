@@ -1,0 +1,343 @@
+"""Export a trained model as a SavedModel for TF Serving.
+
+    python -m tfner.export runs/notes --name notes                  # saved_models/notes/<next free>/
+    python -m tfner.export runs/notes --name notes --version 3 --force
+
+Layout (TF Serving's): `OUTPUT_ROOT/NAME/VERSION/` with
+
+    saved_model.pb, variables/     the graph and the weights (LoRA adapters merged)
+    assets/                        labels.json, config.json (the run config), the tokenizer files
+    assets.extra/tf_serving_warmup_requests   a TFRecord of PredictionLog, one request per signature
+
+The version is written to a hidden temporary folder beside it and renamed into place, so a server
+watching `NAME/` never sees half a model; an existing version is only replaced with `--force`. A model
+whose predictions have collapsed onto one label (`tfner.collapse`) is refused unless `--force`.
+
+Signatures (int64 everywhere, dynamic `(None, None)` shapes):
+
+- `serving_default`: `input_ids`, `attention_mask` (and `token_type_ids` when the tokenizer produces
+  them; accepted for compatibility with the tokenizer's output and ignored: tfner models are trained
+  with one segment) -> `logits` (float32, batch x length x labels), `probabilities` (softmax),
+  `label_ids` (int64 argmax). Rows of one request must be padded to one length.
+- `predict_text` (WordPiece / BERT-family tokenizers only): `text` (string, batch) -> entities with
+  the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`, `entity_end`
+  (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest count of
+  the batch, and `entity_count` per text. Tokenization runs in the graph with
+  `tensorflow_text.BertTokenizer` (a lookup-table WordPiece whose ops TF Serving registers, unlike
+  `FastBertTokenizer`'s FastBertNormalize, tensorflow/serving#2064). Texts are truncated to
+  `max_length` tokens (the encoder's position limit by default): `predict_text` does not window long
+  texts, use `tfner.pipeline` for those. For uncased vocabularies the text is case-folded and stripped
+  of accents one character at a time in the graph, so offsets are in characters of the original text
+  (Unicode code points, as Python's `str` indexes them), accented letters included.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+from tfner import _env  # noqa: F401
+import tensorflow as tf
+
+WARMUP = "tf_serving_warmup_requests"
+WARMUP_TEXTS = ["Patient John Smith was seen on 03/04/2021.", "No findings."]
+
+
+def is_wordpiece(tokenizer):
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    return (backend is not None and type(backend.model).__name__ == "WordPiece"
+            and hasattr(tokenizer, "vocab"))
+
+
+def _entity_tables(labels):
+    """Per label id: its entity type index (-1 for O), whether it is a B- label; and the type names."""
+    types, type_of, is_b = [], [], []
+    for label in labels:
+        if label == "O":
+            type_of.append(-1)
+            is_b.append(False)
+            continue
+        kind = label[2:] if label[:2] in ("B-", "I-") else label
+        if kind not in types:
+            types.append(kind)
+        type_of.append(types.index(kind))
+        is_b.append(label.startswith("B-"))
+    return types, type_of, is_b
+
+
+class ServingModule(tf.Module):
+    """The tagger's forward pass and, for WordPiece tokenizers, raw text -> entities, as tf.functions."""
+
+    def __init__(self, tagger, vocab_path=None, max_length=512):
+        super().__init__(name="tfner_serving")
+        self._model = tagger.model
+        # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
+        # model itself would make TensorFlow trace and serialize every layer's call.
+        self.weights = list(tagger.model.variables)
+        self.labels = tf.constant(tagger.labels)
+        self.token_type_ids = "token_type_ids" in tagger.tokenizer.model_input_names
+        names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.token_type_ids else [])
+        specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
+        if self.token_type_ids:
+            self.serve = tf.function(lambda input_ids, attention_mask, token_type_ids:
+                                     self._serve(input_ids, attention_mask), input_signature=specs)
+        else:
+            self.serve = tf.function(lambda input_ids, attention_mask: self._serve(input_ids, attention_mask),
+                                     input_signature=specs)
+        self.predict_text = None
+        if vocab_path is not None:
+            import tensorflow_text as text
+
+            tok = tagger.tokenizer
+            self.vocab_table = tf.lookup.StaticVocabularyTable(
+                tf.lookup.TextFileInitializer(vocab_path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                                              tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
+                num_oov_buckets=1)
+            # lower-casing happens in _normalize, where offsets can be mapped back to the text
+            self._lower_case = bool(getattr(tok, "do_lower_case", False))
+            self._wordpiece = text.BertTokenizer(self.vocab_table, token_out_type=tf.int64,
+                                                 lower_case=False, unknown_token=tok.unk_token)
+            self._special = (tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0)
+            self._max_tokens = max_length - 2
+            types, type_of, is_b = _entity_tables(tagger.labels)
+            self.entity_types = tf.constant(types or [""])
+            self.type_of = tf.constant(type_of, tf.int64)
+            self.is_b = tf.constant(is_b)
+            self.predict_text = tf.function(self._predict_text,
+                                            input_signature=[tf.TensorSpec((None,), tf.string, name="text")])
+
+    def _forward(self, input_ids, attention_mask):
+        logits = self._model({"input_ids": tf.cast(input_ids, tf.int32),
+                              "attention_mask": tf.cast(attention_mask, tf.int32)}, training=False)
+        return tf.cast(logits, tf.float32)
+
+    def _serve(self, input_ids, attention_mask):
+        logits = self._forward(input_ids, attention_mask)
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits, -1),
+                "label_ids": tf.argmax(logits, -1, output_type=tf.int64)}
+
+    def _normalize(self, text):
+        """Lower-case and strip accents one character at a time (as BERT's uncased tokenizer does), so
+        every byte of the normalized text maps back to the character of `text` it came from.
+
+        Returns the normalized text and, per text, the normalized end byte of each original character.
+        """
+        chars = tf.strings.unicode_split(text, "UTF-8")
+        if self._lower_case:
+            import tensorflow_text as tf_text
+
+            norm = tf_text.normalize_utf8(tf_text.case_fold_utf8(chars.flat_values), "NFD")
+            chars = chars.with_flat_values(tf.strings.regex_replace(norm, r"\p{Mn}", ""))
+        ends = tf.cumsum(tf.cast(tf.strings.length(chars), tf.int64), axis=1)
+        return tf.strings.reduce_join(chars, axis=1), ends
+
+    def _predict_text(self, text):
+        cls, sep, pad = self._special
+        normalized, char_ends = self._normalize(text)
+        tokens, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
+        tokens = tokens.merge_dims(1, 2)[:, :self._max_tokens]
+        starts = tf.cast(starts.merge_dims(1, 2)[:, :self._max_tokens], tf.int64)
+        ends = tf.cast(ends.merge_dims(1, 2)[:, :self._max_tokens], tf.int64)
+        batch = tf.shape(text, out_type=tf.int64)[0]
+        lengths = tokens.row_lengths()
+        edge = lambda value: tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.constant(value, tf.int64)))
+        ids = tf.concat([edge(cls), tokens, edge(sep)], axis=1)
+        input_ids = ids.to_tensor(default_value=pad)
+        mask = tf.ones_like(ids).to_tensor(default_value=0)
+        logits = self._forward(input_ids, mask)[:, 1:-1]  # drop [CLS]; the last column is [SEP] or pad
+        width = tf.shape(logits, out_type=tf.int64)[1]
+        probs = tf.nn.softmax(logits, -1)
+        label = tf.argmax(probs, -1, output_type=tf.int64)
+        score = tf.reduce_max(probs, -1)
+        valid = tf.sequence_mask(lengths, width)
+        kind = tf.gather(self.type_of, label)
+        prev = tf.concat([tf.fill([batch, 1], tf.constant(-2, tf.int64)), kind[:, :-1]], axis=1)
+        inside = valid & (kind >= 0)
+        # the simple aggregation: a B- token, or a change of type, starts a group
+        first = inside & (tf.gather(self.is_b, label) | tf.not_equal(prev, kind))
+        flat = lambda x: tf.reshape(x, [-1])
+        group = tf.cumsum(tf.cast(flat(first), tf.int64)) - 1
+        at = tf.where(flat(inside))[:, 0]
+        groups = tf.reduce_sum(tf.cast(first, tf.int64))
+        segment = tf.gather(group, at)
+        byte_start = tf.math.unsorted_segment_min(tf.gather(flat(starts.to_tensor(width)), at), segment, groups)
+        byte_end = tf.math.unsorted_segment_max(tf.gather(flat(ends.to_tensor(width)), at), segment, groups)
+        mean_score = tf.math.unsorted_segment_mean(tf.gather(flat(score), at), segment, groups)
+        heads = tf.where(flat(first))[:, 0]
+        row = heads // width
+        names = tf.gather(self.entity_types, tf.gather(flat(kind), heads))
+        # normalized byte offsets -> character offsets of the original text
+        char_ends = tf.concat([char_ends.to_tensor(default_value=tf.int64.max),
+                               tf.fill([batch, 1], tf.int64.max)], axis=1)
+        bounds = tf.gather(char_ends, row)
+        char_start = tf.searchsorted(bounds, byte_start[:, None], side="right", out_type=tf.int64)[:, 0]
+        char_end = tf.searchsorted(bounds, byte_end[:, None] - 1, side="right", out_type=tf.int64)[:, 0] + 1
+        words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
+        counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
+        padded = lambda values, default: tf.RaggedTensor.from_row_lengths(values, counts).to_tensor(default)
+        return {"entity_label": padded(names, ""), "entity_start": padded(char_start, -1),
+                "entity_end": padded(char_end, -1), "entity_score": padded(mean_score, 0.0),
+                "entity_text": padded(words, ""), "entity_count": counts}
+
+
+def next_version(root):
+    versions = [int(d) for d in os.listdir(root) if d.isdigit()] if os.path.isdir(root) else []
+    return max(versions, default=0) + 1
+
+
+def _warmup(path, name, module, tagger):
+    """assets.extra/tf_serving_warmup_requests: one PredictLog per signature, or None without the protos."""
+    try:
+        from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    except ImportError:
+        return None
+    enc = tagger.tokenizer(WARMUP_TEXTS, padding=True, return_tensors="np")
+    names = [spec.name for spec in module.serve.input_signature]
+    requests = {"serving_default": {n: np.asarray(enc[n], np.int64) for n in names}}
+    if module.predict_text is not None:
+        requests["predict_text"] = {"text": np.array([t.encode() for t in WARMUP_TEXTS], object)}
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    out = os.path.join(path, "assets.extra", WARMUP)
+    with tf.io.TFRecordWriter(out) as writer:
+        for signature, inputs in requests.items():
+            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=name,
+                                                                                signature_name=signature))
+            for key, value in inputs.items():
+                request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return out
+
+
+def read_warmup(path):
+    """The (signature, {input: array}) requests of a warm-up file."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    out = []
+    for record in tf.data.TFRecordDataset(path):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        request = log.predict_log.request
+        out.append((request.model_spec.signature_name,
+                    {k: tf.make_ndarray(v) for k, v in request.inputs.items()}))
+    return out
+
+
+def _write(path, tagger, name, max_length, log):
+    from tfner.model import lora
+
+    if lora.has_lora(tagger.encoder):
+        tagger = lora.merged_tagger(tagger)
+    assets = os.path.join(path, "assets")
+    staging = os.path.join(path, "_tokenizer")
+    tagger.tokenizer.save_pretrained(staging)
+    vocab_path = None
+    if is_wordpiece(tagger.tokenizer) and os.path.exists(os.path.join(staging, "vocab.txt")):
+        vocab_path = os.path.join(staging, "vocab.txt")
+    else:
+        log(f"predict_text: not exported, {type(tagger.tokenizer).__name__} is not a WordPiece tokenizer "
+            "(no in-graph tokenizer); serve serving_default and tokenize on the client")
+    module = ServingModule(tagger, vocab_path, max_length)
+    signatures = {"serving_default": module.serve.get_concrete_function()}
+    if module.predict_text is not None:
+        signatures["predict_text"] = module.predict_text.get_concrete_function()
+    tf.saved_model.save(module, path, signatures=signatures)
+    os.makedirs(assets, exist_ok=True)
+    for f in os.listdir(staging):  # the vocab asset may already be there, with the same content
+        shutil.move(os.path.join(staging, f), os.path.join(assets, f))
+    os.rmdir(staging)
+    with open(os.path.join(assets, "labels.json"), "w") as f:
+        json.dump(tagger.labels, f, indent=1)
+    tagger.config.to_json(os.path.join(assets, "config.json"))
+    warmup = _warmup(path, name, module, tagger)
+    if warmup is None:
+        log("warm-up requests: not written (tensorflow-serving-api is not installed)")
+    return sorted(signatures)
+
+
+def export(tagger, name, version=None, output_root="saved_models", force=False, check_windows=None,
+           max_length=None, log=print):
+    """Write `output_root/name/version/` atomically (see the module docstring); returns its path.
+
+    check_windows: Windows to run the collapse check on (None: skip it).
+    """
+    from tfner.evaluation.collapse import check_not_collapsed
+
+    root = os.path.join(output_root, name)
+    version = next_version(root) if version is None else int(version)
+    if version < 1:
+        raise ValueError(f"version must be a positive integer, got {version}")
+    final = os.path.join(root, str(version))
+    if os.path.exists(final) and not force:
+        raise FileExistsError(f"{final} exists; use --force to replace it or omit --version for the next one")
+    if check_windows is not None:
+        check_not_collapsed(tagger, check_windows, force=force)
+    os.makedirs(root, exist_ok=True)
+    if max_length is None:
+        max_length = min(getattr(tagger.encoder.config, "max_position_embeddings", 512),
+                         getattr(tagger.tokenizer, "model_max_length", 512) or 512)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root)
+    try:
+        signatures = _write(tmp, tagger, name, max_length, log)
+        if os.path.exists(final):  # --force: swap the old one out, then remove it
+            old = tempfile.mkdtemp(prefix=f".old-{version}-", dir=root)
+            os.rename(final, os.path.join(old, "v"))
+            os.rename(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log(f"exported {final} with signatures {', '.join(signatures)}")
+    return final
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tfner.export", description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a model directory saved by tfner.train")
+    parser.add_argument("--name", required=True, help="the model name TF Serving serves it under")
+    parser.add_argument("--version", type=int, help="integer version (default: the next free one)")
+    parser.add_argument("--output-root", default="saved_models")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing version; export a collapsed model anyway")
+    parser.add_argument("--check-data", help="data for the collapse check (default: synthetic clinical notes)")
+    parser.add_argument("--max-length", type=int,
+                        help="tokens predict_text keeps per text (default: the encoder's limit)")
+    args = parser.parse_args(argv)
+
+    import tfner
+    from tfner.evaluation.collapse import LabelCollapseError
+    from tfner.data.readers import DataError, check_labels, read_data
+    from tfner.data.synthetic import clinical_notes
+
+    try:
+        tagger = tfner.load(args.model)
+        corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
+    except (FileNotFoundError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
+    windows = None
+    try:
+        check_labels(corpus, tagger.labels)
+        windows = tagger.encode(corpus)
+    except DataError as e:
+        what = args.check_data or "the synthetic clinical notes (the default check data)"
+        message = (f"the collapse check cannot run on {what}: {e}; give --check-data FILE with the "
+                   "model's labels")
+        if not args.force:
+            print(f"error: {message}, or --force to export without the check", file=sys.stderr)
+            raise SystemExit(2)
+        print(f"warning: {message}; exporting without the check (--force)", file=sys.stderr)
+    try:
+        export(tagger, args.name, args.version, args.output_root, args.force, windows, args.max_length)
+    except (FileExistsError, LabelCollapseError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+if __name__ == "__main__":
+    main()

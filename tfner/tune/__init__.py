@@ -1,0 +1,1 @@
+from tfner.tune.tuner import *  # noqa: F401,F403
