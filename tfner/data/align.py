@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tfner.data import tags as tag_schemes
 from tfner.data.readers import DataError
 
 IGNORE = -100
@@ -53,8 +54,7 @@ def _special_tokens(tokenizer):
 def _i_form(labels):
     """For each label id, the id of its I- form (O stays O), for continuation sub-tokens."""
     index = {label: i for i, label in enumerate(labels)}
-    return np.array([index.get("I-" + l[2:], i) if l.startswith("B-") else i
-                     for i, l in enumerate(labels)], np.int32)
+    return np.array([index.get(tag_schemes.inside_form(l), i) for i, l in enumerate(labels)], np.int32)
 
 
 def _span_tags(doc, offsets, misaligned):
@@ -77,8 +77,8 @@ def _span_tags(doc, offsets, misaligned):
             if misaligned == "error":
                 raise DataError(message)
             return None
-        tags[inside[0]] = "B-" + label
-        tags[inside[1:]] = "I-" + label
+        tags[inside[0]] = f"B-{label}"
+        tags[inside[1:]] = f"I-{label}"
     return list(tags)
 
 

@@ -22,12 +22,12 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 from tfner.data.align import IGNORE
-from tfner.training.config import BUCKET_BOUNDS
 
-DEFAULT_BUCKETS = BUCKET_BOUNDS
+# The default length buckets of `--padding buckets`, each about 1.5x the one before.
+BUCKET_BOUNDS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
-def bucket_bounds(max_length, bounds=DEFAULT_BUCKETS):
+def bucket_bounds(max_length, bounds=BUCKET_BOUNDS):
     """The bounds up to and including `max_length` (added when no bound equals it), sorted."""
     kept = sorted({int(b) for b in bounds if 0 < b < max_length})
     return kept + [int(max_length)]
@@ -42,7 +42,7 @@ def bucket_of(lengths, bounds):
     return np.searchsorted(np.asarray(bounds), lengths, side="left")
 
 
-def steps_per_epoch(windows, batch_size, padding="buckets", bounds=DEFAULT_BUCKETS, max_length=None):
+def steps_per_epoch(windows, batch_size, padding="buckets", bounds=BUCKET_BOUNDS, max_length=None):
     """Batches in one epoch of `make_dataset` with the same arguments (for the learning-rate schedule)."""
     lengths = _lengths(windows)
     if padding != "buckets":
@@ -53,7 +53,7 @@ def steps_per_epoch(windows, batch_size, padding="buckets", bounds=DEFAULT_BUCKE
 
 
 def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="batch",
-                 bounds=DEFAULT_BUCKETS, max_length=None):
+                 bounds=BUCKET_BOUNDS, max_length=None):
     """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`.
 
     `padding` is 'buckets', 'batch' or 'max-length' (module docstring); `max_length` is the longest a
@@ -104,7 +104,7 @@ def _pad_batch(batch, pad_values, bounds, batch_size):
     return tuple(tf.pad(t, pad, constant_values=v) for t, v in zip(batch, pad_values))
 
 
-def padding_figures(windows, batch_size, padding, bounds=DEFAULT_BUCKETS, max_length=None):
+def padding_figures(windows, batch_size, padding, bounds=BUCKET_BOUNDS, max_length=None):
     """Real and padded tokens per epoch for a way of batching (order does not change the sums)."""
     data = make_dataset(windows, batch_size, 0, padding=padding, bounds=bounds, max_length=max_length)
     padded = sum(int(x["input_ids"].shape[0]) * int(x["input_ids"].shape[1]) for x, _ in data)

@@ -28,6 +28,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tfner.data import tags as tag_schemes
+
 __all__ = [
     "DataError",
     "Document",
@@ -50,7 +52,6 @@ PATH_EXTENSIONS = (".txt", ".conll", ".jsonl", ".json", ".iob")
 HF_MARKERS = ("dataset_dict.json", "dataset_info.json")
 SPAN_KEYS = ("ner_tags", "spans")
 
-_IOB_TAG = re.compile(r"^[BI]-.+$")
 _LINE_ORIGIN = re.compile(r"^(.*):(\d+)$")
 
 
@@ -119,25 +120,18 @@ def _lines(text: str) -> list[str]:
 
 
 def _normalize_tags(tags: list[str], where) -> tuple[list[str], int]:
-    """Validate IOB tags and rewrite IOB1 to IOB2.
+    """Validate IOB tags and rewrite IOB1 to IOB2 (`tfner.data.tags`).
 
     `where(i)` gives the location of tag `i` for error messages. An `I-X` that
     does not continue a `B-X`/`I-X` directly before it starts a new entity, so
     it becomes `B-X`; IOB2 input therefore comes back unchanged. Returns the
     new tags and the number of rewrites.
     """
-    out: list[str] = []
-    converted = 0
-    prev = "O"
     for i, tag in enumerate(tags):
-        if tag != "O" and not _IOB_TAG.match(tag):
+        if not tag_schemes.is_valid_tag(tag, "IOB1"):
             raise DataError(f"{where(i)}: tag {tag!r} is not IOB (expected O, B-TYPE or I-TYPE)")
-        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
-            tag = "B-" + tag[2:]
-            converted += 1
-        out.append(tag)
-        prev = tag
-    return out, converted
+    out = tag_schemes.convert(tags, "IOB1", "IOB2")
+    return out, sum(a != b for a, b in zip(tags, out))
 
 
 # --------------------------------------------------------------------------
@@ -418,8 +412,7 @@ def _doc_types(doc: Document) -> list[str]:
     """The entity type of every entity in a document (one item per entity)."""
     if doc.is_spans:
         return [label for _, _, label in doc.spans or ()]
-    # Tags are IOB2 after reading, so each entity starts with exactly one B-.
-    return [t[2:] for t in doc.tags or () if t.startswith("B-")]
+    return [kind for kind, _, _ in tag_schemes.entities(doc.tags or ())]
 
 
 def entity_types(corpus: Corpus) -> list[str]:
@@ -429,7 +422,7 @@ def entity_types(corpus: Corpus) -> list[str]:
         if doc.is_spans:
             types.update(label for _, _, label in doc.spans or ())
         else:
-            types.update(t[2:] for t in doc.tags or () if t != "O")
+            types.update(tag_schemes.entity_type(t) for t in doc.tags or () if t != tag_schemes.OUTSIDE)
     return sorted(types)
 
 
@@ -448,7 +441,7 @@ def check_labels(corpus: Corpus, labels: list[str]) -> None:
     For CoNLL documents the message gives the exact line of the tag.
     """
     known = set(labels)
-    known_types = sorted({l[2:] for l in labels if l != "O"})
+    known_types = sorted({tag_schemes.entity_type(l) for l in labels if l != tag_schemes.OUTSIDE})
     hint = f"does not occur in the training data (known: {', '.join(known_types) or 'none'})"
     for doc in corpus.documents:
         if doc.is_spans:

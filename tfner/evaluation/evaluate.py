@@ -1,13 +1,13 @@
-"""Evaluate a saved model on labelled data: `python -m tfner.evaluate --model DIR --data PATH`.
+"""Evaluate a saved model on labelled data: `tfner evaluate --model DIR --data PATH`.
 
-    python -m tfner.evaluate --model runs/clinical-mlp --data notes.jsonl --untrained
-    python -m tfner.evaluate --model runs/conll-linear --data ../shared/datasets/conll2003/valid.txt
+    tfner evaluate --model runs/clinical-mlp --untrained
+    tfner evaluate --model runs/conll-linear --data ../shared/datasets/conll2003/valid.txt
 
 Prints seqeval precision/recall/F1 overall and per entity type with support, token accuracy and
 masked loss, and writes them as JSON with a token-level confusion matrix (text and PNG). With
 `--untrained`, the same metrics for the untrained model of the same configuration (pretrained encoder,
 fresh head) come first, for a before/after comparison. Without `--data`, the model is evaluated on
-the synthetic clinical test notes.
+the synthetic clinical test notes of its run.
 """
 
 import argparse
@@ -17,38 +17,50 @@ import os
 import sys
 
 from tfner import _env  # noqa: F401
-
-from tfner.evaluation import plots
-from tfner.evaluation.collapse import loud_warning, report_from_tags
+from tfner.core.cli import UsageError, run_command
 from tfner.data.readers import DataError, check_labels, read_data, summarize
-from tfner.model.encoders import EncoderError
-from tfner.evaluation.metrics import confusion_matrix, format_confusion, format_scores
 from tfner.data.synthetic import clinical_notes
+from tfner.evaluation.collapse import loud_warning, report_from_tags
+from tfner.evaluation.metrics import evaluate_tagger, format_confusion, format_scores
+from tfner.evaluation.report import public, write_report
+from tfner.model.encoders import EncoderError
 from tfner.model.tagger import Tagger
+
+
+def _run_settings(model_dir):
+    """The run settings evaluation reuses (seqeval mode; the synthetic test notes' count and seed),
+    from the model's config.json (top-level names in nested and flat files alike); a model saved
+    without its run config has none of them."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        saved = json.load(f)
+    return {k: saved[k] for k in ("seqeval_mode", "synthetic_test", "seed") if k in saved}
 
 
 def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False, mode=None,
              max_documents=0, batch_size=64):
     """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`."""
     tagger = Tagger.load(model_dir)
+    run = _run_settings(model_dir)
     if data:
         corpus = read_data(data, split)
+    elif "synthetic_test" in run:
+        corpus = clinical_notes(1, run["synthetic_test"], seed=run["seed"])[1]
     else:
-        corpus = clinical_notes(1, tagger.config.synthetic_test, seed=tagger.config.seed)[1]
+        raise UsageError(f"{model_dir}/config.json names no synthetic test notes: give --data")
     if max_documents:
         corpus = dataclasses.replace(corpus, documents=corpus.documents[:max_documents])
     check_labels(corpus, tagger.labels)
     print(summarize(corpus, "evaluation data"))
-    mode = mode or tagger.config.seqeval_mode
+    mode = mode or run.get("seqeval_mode", "default")
     windows = tagger.encode(corpus)
     report = {"model": model_dir, "data": corpus.source, "seqeval_mode": mode}
     if untrained:
-        fresh = Tagger.build(tagger.config, tagger.labels, tagger.tokenizer)
-        report["untrained"] = {k: v for k, v in fresh.evaluate(windows, batch_size, mode).items() if k != "pred"}
+        fresh = Tagger.build(tagger.config.without_lora(), tagger.labels, tagger.tokenizer)
+        report["untrained"] = public(evaluate_tagger(fresh, windows, batch_size, mode))
         print(format_scores(report["untrained"], "untrained model:"))
         del fresh
-    scores = tagger.evaluate(windows, batch_size, mode)
-    report["trained"] = {k: v for k, v in scores.items() if k != "pred"}
+    scores = evaluate_tagger(tagger, windows, batch_size, mode)
+    report["trained"] = public(scores)
     collapse = report_from_tags(windows.gold, scores["pred"], tagger.labels)
     report["collapse"] = collapse.to_dict()
     if collapse.collapsed:
@@ -56,24 +68,17 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
     print(format_scores(report["trained"], "trained model:"))
     if untrained:
         print(f"F1 before -> after fine-tuning: {report['untrained']['f1']:.4f} -> {report['trained']['f1']:.4f}")
-    matrix = confusion_matrix(windows.gold, scores["pred"], tagger.labels)
-    print("\n" + format_confusion(matrix, tagger.labels))
     out = output_dir or os.path.join(model_dir, "evaluation")
-    os.makedirs(out, exist_ok=True)
-    report["confusion"] = {"labels": tagger.labels, "matrix": matrix.tolist()}
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(out, "confusion.txt"), "w") as f:
-        f.write(format_confusion(matrix, tagger.labels) + "\n")
-    plots.plot_confusion(matrix, tagger.labels, os.path.join(out, "confusion.png"))
+    matrix = write_report(out, report, windows.gold, scores["pred"], tagger.labels)
+    print("\n" + format_confusion(matrix, tagger.labels))
     print(f"\nwritten to {out}/ (metrics.json, confusion.txt, confusion.png)")
     return report
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tfner.evaluate", description=__doc__,
+def build_parser(prog="tfner evaluate"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="Directory written by tfner.train.")
+    parser.add_argument("--model", required=True, help="Directory written by tfner train.")
     parser.add_argument("--data", default="", help="CoNLL file, JSONL span file, saved `datasets` "
                         "directory or hf:NAME (default: the synthetic clinical test notes).")
     parser.add_argument("--split", default="test", help="Split of a `datasets` dict (default: test).")
@@ -84,14 +89,17 @@ def main(argv=None):
                         "the model's training setting).")
     parser.add_argument("--max-documents", type=int, default=0, help="Evaluate the first N only.")
     parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
-    try:
-        evaluate(args.model, args.data, args.split, args.output_dir, args.untrained, args.mode,
-                 args.max_documents, args.batch_size)
-    except (DataError, EncoderError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return parser
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
+    evaluate(args.model, args.data, args.split, args.output_dir, args.untrained, args.mode,
+             args.max_documents, args.batch_size)
+
+
+def main(argv=None):
+    return run_command(_main, argv, usage_errors=(DataError, EncoderError))
 
 
 if __name__ == "__main__":

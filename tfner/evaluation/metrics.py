@@ -1,59 +1,10 @@
-"""The loss and the metrics: one masked from-logits loss, accuracy without padding, seqeval entity scores.
-
-Positions labelled -100 (padding, special tokens, continuation sub-tokens) never reach the loss or the
-accuracy: token accuracy that counts padding reads 99 % while entity F1 is 0 (USERS.md, item 3).
-"""
+"""Entity metrics: seqeval scores overall and per type, token accuracy and masked loss of a tagger's
+predictions, and the token confusion matrix. The training loss itself is `tfner.model.losses`."""
 
 import numpy as np
 
 from tfner import _env  # noqa: F401
-import tensorflow as tf
-import tf_keras
-
-from tfner.data.align import IGNORE
-
-
-def masked_loss_sum(labels, logits):
-    """(Sum of the sparse cross-entropy over labelled positions, number of labelled positions), float32.
-
-    The training step divides the sum by the labelled-token count of the whole global batch, so the
-    loss and the gradients are the same whether a batch is split across replicas or not.
-    """
-    labels = tf.cast(labels, tf.int32)
-    mask = tf.not_equal(labels, IGNORE)
-    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.where(mask, labels, 0), logits=tf.cast(logits, tf.float32))
-    mask = tf.cast(mask, tf.float32)
-    return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask)
-
-
-def masked_loss(labels, logits):
-    """Mean sparse cross-entropy (from logits) over the labelled positions of the batch."""
-    total, count = masked_loss_sum(labels, logits)
-    return total / tf.maximum(count, 1.0)
-
-
-class MaskedAccuracy(tf_keras.metrics.Metric):
-    """Token accuracy over labelled positions only."""
-
-    def __init__(self, name="accuracy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.correct = self.add_weight(name="correct", initializer="zeros")
-        self.total = self.add_weight(name="total", initializer="zeros")
-
-    def update_state(self, labels, logits, sample_weight=None):
-        labels = tf.cast(labels, tf.int32)
-        mask = tf.not_equal(labels, IGNORE)
-        hits = tf.logical_and(mask, tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels))
-        self.correct.assign_add(tf.reduce_sum(tf.cast(hits, tf.float32)))
-        self.total.assign_add(tf.reduce_sum(tf.cast(mask, tf.float32)))
-
-    def result(self):
-        return tf.math.divide_no_nan(self.correct, self.total)
-
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.total.assign(0.0)
+from tfner.data.align import IGNORE, Windows
 
 
 def entity_scores(gold, pred, mode="default"):
@@ -121,3 +72,30 @@ def format_scores(scores, title=""):
                  f"{scores['f1']:>10.4f}{scores['support']:>10}")
     lines.append(f"token accuracy {scores['accuracy']:.4f}")
     return "\n".join(lines)
+
+
+def window_loss(windows, logits):
+    """Masked cross-entropy and token accuracy over the labelled positions of all windows."""
+    labels = np.concatenate(windows.labels) if len(windows) else np.zeros(0, np.int32)
+    stacked = np.concatenate(logits).astype(np.float64) if len(windows) else np.zeros((0, 1))
+    mask = labels != IGNORE
+    if not mask.any():
+        return float("nan"), float("nan")
+    z, y = stacked[mask], labels[mask]
+    z = z - z.max(-1, keepdims=True)
+    log_probs = z[np.arange(len(y)), y] - np.log(np.exp(z).sum(-1))
+    return float(-log_probs.mean()), float((z.argmax(-1) == y).mean())
+
+
+def evaluate_tagger(tagger, corpus_or_windows, batch_size=64, mode="default"):
+    """seqeval scores, token accuracy and masked loss of `tagger` on a labelled corpus (or its windows);
+    `pred` holds the predicted tags per document."""
+    windows = corpus_or_windows
+    if not isinstance(windows, Windows):
+        windows = tagger.encode(windows)
+    logits = tagger.predict_logits(windows, batch_size)
+    pred = tagger.tags(windows, logits)
+    scores = entity_scores(windows.gold, pred, mode)
+    scores["loss"], scores["window_accuracy"] = window_loss(windows, logits)
+    scores["pred"] = pred
+    return scores

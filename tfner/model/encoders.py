@@ -106,11 +106,20 @@ def build_encoder(config, weights_from=None):
     return model
 
 
+def freeze_pooler(encoder):
+    """The pooler (sentence-level output) gets no gradient in token classification: freeze it."""
+    for layer in encoder.layers:  # the main layer, e.g. TFBertMainLayer
+        pooler = getattr(layer, "pooler", None)
+        if pooler is not None:
+            pooler.trainable = False
+    return encoder
+
+
 def load_encoder(name, pretrained=True, overrides=None, layers_dropped=0):
-    """The TF encoder, pretrained unless told not to, with overrides and `layers_dropped` applied."""
+    """The TF encoder, pretrained unless told not to, with overrides and `layers_dropped` applied and
+    the pooler frozen: the one place an encoder is made from its settings."""
     config = load_encoder_config(name, overrides, layers_dropped)
-    model = build_encoder(config, resolve_encoder(name) if pretrained else None)
-    return model
+    return freeze_pooler(build_encoder(config, resolve_encoder(name) if pretrained else None))
 
 
 def load_tokenizer(name):

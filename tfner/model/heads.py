@@ -1,7 +1,7 @@
 """Token-classification heads: the layers that turn encoder hidden states into per-token logits.
 
 Every head ends in a Dense layer with no activation: heads output logits and the one loss
-(`tfner.metrics.masked_loss`) applies the softmax, so no head can be fed to the wrong loss.
+(`tfner.model.losses.masked_loss`) applies the softmax, so no head can be fed to the wrong loss.
 `HEADS` is the registry the CLI takes its `--head` choices from.
 """
 

@@ -4,15 +4,17 @@ The model is functional: `{"input_ids", "attention_mask"}` (int32, shape (batch,
 (batch, length, labels) from the encoder's last hidden state through the head. A saved tagger is a
 folder holding everything needed to rebuild it offline:
 
-    config.json          the TrainConfig of the run
+    config.json          the run config (`TrainConfig`), whose `model` part rebuilds the tagger
     labels.json          label list, index = class id
     encoder/config.json  the transformers config of the encoder as trained (layers dropped included)
     tokenizer/           the fast tokenizer files
     weights.h5           all weights (encoder and head)
 
-A model trained with LoRA (`config.lora`) is saved merged: `weights.h5` holds a plain encoder with the
-adapters folded into its kernels, so `load` rebuilds it without LoRA (config.json still records how it
-was trained). The adapter alone is written by `tfner.lora.save_adapter`.
+A model trained with LoRA (`config.lora.enabled`) is saved merged: `weights.h5` holds a plain encoder with
+the adapters folded into its kernels, so `load` rebuilds it without LoRA (config.json still records how it
+was trained). The adapter alone is written by `tfner.model.adapters.save_adapter`. Compiling for training
+lives with training (`tfner.training.optim.compile_tagger`), scoring with evaluation
+(`tfner.evaluation.metrics.evaluate_tagger`).
 """
 
 import json
@@ -26,11 +28,10 @@ import tf_keras
 
 from tfner.data import align
 from tfner.model import lora
-from tfner.training.config import TrainConfig
-from tfner.model.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder
+from tfner.model.config import ModelConfig
+from tfner.model.encoders import build_encoder, load_encoder, load_tokenizer
 from tfner.model.heads import HEADS
-from tfner.evaluation.metrics import MaskedAccuracy, entity_scores, masked_loss, masked_loss_sum
-from tfner.training.optim import make_optimizers
+from tfner.model.losses import masked_loss_sum
 
 WEIGHTS = "weights.h5"
 
@@ -125,16 +126,9 @@ def build_model(encoder, head):
     return TaggerModel({"input_ids": input_ids, "attention_mask": attention_mask}, logits, name="tagger")
 
 
-def _freeze_pooler(encoder):
-    """The pooler (sentence-level output) gets no gradient in token classification: freeze it."""
-    for layer in encoder.layers:  # the main layer, e.g. TFBertMainLayer
-        pooler = getattr(layer, "pooler", None)
-        if pooler is not None:
-            pooler.trainable = False
-
-
 class Tagger:
-    """A trained or trainable NER model; `predict` and `evaluate` work on `tfner.data.Corpus` objects."""
+    """A trained or trainable NER model: the functional model, its encoder, tokenizer, labels and
+    `ModelConfig`. `predict` works on `tfner.data.Corpus` objects."""
 
     def __init__(self, model, encoder, tokenizer, labels, config):
         self.model = model
@@ -142,50 +136,33 @@ class Tagger:
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.config = config
-        self._forward = None
+        self._forward = None  # (lora.trace_key when traced, the traced forward pass)
 
     @classmethod
     def build(cls, config, labels, tokenizer=None):
         """A new tagger: the configured encoder (pretrained unless told not to) and a fresh head."""
         spec = HEADS[config.head]
-        encoder_config = load_encoder_config(config.encoder, config.encoder_overrides, spec.layers_dropped)
-        encoder = build_encoder(encoder_config, resolve_encoder(config.encoder) if config.pretrained else None)
-        _freeze_pooler(encoder)
+        encoder = load_encoder(config.encoder, config.pretrained, config.encoder_overrides, spec.layers_dropped)
         if config.finetune == "frozen":
             encoder.trainable = False
-        if config.lora:  # after the pretrained weights are in: the wrapped layers keep them
-            lora.apply_lora(encoder, lora.LoraConfig.from_train_config(config))
+        if config.lora.enabled:  # after the pretrained weights are in: the wrapped layers keep them
+            lora.apply_lora(encoder, config.lora)
         model = build_model(encoder, spec.build(config, len(labels)))
         return cls(model, encoder, tokenizer or load_tokenizer(config.encoder), labels, config)
 
-    def compile(self, total_steps):
-        """Optimizers (encoder, head) on the warm-up/decay schedule over `total_steps`, the loss and
-        accuracy, XLA and steps per execution as the config says; loss scaling under mixed_float16.
-        Call it inside the strategy's scope, like `build`."""
-        c = self.config
-        encoder_optimizer, head_optimizer = make_optimizers(c, total_steps)
-        loss_scaled = tf_keras.mixed_precision.global_policy().name == "mixed_float16"
-        if loss_scaled:
-            encoder_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(encoder_optimizer)
-            head_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(head_optimizer)
-        self.model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()],
-                           jit_compile=c.jit_compile, steps_per_execution=c.steps_per_execution)
-        self.model.head_optimizer, self.model.clip_norm = head_optimizer, c.clip_norm
-        self.model.loss_scaled = loss_scaled
-        return self
-
     # Inference ------------------------------------------------------------------------------------
 
-    def encode(self, corpus, label_all_tokens=False):
+    def encode(self, corpus, label_all_tokens=False, misaligned_spans="error"):
         c = self.config
         return align.encode(corpus, self.tokenizer, self.labels, c.max_length, c.stride,
-                            label_all_tokens, c.misaligned_spans)
+                            label_all_tokens, misaligned_spans)
 
     def predict_logits(self, windows, batch_size=64):
         """Logits per window, trimmed to its length; batches are grouped by length to pad little."""
-        if self._forward is None or self._forward[0] != lora.state_version():  # retrace after a merge
+        key = lora.trace_key(self.encoder)
+        if self._forward is None or self._forward[0] != key:  # retrace after a merge
             spec = tf.TensorSpec((None, None), tf.int32)
-            self._forward = lora.state_version(), tf.function(
+            self._forward = key, tf.function(
                 lambda ids, mask: self.model({"input_ids": ids, "attention_mask": mask}, training=False),
                 input_signature=[spec, spec])
         lengths = np.array([len(ids) for ids in windows.input_ids])
@@ -214,25 +191,28 @@ class Tagger:
         windows = self.encode(corpus)
         return self.tags(windows, self.predict_logits(windows, batch_size))
 
-    def evaluate(self, corpus_or_windows, batch_size=64, mode=None):
-        """seqeval scores, token accuracy and masked loss on a labelled corpus."""
-        windows = corpus_or_windows
-        if not isinstance(windows, align.Windows):
-            windows = self.encode(windows)
-        logits = self.predict_logits(windows, batch_size)
-        pred = self.tags(windows, logits)
-        scores = entity_scores(windows.gold, pred, mode or self.config.seqeval_mode)
-        scores["loss"], scores["window_accuracy"] = window_loss(windows, logits)
-        scores["pred"] = pred
-        return scores
-
     # Persistence ----------------------------------------------------------------------------------
 
-    def save(self, path):
+    def merged(self):
+        """A plain copy of a LoRA tagger with the adapters merged: same predictions, and the weights and
+        parameter count of a model trained without LoRA. This tagger is left as it is."""
+        encoder = lora.copy_merged(self.encoder, build_encoder(self.encoder.config))
+        head = HEADS[self.config.head].build(self.config, len(self.labels))
+        model = build_model(encoder, head)
+        head.set_weights(self.model.get_layer("head").get_weights())
+        return Tagger(model, encoder, self.tokenizer, self.labels, self.config)
+
+    def save(self, path, run_config=None):
+        """Write the tagger to `path`; `run_config` (a config with `to_json`, e.g. the `TrainConfig`
+        that trained it) is written as config.json, else the model config alone."""
         if lora.has_lora(self.encoder):  # every saved model is merged; this tagger stays as it is
-            return lora.merged_tagger(self).save(path)
+            return self.merged().save(path, run_config)
         os.makedirs(path, exist_ok=True)
-        self.config.to_json(os.path.join(path, "config.json"))
+        if run_config is not None:
+            run_config.to_json(os.path.join(path, "config.json"))
+        else:
+            with open(os.path.join(path, "config.json"), "w") as f:
+                json.dump({"model": self.config.to_dict()}, f, indent=2)
         with open(os.path.join(path, "labels.json"), "w") as f:
             json.dump(self.labels, f, indent=1)
         self.encoder.config.save_pretrained(os.path.join(path, "encoder"))
@@ -247,7 +227,12 @@ class Tagger:
                    if not os.path.exists(os.path.join(path, p))]
         if missing:
             raise FileNotFoundError(f"{path}: not a saved tfner model (missing {', '.join(missing)})")
-        config = TrainConfig.from_json(os.path.join(path, "config.json"))
+        config_path = os.path.join(path, "config.json")
+        try:
+            with open(config_path) as f:
+                config = ModelConfig.from_saved(json.load(f), config_path)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{config_path}: not valid JSON ({e})") from None
         with open(os.path.join(path, "labels.json")) as f:
             labels = json.load(f)
         encoder = build_encoder(AutoConfig.from_pretrained(os.path.join(path, "encoder")))
@@ -255,16 +240,3 @@ class Tagger:
         model.load_weights(os.path.join(path, WEIGHTS))
         tokenizer = AutoTokenizer.from_pretrained(os.path.join(path, "tokenizer"), use_fast=True)
         return cls(model, encoder, tokenizer, labels, config)
-
-
-def window_loss(windows, logits):
-    """Masked cross-entropy and token accuracy over the labelled positions of all windows."""
-    labels = np.concatenate(windows.labels) if len(windows) else np.zeros(0, np.int32)
-    stacked = np.concatenate(logits).astype(np.float64) if len(windows) else np.zeros((0, 1))
-    mask = labels != align.IGNORE
-    if not mask.any():
-        return float("nan"), float("nan")
-    z, y = stacked[mask], labels[mask]
-    z = z - z.max(-1, keepdims=True)
-    log_probs = z[np.arange(len(y)), y] - np.log(np.exp(z).sum(-1))
-    return float(-log_probs.mean()), float((z.argmax(-1) == y).mean())

@@ -43,6 +43,9 @@ import numpy as np
 from tfner import _env  # noqa: F401
 import tensorflow as tf
 
+from tfner.core.cli import UsageError, run_command
+from tfner.data import tags as tag_schemes
+
 WARMUP = "tf_serving_warmup_requests"
 WARMUP_TEXTS = ["Patient John Smith was seen on 03/04/2021.", "No findings."]
 
@@ -61,11 +64,11 @@ def _entity_tables(labels):
             type_of.append(-1)
             is_b.append(False)
             continue
-        kind = label[2:] if label[:2] in ("B-", "I-") else label
+        kind = tag_schemes.entity_type(label)
         if kind not in types:
             types.append(kind)
         type_of.append(types.index(kind))
-        is_b.append(label.startswith("B-"))
+        is_b.append(tag_schemes.split(label) == ("B", kind))
     return types, type_of, is_b
 
 
@@ -230,7 +233,7 @@ def _write(path, tagger, name, max_length, log):
     from tfner.model import lora
 
     if lora.has_lora(tagger.encoder):
-        tagger = lora.merged_tagger(tagger)
+        tagger = tagger.merged()
     assets = os.path.join(path, "assets")
     staging = os.path.join(path, "_tokenizer")
     tagger.tokenizer.save_pretrained(staging)
@@ -296,9 +299,9 @@ def export(tagger, name, version=None, output_root="saved_models", force=False, 
     return final
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tfner.export", description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model directory saved by tfner.train")
+def build_parser(prog="tfner export"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a model directory saved by tfner train")
     parser.add_argument("--name", required=True, help="the model name TF Serving serves it under")
     parser.add_argument("--version", type=int, help="integer version (default: the next free one)")
     parser.add_argument("--output-root", default="saved_models")
@@ -307,19 +310,18 @@ def main(argv=None):
     parser.add_argument("--check-data", help="data for the collapse check (default: synthetic clinical notes)")
     parser.add_argument("--max-length", type=int,
                         help="tokens predict_text keeps per text (default: the encoder's limit)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
 
     import tfner
-    from tfner.evaluation.collapse import LabelCollapseError
     from tfner.data.readers import DataError, check_labels, read_data
     from tfner.data.synthetic import clinical_notes
 
-    try:
-        tagger = tfner.load(args.model)
-        corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
-    except (FileNotFoundError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+    tagger = tfner.load(args.model)
+    corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
     windows = None
     try:
         check_labels(corpus, tagger.labels)
@@ -329,15 +331,16 @@ def main(argv=None):
         message = (f"the collapse check cannot run on {what}: {e}; give --check-data FILE with the "
                    "model's labels")
         if not args.force:
-            print(f"error: {message}, or --force to export without the check", file=sys.stderr)
-            raise SystemExit(2)
+            raise UsageError(f"{message}, or --force to export without the check") from None
         print(f"warning: {message}; exporting without the check (--force)", file=sys.stderr)
-    try:
-        export(tagger, args.name, args.version, args.output_root, args.force, windows, args.max_length)
-    except (FileExistsError, LabelCollapseError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+    export(tagger, args.name, args.version, args.output_root, args.force, windows, args.max_length)
+
+
+def main(argv=None):
+    from tfner.evaluation.collapse import LabelCollapseError
+
+    return run_command(_main, argv, usage_errors=(FileExistsError, LabelCollapseError))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -25,6 +25,7 @@ Aggregations (the Hugging Face semantics):
 import numpy as np
 
 from tfner.data import align
+from tfner.data import tags as tag_schemes
 from tfner.data.readers import Corpus, Document
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
@@ -38,8 +39,9 @@ def softmax(logits):
 
 def _tag(label):
     """('B', 'PER') for B-PER, ('I', 'PER') for I-PER, ('I', 'O') for O (as Hugging Face does)."""
-    if label.startswith("B-") or label.startswith("I-"):
-        return label[0], label[2:]
+    parts = tag_schemes.split(label)
+    if parts and parts[0] in ("B", "I"):
+        return parts
     return "I", label
 
 

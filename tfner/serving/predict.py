@@ -1,8 +1,8 @@
 """Entities in raw text with a saved model: one JSON line per text.
 
-    python -m tfner.predict --model runs/notes "Seen by Dr. Smith on 3/4/2021." "Another text"
-    python -m tfner.predict --model runs/notes --file notes.txt            # one text per line
-    python -m tfner.predict --model runs/notes --jsonl notes.jsonl --text-field text --output out.jsonl
+    tfner predict --model runs/notes "Seen by Dr. Smith on 3/4/2021." "Another text"
+    tfner predict --model runs/notes --file notes.txt            # one text per line
+    tfner predict --model runs/notes --jsonl notes.jsonl --text-field text --output out.jsonl
 
 Each line is `{"text": ..., "entities": [{"entity_group", "score", "word", "start", "end"}, ...]}`
 (see `tfner.pipeline` for the aggregations).
@@ -13,6 +13,7 @@ import json
 import sys
 
 from tfner import _env  # noqa: F401
+from tfner.core.cli import UsageError, run_command
 from tfner.serving.pipeline import AGGREGATIONS
 
 
@@ -26,7 +27,7 @@ def read_texts(args):
             with open(path, encoding="utf-8") as f:
                 lines = f.read().splitlines()
         except (OSError, UnicodeDecodeError) as e:
-            raise SystemExit(f"error: {path}: cannot read it as UTF-8 text ({e})") from None
+            raise UsageError(f"{path}: cannot read it as UTF-8 text ({e})") from None
         if not jsonl:
             texts += lines
             continue
@@ -36,17 +37,20 @@ def read_texts(args):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
-                raise SystemExit(f"error: {path}:{n}: not valid JSON ({e})") from None
+                raise UsageError(f"{path}:{n}: not valid JSON ({e})") from None
             if not isinstance(record, dict) or args.text_field not in record:
-                raise SystemExit(f"error: {path}:{n}: no field {args.text_field!r} (use --text-field)")
+                raise UsageError(f"{path}:{n}: no field {args.text_field!r} (use --text-field)")
+            if not isinstance(record[args.text_field], str):
+                raise UsageError(f"{path}:{n}: field {args.text_field!r} is a "
+                                 f"{type(record[args.text_field]).__name__}, expected a string")
             texts.append(record[args.text_field])
     return texts
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tfner.predict", description=__doc__.splitlines()[0])
+def build_parser(prog="tfner predict"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("texts", nargs="*", help="texts to tag")
-    parser.add_argument("--model", required=True, help="a model directory saved by tfner.train")
+    parser.add_argument("--model", required=True, help="a model directory saved by tfner train")
     parser.add_argument("--file", help="a text file, one text per line")
     parser.add_argument("--jsonl", help="a JSONL file, one record per line")
     parser.add_argument("--text-field", default="text", help="the field of --jsonl records holding the text")
@@ -54,21 +58,20 @@ def main(argv=None):
     parser.add_argument("--ignore-labels", default="O", help="comma-separated entity types to leave out")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--output", help="write JSON lines here instead of stdout")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
     texts = read_texts(args)
     if not texts:
-        parser.error("no texts: give TEXT arguments, --file or --jsonl")
+        raise UsageError("no texts: give TEXT arguments, --file or --jsonl")
 
     import tfner
     from tfner.serving.pipeline import NERPipeline
 
     ignore = tuple(l for l in args.ignore_labels.split(",") if l)
-    try:
-        tagger = tfner.load(args.model)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2)
-    pipe = NERPipeline(tagger, args.aggregation, ignore, args.batch_size)
+    pipe = NERPipeline(tfner.load(args.model), args.aggregation, ignore, args.batch_size)
     results = pipe(texts)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
@@ -79,5 +82,9 @@ def main(argv=None):
             out.close()
 
 
+def main(argv=None):
+    return run_command(_main, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

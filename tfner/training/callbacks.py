@@ -13,17 +13,20 @@ import time
 from tfner import _env  # noqa: F401
 import tf_keras
 
+from tfner.evaluation.metrics import evaluate_tagger
+
 
 class EntityMetrics(tf_keras.callbacks.Callback):
     """seqeval precision/recall/F1 (and masked loss/accuracy) on validation windows every epoch."""
 
-    def __init__(self, tagger, windows, batch_size=64, prefix="val_"):
+    def __init__(self, tagger, windows, batch_size=64, prefix="val_", mode="default"):
         super().__init__()
         self.tagger, self.windows, self.batch_size, self.prefix = tagger, windows, batch_size, prefix
+        self.mode = mode
         self.last = None
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = self.tagger.evaluate(self.windows, self.batch_size)
+        scores = evaluate_tagger(self.tagger, self.windows, self.batch_size, self.mode)
         self.last = scores
         if logs is not None:
             for key in ("loss", "accuracy", "precision", "recall", "f1"):

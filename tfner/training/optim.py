@@ -4,6 +4,8 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
+from tfner.model.losses import MaskedAccuracy, masked_loss
+
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
     """0 -> peak over `warmup_steps`, then linearly down to 0 at `total_steps`."""
@@ -63,3 +65,20 @@ def make_optimizers(config, total_steps):
     """(encoder optimizer, head optimizer): the head gets its own peak learning rate."""
     return (make_optimizer(config.learning_rate, config, total_steps),
             make_optimizer(config.head_learning_rate or config.learning_rate, config, total_steps))
+
+
+def compile_tagger(tagger, config, total_steps):
+    """Compile `tagger` for training as `config` (a `TrainConfig`) says: the encoder and head optimizers
+    on the warm-up/decay schedule over `total_steps`, the masked loss and accuracy, XLA and steps per
+    execution, loss scaling under mixed_float16. Call it inside the strategy's scope, like
+    `Tagger.build`. Returns the tagger."""
+    encoder_optimizer, head_optimizer = make_optimizers(config, total_steps)
+    loss_scaled = tf_keras.mixed_precision.global_policy().name == "mixed_float16"
+    if loss_scaled:
+        encoder_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(encoder_optimizer)
+        head_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(head_optimizer)
+    model = tagger.model
+    model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()],
+                  jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    model.head_optimizer, model.clip_norm, model.loss_scaled = head_optimizer, config.clip_norm, loss_scaled
+    return tagger

@@ -1,11 +1,11 @@
-"""Fine-tune an encoder with a token-classification head: `python -m tfner.train`.
+"""Fine-tune an encoder with a token-classification head: `tfner train` (or `python -m tfner.train`).
 
-    python -m tfner.train --head mlp                       # embedded synthetic clinical notes
-    python -m tfner.train --train ../shared/datasets/conll2003/train.txt \\
+    tfner train --head mlp                       # embedded synthetic clinical notes
+    tfner train --train ../shared/datasets/conll2003/train.txt \\
         --validation ../shared/datasets/conll2003/valid.txt --head linear --epochs 1
-    python -m tfner.train --config runs/latest/config.json --epochs 5
+    tfner train --config runs/latest/config.json --epochs 5
 
-Every flag comes from `tfner.config.TrainConfig` (`--help` lists them). The output directory gets the
+Every flag comes from `tfner.training.config.TrainConfig` (`--help` lists them). The output directory gets the
 model (`tfner.load(dir)` restores it), `history.json`, `metrics.json`, `curves.png`, the confusion matrix
 of the test (or validation) data, TensorBoard logs in `logs/`, the best checkpoint, and while training
 runs a `backup/` that lets a killed run resume where it stopped when started again.
@@ -25,18 +25,23 @@ from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
-from tfner.model import lora
-from tfner.evaluation import plots
+from tfner.core.cli import run_command
 from tfner.data.batching import make_dataset, real_tokens
-from tfner.training.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
-from tfner.evaluation.collapse import LabelCollapseDetector, LabelCollapseError, loud_warning, report_from_tags
-from tfner.training.config import TrainConfig, add_config_arguments, config_from_args
 from tfner.data.readers import Corpus, DataError, build_labels, check_labels, read_data, summarize
-from tfner.model.encoders import EncoderError
-from tfner.training.distribute import OutputDir, StrategyError, is_chief, make_strategy
-from tfner.evaluation.metrics import confusion_matrix, format_confusion, format_scores
 from tfner.data.synthetic import clinical_notes
+from tfner.evaluation import plots
+from tfner.evaluation.collapse import LabelCollapseError, loud_warning, report_from_tags
+from tfner.evaluation.metrics import evaluate_tagger, format_scores
+from tfner.evaluation.report import public, write_report
+from tfner.model import lora
+from tfner.model.adapters import save_adapter
+from tfner.model.encoders import EncoderError
 from tfner.model.tagger import Tagger
+from tfner.training.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
+from tfner.training.collapse import LabelCollapseDetector
+from tfner.training.config import add_config_arguments, config_from_args
+from tfner.training.distribute import OutputDir, StrategyError, is_chief, make_strategy
+from tfner.training.optim import compile_tagger
 
 
 BEST_CHECKPOINT = os.path.join("checkpoints", "best.h5")  # legacy h5: loads under any strategy
@@ -121,32 +126,34 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     print(chosen.describe(config.batch_size))
     global_batch = config.batch_size * chosen.replicas
     with chosen.strategy.scope():  # weights, LoRA wrapping, optimizers and compile all belong to it
-        tagger = Tagger.build(config, labels)
+        tagger = Tagger.build(config.model, labels)
         if initial_weights:
             tagger.model.load_weights(initial_weights)
-    windows = {name: tagger.encode(corpus, config.label_all_tokens and name == "train")
+    m = config.model
+    windows = {name: tagger.encode(corpus, m.label_all_tokens and name == "train", config.misaligned_spans)
                for name, corpus in corpora.items()}
     for name, w in windows.items():
-        extra = f" ({len(w)} windows of at most {config.max_length} tokens)" if len(w) != len(w.units) else ""
+        extra = f" ({len(w)} windows of at most {m.max_length} tokens)" if len(w) != len(w.units) else ""
         skipped = ", ".join(f"{k}: {v}" for k, v in w.skipped.items() if v)
         print(f"{name}: {len(w.units)} documents encoded{extra}" + (f"; skipped {skipped}" if skipped else ""))
     trainable, total = lora.count_parameters(tagger.model)  # as PEFT counts them (pooler left out)
-    how = (f"LoRA r={config.lora_r} alpha={config.lora_alpha:g} bias={config.lora_bias}, "
-           f"{len(lora.lora_layers(tagger.encoder))} layers wrapped" if config.lora else config.finetune)
-    print(f"encoder {config.encoder} + head {config.head} ({how}): {lora.parameter_line(tagger.model)}")
+    how = (f"LoRA r={m.lora.r} alpha={m.lora.alpha:g} bias={m.lora.bias}, "
+           f"{len(lora.lora_layers(tagger.encoder))} layers wrapped" if m.lora.enabled else m.finetune)
+    print(f"encoder {m.encoder} + head {m.head} ({how}): {lora.parameter_line(tagger.model)}")
+    evaluate = lambda w: evaluate_tagger(tagger, w, mode=config.seqeval_mode)
 
     evaluated = "test" if "test" in windows else "validation"
     metrics = {"labels": labels, "evaluated_on": evaluated}
     if config.eval_before:
-        metrics["before"] = _public(tagger.evaluate(windows[evaluated]))
+        metrics["before"] = public(evaluate(windows[evaluated]))
         print(f"untrained model on {evaluated}: F1 {metrics['before']['f1']:.4f}")
 
     pad = tagger.tokenizer.pad_token_id or 0
     train_data = make_dataset(windows["train"], global_batch, pad, shuffle=True, seed=config.seed,
-                              padding=config.padding, bounds=config.bucket_bounds, max_length=config.max_length)
+                              padding=config.padding, bounds=config.bucket_bounds, max_length=m.max_length)
     steps = int(train_data.cardinality())  # batches per epoch, for the learning-rate schedule
     with chosen.strategy.scope():
-        tagger.compile(steps * config.epochs)
+        compile_tagger(tagger, config, steps * config.epochs)
     if initial_epoch:
         for optimizer in (tagger.model.optimizer, tagger.model.head_optimizer):
             optimizer.iterations.assign(initial_epoch * steps)
@@ -159,13 +166,10 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
     backup = os.path.join(config.output_dir, "backup")  # every worker: Keras keeps the chief's
     history = HistoryFile(os.path.join(out, "history.json"), resume=_has_files(backup))
-    detector = LabelCollapseDetector(
-        tagger, windows["validation"], action=config.collapse_action,
-        check_every_steps=config.collapse_check_every_steps, warmup_epochs=config.collapse_warmup_epochs,
-        max_top_share=config.collapse_max_top_share, max_gold_share=config.collapse_max_gold_share,
-        max_windows=config.collapse_sample, seed=config.seed)
+    detector = LabelCollapseDetector.from_config(tagger, windows["validation"], config.collapse,
+                                                 seed=config.seed, run_config=config)
     callbacks = [
-        EntityMetrics(tagger, windows["validation"]),  # first: the callbacks below read its val_* logs
+        EntityMetrics(tagger, windows["validation"], mode=config.seqeval_mode),  # first: the callbacks below read its val_* logs
         detector,  # second: collapse_* figures into the logs; may stop and restore healthy weights
         throughput,
         nan_guard,
@@ -195,35 +199,30 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
                             f"{nan_guard.failed_at[1]} (see the advice above)")
     if os.path.exists(best_path):
         tagger.model.load_weights(best_path)
-    tagger.save(out)
-    if config.lora:
-        lora.save_adapter(tagger, os.path.join(out, "adapter"))
+    tagger.save(out, config)
+    if m.lora.enabled:
+        save_adapter(tagger, os.path.join(out, "adapter"))
 
     hist = history.history
     plots.plot_history(hist, os.path.join(out, "curves.png"),
-                       f"{config.encoder} + {config.head} ({config.finetune})")
+                       f"{m.encoder} + {m.head} ({'LoRA' if m.lora.enabled else m.finetune})")
     metrics["collapse"] = detector.outcome()
-    validation = tagger.evaluate(windows["validation"])
-    metrics["validation"] = _public(validation)
+    validation = evaluate(windows["validation"])
+    metrics["validation"] = public(validation)
     final_collapse = report_from_tags(windows["validation"].gold, validation["pred"], labels)
     metrics["collapse"]["final_model"] = final_collapse.to_dict()
     if final_collapse.collapsed:
         print(loud_warning(final_collapse, f"the model saved in {out}"), file=sys.stderr)
-    final = tagger.evaluate(windows[evaluated])
-    metrics["after"] = _public(final)
+    final = evaluate(windows[evaluated])
+    metrics["after"] = public(final)
     metrics["train_seconds"] = seconds
     metrics["epochs_run"] = len(hist.get("loss", []))
     metrics["trainable_params"], metrics["all_params"] = trainable, total
     if throughput.seconds:
         metrics["train_sentences_per_second"] = len(windows["train"]) / float(np.median(throughput.seconds))
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=1)
-    matrix = confusion_matrix(windows[evaluated].gold, final["pred"], labels)
-    with open(os.path.join(out, "confusion.txt"), "w") as f:
-        f.write(format_confusion(matrix, labels) + "\n")
-    plots.plot_confusion(matrix, labels, os.path.join(out, "confusion.png"))
+    write_report(out, metrics, windows[evaluated].gold, final["pred"], labels)
 
-    print(format_scores(metrics["after"], f"\n{evaluated} after training ({config.encoder} + {config.head}):"))
+    print(format_scores(metrics["after"], f"\n{evaluated} after training ({m.encoder} + {m.head}):"))
     if "before" in metrics:
         print(f"{evaluated} F1 before -> after training: {metrics['before']['f1']:.4f} -> "
               f"{metrics['after']['f1']:.4f}")
@@ -235,22 +234,20 @@ def _has_files(folder):
     return any(files for _, _, files in os.walk(folder))
 
 
-def _public(scores):
-    return {k: v for k, v in scores.items() if k != "pred"}
+def build_parser(prog="tfner train"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_arguments(parser)
+    return parser
+
+
+def _main(argv):
+    train(config_from_args(build_parser().parse_args(argv)))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tfner.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(args)
-        train(config)
-    except (DataError, EncoderError, TrainingError, LabelCollapseError, StrategyError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(_main, argv, usage_errors=(DataError, EncoderError, StrategyError),
+                       failures=(TrainingError, LabelCollapseError))
 
 
 if __name__ == "__main__":
