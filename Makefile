@@ -1,12 +1,13 @@
 # The two set-up commands of the README; each creates .venv and installs the pinned stack first.
 #   make train   fine-tune the offline MiniLM encoder with the MLP head on the embedded clinical notes
 #   make test    run the test suite
+#   make lint    ruff (lint and format) and the import layers contract (lint-imports)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test test-all clean
+.PHONY: install train test test-all lint clean
 
 install: $(STAMP)
 
@@ -25,6 +26,11 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q --runslow

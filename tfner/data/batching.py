@@ -17,8 +17,6 @@ pipeline runs no Python per example; batches are shuffled within buckets and pre
 import math
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 from tfner.data.align import IGNORE

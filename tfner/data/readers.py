@@ -328,7 +328,7 @@ def from_hf_dataset(ds, source: str) -> Corpus:
         if not tokens:
             skipped["empty document"] += 1
             continue
-        tags, n = _normalize_tags(tags, lambda j: f"{where} (token {j + 1})")
+        tags, n = _normalize_tags(tags, lambda j, where=where: f"{where} (token {j + 1})")
         converted += n
         documents.append(Document(tokens=[str(t) for t in tokens], tags=tags, origin=where))
     return Corpus(documents=documents, source=source, skipped=dict(skipped), converted_iob1=converted)

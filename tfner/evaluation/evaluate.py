@@ -16,7 +16,6 @@ import json
 import os
 import sys
 
-from tfner import _env  # noqa: F401
 from tfner.core.cli import UsageError, run_command
 from tfner.data.readers import DataError, check_labels, read_data, summarize
 from tfner.data.synthetic import clinical_notes

@@ -3,7 +3,6 @@ predictions, and the token confusion matrix. The training loss itself is `tfner.
 
 import numpy as np
 
-from tfner import _env  # noqa: F401
 from tfner.data.align import IGNORE, Windows
 
 

@@ -12,8 +12,6 @@ import math
 import os
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 from tfner.model.config import ModelConfig

@@ -9,8 +9,6 @@ and converting the state dict, because `TFAutoModel.from_pretrained` fails on th
 
 import os
 
-from tfner import _env  # noqa: F401
-
 OFFLINE_DEFAULT = "minilm"
 _TOKENIZER_FILES = ["*.json", "*.txt", "*.model", "vocab*", "merges*", "spiece*", "sentencepiece*"]
 

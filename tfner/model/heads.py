@@ -5,10 +5,9 @@ Every head ends in a Dense layer with no activation: heads output logits and the
 `HEADS` is the registry the CLI takes its `--head` choices from.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from tfner import _env  # noqa: F401
 import tf_keras
 
 

@@ -5,7 +5,6 @@ accuracy: token accuracy that counts padding reads 99 % while entity F1 is 0 (US
 head outputs logits, and this is the one loss that applies the softmax.
 """
 
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 

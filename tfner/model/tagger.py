@@ -21,8 +21,6 @@ import json
 import os
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 

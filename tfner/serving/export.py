@@ -39,8 +39,6 @@ import sys
 import tempfile
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 from tfner.core.cli import UsageError, run_command

@@ -12,7 +12,6 @@ import argparse
 import json
 import sys
 
-from tfner import _env  # noqa: F401
 from tfner.core.cli import UsageError, run_command
 from tfner.serving.pipeline import AGGREGATIONS
 

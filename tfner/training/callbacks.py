@@ -10,7 +10,6 @@ import math
 import os
 import time
 
-from tfner import _env  # noqa: F401
 import tf_keras
 
 from tfner.evaluation.metrics import evaluate_tagger

@@ -5,7 +5,6 @@ and restores the last healthy weights, or raises `LabelCollapseError`, printing 
 measurement itself is `tfner.evaluation.collapse`.
 """
 
-from tfner import _env  # noqa: F401
 import tf_keras
 
 from tfner.evaluation.collapse import (

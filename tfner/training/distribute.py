@@ -28,7 +28,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 

@@ -1,6 +1,5 @@
 """AdamW with linear warm-up and linear decay, and gradient clipping (the BERT fine-tuning recipe)."""
 
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 

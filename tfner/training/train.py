@@ -12,7 +12,6 @@ runs a `backup/` that lets a killed run resume where it stopped when started aga
 """
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -20,8 +19,6 @@ import sys
 import time
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 
@@ -42,7 +39,6 @@ from tfner.training.collapse import LabelCollapseDetector
 from tfner.training.config import add_config_arguments, config_from_args
 from tfner.training.distribute import OutputDir, StrategyError, is_chief, make_strategy
 from tfner.training.optim import compile_tagger
-
 
 BEST_CHECKPOINT = os.path.join("checkpoints", "best.h5")  # legacy h5: loads under any strategy
 
@@ -169,7 +165,8 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     detector = LabelCollapseDetector.from_config(tagger, windows["validation"], config.collapse,
                                                  seed=config.seed, run_config=config)
     callbacks = [
-        EntityMetrics(tagger, windows["validation"], mode=config.seqeval_mode),  # first: the callbacks below read its val_* logs
+        # first: the callbacks below read its val_* logs
+        EntityMetrics(tagger, windows["validation"], mode=config.seqeval_mode),
         detector,  # second: collapse_* figures into the logs; may stop and restore healthy weights
         throughput,
         nan_guard,

@@ -17,7 +17,7 @@ class V:
     __slots__ = ("text", "label")
 
     def __init__(self, text: str, label: str):
-        self.text = text
+        self.text = " ".join(text.split())
         self.label = label
 
     def __repr__(self) -> str:

@@ -4,14 +4,11 @@ merging, unloading, counting parameters, and copying the merged weights into a p
 from dataclasses import dataclass
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 
 from tfner.model.lora.config import LoraConfig
 from tfner.model.lora.layer import LoraDense, _lists, _move, _restore_lists
 from tfner.model.lora.paths import _poolers, _Slot, layer_paths, match_targets, variable_paths
-
 
 
 @dataclass

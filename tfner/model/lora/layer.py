@@ -4,8 +4,6 @@ import contextlib
 import math
 
 import numpy as np
-
-from tfner import _env  # noqa: F401
 import tensorflow as tf
 import tf_keras
 

@@ -8,11 +8,9 @@ adapter files. The pooler is left out unless asked for.
 import re
 from dataclasses import dataclass
 
-from tfner import _env  # noqa: F401
 import tf_keras
 
 from tfner.model.lora.layer import LoraDense
-
 
 
 @dataclass
