@@ -13,6 +13,7 @@ from tfner.core.cli import USAGE
 COMMANDS = {
     "train": ("tfner.training.train", "fine-tune an encoder with a token-classification head"),
     "evaluate": ("tfner.evaluation.evaluate", "score a saved model on labelled data"),
+    "calibrate": ("tfner.evaluation.calibrate", "recall-first decision thresholds per entity type"),
     "predict": ("tfner.serving.predict", "entities in raw text with a saved model, as JSON lines"),
     "export": ("tfner.serving.export", "write a SavedModel for TF Serving"),
     "tune": ("tfner.tune.cli", "hyperparameter search with keras-tuner"),

@@ -2,6 +2,7 @@
 1 for a run that failed. Each command's `main(argv)` is wrapped in `run_command` and raises
 `UsageError` (or a data/config error, which is a `ValueError`) for what the user must fix."""
 
+import os
 import sys
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -34,3 +35,16 @@ def run_command(main, argv=None, usage_errors=(), failures=()):
     except ValueError as e:
         return fail(str(e).strip() or type(e).__name__)
     return OK if code is None else code
+
+
+def check_output_file(path, what="output file"):
+    """Fail before any work if `path` cannot be written as a file: a folder, or a missing parent folder."""
+    if not path:
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: the {what} is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"{path}: the {what}'s folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"{path}: the {what} is not writable")

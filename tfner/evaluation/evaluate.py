@@ -16,11 +16,12 @@ import json
 import os
 import sys
 
-from tfner.core.cli import UsageError, run_command
+from tfner.core.cli import UsageError, check_output_file, run_command
 from tfner.data.readers import DataError, check_labels, read_data, summarize
 from tfner.data.synthetic import clinical_notes
 from tfner.evaluation.collapse import loud_warning, report_from_tags
 from tfner.evaluation.metrics import evaluate_tagger, format_confusion, format_scores
+from tfner.evaluation.phi import format_phi, leak_text, leaks, phi_report
 from tfner.evaluation.report import public, write_report
 from tfner.model.encoders import EncoderError
 from tfner.model.tagger import Tagger
@@ -36,8 +37,12 @@ def _run_settings(model_dir):
 
 
 def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False, mode=None,
-             max_documents=0, batch_size=64):
-    """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`."""
+             max_documents=0, batch_size=64, leaks_path=None, show_text=False):
+    """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`, with the
+    de-identification figures (`tfner.evaluation.phi`); `leaks_path`: write every missed gold entity
+    there as JSON lines (their text only with `show_text`)."""
+    for path in (leaks_path,):
+        check_output_file(path)
     tagger = Tagger.load(model_dir)
     run = _run_settings(model_dir)
     if data:
@@ -65,6 +70,20 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
     if collapse.collapsed:
         print(loud_warning(collapse, f"the model in {model_dir}"), file=sys.stderr)
     print(format_scores(report["trained"], "trained model:"))
+    if tagger.thresholds:
+        report["thresholds"] = tagger.thresholds
+        print("decision thresholds (recall-first, tfner calibrate): " +
+              ", ".join(f"{k} {v:.3g}" for k, v in sorted(tagger.thresholds.items())))
+    report["phi"] = phi_report(windows, scores["pred"])
+    print(format_phi(report["phi"]))
+    if leaks_path:
+        found = leaks(windows, scores["pred"])
+        with open(leaks_path, "w", encoding="utf-8") as f:
+            for leak in found:
+                if show_text:
+                    leak = {**leak, "text": leak_text(windows, leak)}
+                f.write(json.dumps(leak, ensure_ascii=False) + "\n")
+        print(f"{len(found)} leaked gold entities written to {leaks_path}" + ("" if show_text else " (no text)"))
     if untrained:
         print(f"F1 before -> after fine-tuning: {report['untrained']['f1']:.4f} -> {report['trained']['f1']:.4f}")
     out = output_dir or os.path.join(model_dir, "evaluation")
@@ -88,13 +107,18 @@ def build_parser(prog="tfner evaluate"):
                         "the model's training setting).")
     parser.add_argument("--max-documents", type=int, default=0, help="Evaluate the first N only.")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--leaks", metavar="FILE", help="Write every gold entity the model missed (a unit "
+                        "predicted O) as JSON lines: document, label, offsets; no text unless --show-text.")
+    parser.add_argument("--show-text", action="store_true", help="Include the leaked entities' text (PHI!).")
     return parser
 
 
 def _main(argv):
     args = build_parser().parse_args(argv)
+    if args.batch_size <= 0 or args.max_documents < 0:
+        raise UsageError("--batch-size must be positive and --max-documents >= 0")
     evaluate(args.model, args.data, args.split, args.output_dir, args.untrained, args.mode,
-             args.max_documents, args.batch_size)
+             args.max_documents, args.batch_size, args.leaks, args.show_text)
 
 
 def main(argv=None):

@@ -27,6 +27,7 @@ import tf_keras
 from tfner.data import align
 from tfner.model import lora
 from tfner.model.config import ModelConfig
+from tfner.model.decoding import Decoder, read_thresholds, softmax, write_thresholds
 from tfner.model.encoders import build_encoder, load_encoder, load_tokenizer
 from tfner.model.heads import HEADS
 from tfner.model.losses import masked_loss_sum
@@ -134,6 +135,7 @@ class Tagger:
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.config = config
+        self.decoder = Decoder(self.labels)  # argmax until thresholds are set (`set_thresholds`)
         self._forward = None  # (lora.trace_key when traced, the traced forward pass)
 
     @classmethod
@@ -180,9 +182,17 @@ class Tagger:
                 out[w] = logits[r, :lengths[w]]
         return out
 
+    @property
+    def thresholds(self):
+        """Recall-first decision thresholds per entity type (`tfner calibrate`), or None: argmax."""
+        return self.decoder.thresholds
+
+    def set_thresholds(self, thresholds):
+        self.decoder = Decoder(self.labels, thresholds)
+
     def tags(self, windows, logits):
-        """Predicted tags per document unit (word, or token for span data)."""
-        ids = align.merge(windows, [l.argmax(-1) for l in logits], fill=self.labels.index("O"))
+        """Predicted tags per document unit (word, or token for span data), decided by `decoder`."""
+        ids = align.merge(windows, [self.decoder(softmax(l)) for l in logits], fill=self.labels.index("O"))
         return [[self.labels[i] for i in doc] for doc in ids]
 
     def predict(self, corpus, batch_size=64):
@@ -198,7 +208,9 @@ class Tagger:
         head = HEADS[self.config.head].build(self.config, len(self.labels))
         model = build_model(encoder, head)
         head.set_weights(self.model.get_layer("head").get_weights())
-        return Tagger(model, encoder, self.tokenizer, self.labels, self.config)
+        plain = Tagger(model, encoder, self.tokenizer, self.labels, self.config)
+        plain.set_thresholds(self.thresholds)
+        return plain
 
     def save(self, path, run_config=None):
         """Write the tagger to `path`; `run_config` (a config with `to_json`, e.g. the `TrainConfig`
@@ -216,6 +228,8 @@ class Tagger:
         self.encoder.config.save_pretrained(os.path.join(path, "encoder"))
         self.tokenizer.save_pretrained(os.path.join(path, "tokenizer"))
         self.model.save_weights(os.path.join(path, WEIGHTS))
+        if self.thresholds:
+            write_thresholds(path, self.thresholds, self.labels)
 
     @classmethod
     def load(cls, path):
@@ -237,4 +251,6 @@ class Tagger:
         model = build_model(encoder, HEADS[config.head].build(config, len(labels)))
         model.load_weights(os.path.join(path, WEIGHTS))
         tokenizer = AutoTokenizer.from_pretrained(os.path.join(path, "tokenizer"), use_fast=True)
-        return cls(model, encoder, tokenizer, labels, config)
+        tagger = cls(model, encoder, tokenizer, labels, config)
+        tagger.set_thresholds(read_thresholds(path, labels))
+        return tagger

@@ -18,7 +18,8 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 - `serving_default`: `input_ids`, `attention_mask` (and `token_type_ids` when the tokenizer produces
   them; accepted for compatibility with the tokenizer's output and ignored: tfner models are trained
   with one segment) -> `logits` (float32, batch x length x labels), `probabilities` (softmax),
-  `label_ids` (int64 argmax). Rows of one request must be padded to one length.
+  `label_ids` (int64: the argmax, or the model's recall-first thresholds when it has them, as
+  `tfner.model.decoding.Decoder` decides). Rows of one request must be padded to one length.
 - `predict_text` (WordPiece / BERT-family tokenizers only): `text` (string, batch) -> entities with
   the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`, `entity_end`
   (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest count of
@@ -43,6 +44,7 @@ import tensorflow as tf
 
 from tfner.core.cli import UsageError, run_command
 from tfner.data import tags as tag_schemes
+from tfner.model.decoding import write_thresholds
 
 WARMUP = "tf_serving_warmup_requests"
 WARMUP_TEXTS = ["Patient John Smith was seen on 03/04/2021.", "No findings."]
@@ -80,6 +82,14 @@ class ServingModule(tf.Module):
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
         self.labels = tf.constant(tagger.labels)
+        decoder = tagger.decoder  # argmax, or recall-first thresholds (tfner.model.decoding)
+        self._thresholded = bool(decoder.thresholds) and bool(decoder.types)
+        if self._thresholded:
+            self.type_matrix = tf.constant(decoder.matrix)
+            self.type_thresholds = tf.constant(decoder.vector)
+            self.type_begin = tf.constant(decoder.begin, tf.int64)
+            self.type_inside = tf.constant(decoder.inside, tf.int64)
+            self.outside_id = tf.constant(decoder.outside, tf.int64)
         self.token_type_ids = "token_type_ids" in tagger.tokenizer.model_input_names
         names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.token_type_ids else [])
         specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
@@ -116,10 +126,24 @@ class ServingModule(tf.Module):
                               "attention_mask": tf.cast(attention_mask, tf.int32)}, training=False)
         return tf.cast(logits, tf.float32)
 
+    def _decide(self, probs):
+        """Label ids from probabilities (batch, length, labels): `Decoder`'s rule in graph ops."""
+        if not self._thresholded:
+            return tf.argmax(probs, -1, output_type=tf.int64)
+        by_type = tf.einsum("bnl,lt->bnt", probs, self.type_matrix)
+        passing = tf.where(by_type >= self.type_thresholds, by_type, -tf.ones_like(by_type))
+        best = tf.argmax(passing, -1, output_type=tf.int64)
+        chosen = tf.reduce_max(passing, -1) >= 0
+        b, i = tf.gather(self.type_begin, best), tf.gather(self.type_inside, best)
+        p_b = tf.gather(probs, tf.maximum(b, 0)[..., None], batch_dims=2)[..., 0]
+        p_i = tf.gather(probs, tf.maximum(i, 0)[..., None], batch_dims=2)[..., 0]
+        label = tf.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
+        return tf.where(chosen, label, self.outside_id)
+
     def _serve(self, input_ids, attention_mask):
         logits = self._forward(input_ids, attention_mask)
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits, -1),
-                "label_ids": tf.argmax(logits, -1, output_type=tf.int64)}
+        probs = tf.nn.softmax(logits, -1)
+        return {"logits": logits, "probabilities": probs, "label_ids": self._decide(probs)}
 
     def _normalize(self, text):
         """Lower-case and strip accents one character at a time (as BERT's uncased tokenizer does), so
@@ -152,8 +176,8 @@ class ServingModule(tf.Module):
         logits = self._forward(input_ids, mask)[:, 1:-1]  # drop [CLS]; the last column is [SEP] or pad
         width = tf.shape(logits, out_type=tf.int64)[1]
         probs = tf.nn.softmax(logits, -1)
-        label = tf.argmax(probs, -1, output_type=tf.int64)
-        score = tf.reduce_max(probs, -1)
+        label = self._decide(probs)
+        score = tf.gather(probs, label[..., None], batch_dims=2)[..., 0]
         valid = tf.sequence_mask(lengths, width)
         kind = tf.gather(self.type_of, label)
         prev = tf.concat([tf.fill([batch, 1], tf.constant(-2, tf.int64)), kind[:, :-1]], axis=1)
@@ -253,6 +277,8 @@ def _write(path, tagger, name, max_length, log):
     with open(os.path.join(assets, "labels.json"), "w") as f:
         json.dump(tagger.labels, f, indent=1)
     tagger.config.to_json(os.path.join(assets, "config.json"))
+    if tagger.thresholds:
+        write_thresholds(assets, tagger.thresholds, tagger.labels)
     warmup = _warmup(path, name, module, tagger)
     if warmup is None:
         log("warm-up requests: not written (tensorflow-serving-api is not installed)")

@@ -27,14 +27,9 @@ import numpy as np
 from tfner.data import align
 from tfner.data import tags as tag_schemes
 from tfner.data.readers import Corpus, Document
+from tfner.model.decoding import softmax
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
-
-
-def softmax(logits):
-    z = np.asarray(logits, np.float64)
-    z = np.exp(z - z.max(-1, keepdims=True))
-    return (z / z.sum(-1, keepdims=True)).astype(np.float32)
 
 
 def _tag(label):
@@ -61,14 +56,18 @@ def group_entities(items, text):
 
 
 def aggregate(text, probabilities, offsets, labels, aggregation="simple", ignore_labels=("O",),
-              word_ids=None):
-    """Entities of one text from per-token probabilities (tokens, labels) and character offsets."""
+              word_ids=None, decide=None):
+    """Entities of one text from per-token probabilities (tokens, labels) and character offsets.
+
+    decide: probabilities (n, labels) -> label ids (n,); argmax by default, the tagger's
+    `Decoder` (recall-first thresholds) in `NERPipeline`."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
     probabilities = np.asarray(probabilities)
     if len(probabilities) == 0:
         return []
-    ids = probabilities.argmax(-1)
+    decide = decide or (lambda p: p.argmax(-1))
+    ids = decide(probabilities)
     scores = probabilities[np.arange(len(ids)), ids]
     ignore = set(ignore_labels)
     if aggregation == "none":
@@ -86,11 +85,11 @@ def aggregate(text, probabilities, offsets, labels, aggregation="simple", ignore
         for lo, hi in zip(boundaries, list(boundaries[1:]) + [len(words)]):
             p = probabilities[lo:hi]
             if aggregation == "first":
-                k = int(p[0].argmax())
+                k = int(decide(p[:1])[0])
                 score = p[0, k]
             elif aggregation == "average":
                 mean = p.mean(0)
-                k = int(mean.argmax())
+                k = int(decide(mean[None])[0])
                 score = mean[k]
             else:  # max
                 best = int(scores[lo:hi].argmax())
@@ -133,7 +132,7 @@ class NERPipeline:
         out = []
         for text, (probs, offsets, words) in zip(batch, results):
             out.append(aggregate(text, probs, offsets, self.tagger.labels, self.aggregation,
-                                 self.ignore_labels, words))
+                                 self.ignore_labels, words, self.tagger.decoder))
         return out[0] if single else out
 
     def probabilities(self, texts):
