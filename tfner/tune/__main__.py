@@ -2,6 +2,6 @@
 
 import sys
 
-from tfner.tune.tuner import main
+from tfner.tune.cli import main
 
 sys.exit(main())
