@@ -3,15 +3,11 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
-
-from conftest import TINY, tiny_config
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import ROOT, TINY, free_ports, tiny_config
 
 # The tiny random encoder predicts only O for its first epochs: with a long collapse warm-up that is no
 # collapse here, while a constant entity class still is one at once. Large steps make it learn a little.
@@ -61,8 +57,6 @@ def test_random_search_runs_three_trials_and_writes_its_results(searched):
 
 
 def test_best_config_retrains_to_the_same_val_f1(searched, tmp_path):
-    import dataclasses
-
     from tfner.training.config import TrainConfig
     from tfner.training.train import train
 
@@ -70,8 +64,10 @@ def test_best_config_retrains_to_the_same_val_f1(searched, tmp_path):
     best = results["best"]
     config = TrainConfig.from_json(results["best_config"])
     assert config.learning_rate == best["hyperparameters"]["learning_rate"] and config.seed == 42
-    assert config.head == best["hyperparameters"]["head"]
-    _, metrics = train(dataclasses.replace(config, output_dir=str(tmp_path / "again")))
+    assert config.model.head == best["hyperparameters"]["head"]
+    with open(results["best_config"]) as f:
+        assert isinstance(json.load(f)["model"], dict)  # written nested, as every config.json
+    _, metrics = train(config.replace(output_dir=str(tmp_path / "again")))
     assert metrics["validation"]["f1"] == best["score"]  # same seed, same numbers: exactly
     assert metrics["validation"]["loss"] == pytest.approx(best["metrics"]["val_loss"], rel=1e-9)
 
@@ -167,12 +163,6 @@ def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_p
         assert len(json.load(f)["val_f1"]) == 2  # the second epoch only was trained (the first: NaN)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_chief_and_worker_finish_a_search_together(tmp_path):
     flags = ["--tuner", "random", "--max-trials", "2", "--space", json.dumps(SPACE),
              "--directory", str(tmp_path), "--project-name", "dist",
@@ -182,7 +172,7 @@ def test_chief_and_worker_finish_a_search_together(tmp_path):
              "--synthetic-train", "40", "--synthetic-test", "10", "--learning-rate", "3e-3",
              "--head-learning-rate", "3e-2", "--warmup-ratio", "0", "--collapse-warmup-epochs", "100"]
     env = {**os.environ, "PYTHONPATH": ROOT, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-           "KERASTUNER_ORACLE_PORT": str(_free_port())}
+           "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0])}
     run = lambda tuner_id: subprocess.Popen(  # noqa: E731
         [sys.executable, "-m", "tfner.tune", *flags], env={**env, "KERASTUNER_TUNER_ID": tuner_id}, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -257,9 +247,11 @@ def test_trial_config_is_the_base_with_the_trial_values(tmp_path):
     config = config_for(base, {"head": "mlp", "mlp_sizes": "[64, 32]", "learning_rate": 0.000123456789,
                                "lora": True, "lora_r": 8, "tuner/epochs": 3, "tuner/initial_epoch": 1},
                         output_dir="elsewhere")
-    assert (config.head, config.mlp_sizes, config.lora, config.lora_r) == ("mlp", [64, 32], True, 8)
+    model = config.model
+    assert (model.head, model.mlp_sizes, model.lora.enabled, model.lora.r) == ("mlp", [64, 32], True, 8)
     assert config.learning_rate == 0.000123457 and config.epochs == 3 and config.output_dir == "elsewhere"
-    assert config.encoder_overrides == base.encoder_overrides and config.seed == base.seed
+    assert config.model.encoder_overrides == base.model.encoder_overrides and config.seed == base.seed
+    assert config.collapse.warmup_epochs == 100.0  # nested settings of the base are kept too
 
 
 def test_hyperband_refuses_epochs_in_the_space(tmp_path):
@@ -299,3 +291,40 @@ def test_cli_show_space_prints_json_that_parses_back(capsys):
 
     assert main(["--show-space"]) == 0
     assert json.loads(capsys.readouterr().out) == parse_space(default_space())
+
+
+def test_cli_bad_tuner_or_space_exits_2_with_one_error_line(capsys):
+    from tfner.tune.cli import main
+
+    try:
+        code = main(["--tuner", "nope"])
+    except SystemExit as e:  # argparse's own usage error
+        code = e.code
+    assert code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    assert main(["--space", '{"lora_r": {"type": "float", "min": 4, "max": 8}}', "--show-space"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --space: 'lora_r': type float needs a float field")
+    assert captured.out == ""
+
+
+def test_resume_check_compares_the_flat_settings_of_nested_and_older_flat_search_json(tmp_path):
+    from tfner.tune import TuneError
+    from tfner.tune.tuner import check_same_search, comparable
+
+    base = base_config(tmp_path)
+    settings = {"tuner": "random", "objective": "val_f1:max", "executions_per_trial": 1, "space": SPACE,
+                "base_config": comparable(base)}
+
+    def saved(base_config):
+        with open(tmp_path / "search.json", "w") as f:
+            json.dump({**settings, "base_config": base_config}, f)
+
+    saved(base.to_dict())  # as written now: nested
+    check_same_search(str(tmp_path), settings)
+    saved(base.replace(output_dir="elsewhere", verbose=2).flat())  # flat (older), output settings differ
+    check_same_search(str(tmp_path), settings)
+    saved(base.replace(learning_rate=1e-4, lora_r=4).to_dict())
+    with pytest.raises(TuneError, match=r"different base config field\(s\) lora_r, learning_rate"):
+        check_same_search(str(tmp_path), settings)
