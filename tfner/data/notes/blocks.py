@@ -7,7 +7,9 @@ same places hold roles and departments ("Attending physician", "Department of Ca
 
 from __future__ import annotations
 
+from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
+from tfner.data.notes import formats as fmt
 from tfner.data.notes import lang, phi
 from tfner.data.notes.builder import Note
 
@@ -42,7 +44,7 @@ class KV:
         k = {"keep": k, "upper": k.upper(), "lower": k.lower(), "title": k.title()}[self.case]
         if pad and self.pad and len(k) < self.pad:
             k = k + (" " if self.fill == "." else "") + self.fill * (self.pad - len(k) - 1)
-        return k + self.sep
+        return k + (self.sep[1:] if k.endswith(".") and self.sep.startswith(".") else self.sep)
 
     def line(self, note: Note, field: str, *value, key: str | None = None) -> None:
         note.line(self.key(field, key), *value)
@@ -51,7 +53,7 @@ class KV:
 def staff(ctx: phi.Ctx, role: str | None = None) -> list:
     """A staff member: a DOCTOR name in the extended label set, a role otherwise."""
     if ctx.extended:
-        return phi.doctor_ref(ctx, phi.doctor(ctx))
+        return cl.doctor_ref(ctx, cl.doctor(ctx))
     return [role or ctx.rng.choice(ROLES)]
 
 
@@ -60,7 +62,7 @@ def unit(ctx: phi.Ctx, dept: str | None = None) -> list:
     r = ctx.rng
     dept = dept or dx.dept(r)
     if ctx.extended and r.random() < 0.8:
-        return [phi.hospital_v(ctx), r.choice((", Department of ", " - ", "\nDepartment of ", ", Dept. of ")), dept]
+        return [cl.hospital_v(ctx), r.choice((", Department of ", " - ", "\nDepartment of ", ", Dept. of ")), dept]
     return [r.choice(("Department of ", "Dept. of ", "Clinic of ", "")), dept]
 
 
@@ -70,12 +72,12 @@ def signature(note: Note, ctx: phi.Ctx, closing: bool = True) -> None:
         lng = ctx.lang if r.random() < 0.4 else "en"
         note.line(r.choice(CLOSINGS[lng]))
     if ctx.extended:
-        d = phi.doctor(ctx)
-        note.line(phi.doctor_ref(ctx, d))
+        d = cl.doctor(ctx)
+        note.line(cl.doctor_ref(ctx, d))
         if r.random() < 0.5:
             note.line(r.choice(ROLES), ", ", dx.dept(r))
         if r.random() < 0.4:
-            note.line(r.choice(("", "E-mail: ", "Email: ", "Contact: ")), phi.email_v(ctx, d, staff=True))
+            note.line(r.choice(("", "E-mail: ", "Email: ", "Contact: ")), cl.email_v(ctx, d, staff=True))
     else:
         note.line(r.choice(ROLES), r.choice((", ", " - ", "\n")), r.choice(("Department of ", "")), dx.dept(r))
 
@@ -85,14 +87,14 @@ def electronically(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     who = staff(ctx) if ctx.extended else [r.choice(ROLES).lower()]
     note.line(r.choice(("Electronically signed by ", "Signed: ", "Approved by ")), who, " on ",
-              phi.date_v(ctx, ctx.today), " ", dx.time(r))
+              fmt.date_v(ctx, ctx.today), " ", dx.time(r))
 
 
 def intro(ctx: phi.Ctx, p: phi.Person, when) -> list:
     """An opening sentence with the patient's name, age, place and date, in one of several forms."""
     r = ctx.rng
     c = dx.complaint(r)
-    d = phi.date_v(ctx, when)
+    d = fmt.date_v(ctx, when)
     x = r.randint(0, 7)
     if x == 0:
         return [phi.ref(ctx, p), ", ", phi.a_age(p), phi.age(p), "-year-old ", phi.man(ctx, p), " from ",
@@ -105,7 +107,7 @@ def intro(ctx: phi.Ctx, p: phi.Person, when) -> list:
                 ", MRN ", phi.mrn(ctx), ", admitted ", d, " via ", r.choice(("GP", "ambulance", "the ED")), "."]
     if x == 3:
         return ["This ", phi.age(p), "-year-old ", phi.man(ctx, p), " (", phi.name(ctx, p), ", born ",
-                phi.date_v(ctx, p.dob), ") was referred by the GP on ", d, " because of ", c, "."]
+                fmt.date_v(ctx, p.dob), ") was referred by the GP on ", d, " because of ", c, "."]
     if x == 4:
         return [phi.ref(ctx, p), ", aged ", phi.age(p), ", living in ", phi.city_v(ctx, p),
                 ", is admitted today (", d, ") with ", c, "."]
@@ -123,16 +125,19 @@ def intro(ctx: phi.Ctx, p: phi.Person, when) -> list:
 def contact(ctx: phi.Ctx, p: phi.Person) -> list:
     """A sentence or line with the patient's phone or address."""
     r = ctx.rng
-    x = r.randint(0, 4)
+    x = r.randint(0, 5)
     if x == 0:
-        return [r.choice(("Contact: ", "Tel: ", "Phone ")), phi.phone_v(ctx, p)]
+        return [r.choice(("Contact: ", "Tel: ", "Phone ")), fmt.phone_v(ctx, p)]
+    if x == 5:
+        return ["Moved here from ", phi.city_v(ctx), ", ", phi.country_v(ctx), r.choice((", lives with family.",
+                " some years ago.", "; needs an interpreter."))]
     if x == 1:
         return ["Next of kin (", r.choice(("daughter", "son", "wife", "husband", "partner")), ") can be reached on ",
-                phi.phone_v(ctx), "."]
+                fmt.phone_v(ctx), "."]
     if x == 2:
         return [r.choice(("Lives at ", "Address: ", "Home address ")), phi.address(ctx, p), "."]
     if x == 3:
-        return ["The patient can be reached at ", phi.phone_v(ctx, p), " (", r.choice(("mobile", "home", "work")),
+        return ["The patient can be reached at ", fmt.phone_v(ctx, p), " (", r.choice(("mobile", "home", "work")),
                 ")."]
-    return ["Lives in ", phi.city_v(ctx, p), r.choice((", ", " with ")),
-            r.choice(("independent in daily activities.", "home care twice daily.", "wife.", "no support."))]
+    return ["Lives in ", phi.city_v(ctx, p), r.choice((", independent in daily activities.", " with family.",
+                                                       ", home care twice daily.", " alone, no support."))]

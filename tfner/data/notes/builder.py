@@ -62,7 +62,8 @@ class Note:
     def __init__(self, labels):
         self.labels = frozenset(labels)
         self.pieces: list[list] = []
-        self.wrap = True  # families with aligned columns turn off hard wrapping (noise.py)
+        self.wrap = True  # forms turn off hard wrapping (noise.py)
+        self.aligned = False  # tables with aligned columns get no noise at all
 
     def add(self, *parts) -> Note:
         """Append plain strings and `V` values, in order; lists and tuples of them are flattened."""

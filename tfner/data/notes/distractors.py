@@ -14,7 +14,12 @@ DRUGS = (
     "enoxaparin", "insulin glargine", "levothyroxine", "simvastatin", "ceftriaxone", "piperacillin/tazobactam",
     "morphine", "oxycodone", "ondansetron", "pantoprazole", "clopidogrel", "acetylsalicylic acid", "spironolactone",
     "losartan", "gabapentin", "sertraline", "zopiclone", "cefuroxime", "doxycycline", "allopurinol", "tramadol",
+    "lactulose", "digoxin", "fentanyl",
 )
+_UNITS = {"insulin glargine": ("IU",), "levothyroxine": ("mcg",), "lactulose": ("mL",), "ceftriaxone": ("g",),
+          "piperacillin/tazobactam": ("g",), "paracetamol": ("g", "mg"), "amoxicillin": ("g", "mg"),
+          "morphine": ("mg", "mL"), "enoxaparin": ("mg", "mL"), "salbutamol": ("mg", "mL"), "digoxin": ("mcg", "mg"),
+          "fentanyl": ("mcg",), "cefuroxime": ("g", "mg")}
 _DOSES = {"mg": (1, 2.5, 5, 10, 20, 25, 40, 50, 75, 100, 200, 250, 500, 1000), "mcg": (25, 50, 75, 100, 200),
           "g": (1, 2, 4), "mL": (0.5, 1, 2, 5, 10), "IU": (8, 10, 12, 16, 20, 24)}
 _FREQ = ("once daily", "twice daily", "bid", "tid", "x 2", "1x3", "1-0-1", "q8h", "q6h prn", "at night", "od",
@@ -34,7 +39,8 @@ ICD = (
     ("I48.0", "paroxysmal atrial fibrillation"), ("K35.8", "acute appendicitis"), ("I50.1", "left heart failure"),
     ("J44.1", "COPD exacerbation"), ("S72.0", "fracture of the femoral neck"), ("I63.9", "ischaemic stroke"),
     ("A41.9", "sepsis"), ("K85.9", "acute pancreatitis"), ("I26.9", "pulmonary embolism"), ("E87.1", "hyponatraemia"),
-    ("R55", "syncope"), ("I10", "essential hypertension"), ("N17.9", "acute kidney injury"), ("F10.3", "alcohol withdrawal"),
+    ("R55", "syncope"), ("I10", "essential hypertension"), ("N17.9", "acute kidney injury"),
+    ("F10.3", "alcohol withdrawal"),
 )
 COMPLAINTS = (
     "chest pain", "shortness of breath", "abdominal pain", "fever and cough", "dizziness", "a fall at home",
@@ -67,16 +73,15 @@ def heading(r, kind: str) -> str:
     return r.choice(HEADINGS[kind])
 
 
-def dose(r) -> str:
-    unit = r.choice(("mg", "mg", "mg", "mcg", "g", "mL", "IU"))
-    amount = r.choice(_DOSES[unit])
-    return f"{amount:g} {unit}"
+def dose(r, drug: str) -> str:
+    unit = r.choice(_UNITS.get(drug, ("mg",)))
+    return f"{r.choice(_DOSES[unit]):g} {unit}"
 
 
 def med(r, cap: bool = False) -> str:
     drug = r.choice(DRUGS)
-    text = f"{drug} {r.choice(_ROUTE)}{dose(r)} {r.choice(_FREQ)}"
-    return text[0].upper() + text[1:] if cap else text
+    text = f"{drug} {r.choice(_ROUTE)}{dose(r, drug)} {r.choice(_FREQ)}"
+    return text[:1].upper() + text[1:] if cap else text
 
 
 def lab(r) -> str:
@@ -121,7 +126,7 @@ def room(r) -> str:
 
 def icd(r) -> str:
     code, text = r.choice(ICD)
-    return r.choice((f"{text} ({code})", f"{code} {text}", f"{code} - {text.capitalize()}", text))
+    return r.choice((f"{text} ({code})", f"{code} {text}", f"{code} - {cap(text)}", text))
 
 
 def complaint(r) -> str:
@@ -134,6 +139,23 @@ def dept(r) -> str:
 
 def _pick(r, *options) -> str:
     return r.choice(options)
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def several(r, make, k: int, *args, sep: str = " ") -> str:
+    """`k` sentences from `make(r, *args)`, no two opening with the same words."""
+    out, seen = [], set()
+    for _ in range(4 * k):
+        s = make(r, *args)
+        if s[:14] not in seen:
+            seen.add(s[:14])
+            out.append(s)
+        if len(out) == k:
+            break
+    return sep.join(out)
 
 
 def history(r, he: bool) -> str:
@@ -158,17 +180,17 @@ def exam(r) -> str:
 
 
 def assessment(r) -> str:
-    return _pick(r, f"Probable {icd(r)}.", f"{icd(r).capitalize()}.", f"Most likely {icd(r)}, differential {icd(r)}.",
+    return _pick(r, f"Probable {icd(r)}.", f"{cap(icd(r))}.", f"Most likely {icd(r)}, differential {icd(r)}.",
                  f"Working diagnosis: {icd(r)}.", f"Known {icd(r)}, now stable.")
 
 
 def plan(r) -> str:
-    lab_name = r.choice(LABS)[0]
+    lab_name, drug = r.choice(LABS)[0], r.choice(DRUGS)
     return _pick(r, f"Start {med(r)}.", f"Continue {med(r)}.", f"Stop {r.choice(DRUGS)}.",
                  f"Repeat {lab_name} in {r.randint(1, 7)} days.", f"Follow-up in the {dept(r)} clinic in "
                  f"{r.randint(2, 12)} weeks.", f"Chest X-ray at {time(r)}.", "Mobilise with physiotherapy.",
                  f"Fluid restriction {r.choice((1, 1.5, 2))} L/day.", f"Reassess at {time(r)}.",
-                 f"Increase {r.choice(DRUGS)} to {dose(r)} {r.choice(_FREQ)}.", "Discharge when stable.",
+                 f"Increase {drug} to {dose(r, drug)} {r.choice(_FREQ)}.", "Discharge when stable.",
                  f"Refer to {dept(r)}.", f"Target BP below {r.choice((130, 140))}/{r.choice((80, 90))}.")
 
 
@@ -200,4 +222,5 @@ def finding(r) -> str:
                  "No intracranial haemorrhage. No midline shift.", f"Degenerative changes at L{r.randint(2, 5)}-"
                  f"L{r.randint(3, 5)}.", "No free fluid or free air.", "Lungs are clear.",
                  f"Fracture of the {side} femoral neck, Garden {r.choice(('I', 'II', 'III', 'IV'))}.",
-                 f"Compared with the previous study, the nodule measures {r.randint(4, 15)} mm (was {r.randint(3, 14)} mm).")
+                 f"Compared with the previous study, the nodule measures {r.randint(4, 15)} mm "
+                 f"(was {r.randint(3, 14)} mm).")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
+from tfner.data.notes import formats as fmt
 from tfner.data.notes import lang, phi
 from tfner.data.notes.blocks import KV, TEAMS, staff
 from tfner.data.notes.builder import Note, V
@@ -26,7 +28,8 @@ def kv_form(note: Note, ctx: phi.Ctx) -> None:
     p = phi.person(ctx)
     kv = KV(ctx)
     start = note.mark()
-    if r.random() < 0.6:
+    layout = r.random()  # < 0.6: one field per line, < 0.85: two, else all on one line (under a title)
+    if r.random() < 0.6 or layout >= 0.85:
         note.line(r.choice(lang.FORM_TITLES[ctx.lang if r.random() < 0.6 else "en"]))
         if r.random() < 0.3:
             note.line(r.choice(("=" * 20, "-" * 30, "")))
@@ -36,21 +39,21 @@ def kv_form(note: Note, ctx: phi.Ctx) -> None:
     else:
         fields += [("family", [phi.name(ctx, p, "f")]), ("given", [phi.name(ctx, p, "g")])]
     pool = {
-        "dob": lambda: [phi.date_v(ctx, p.dob)], "age": lambda: phi.age_any(ctx, p), "sex": lambda: [phi.sex(ctx, p)],
-        "address": lambda: phi.address(ctx, p, r.choice((", ", " ", "; "))), "city": lambda: [phi.city_v(ctx, p)],
-        "phone": lambda: [phi.phone_v(ctx, p)], "natid": lambda: [phi.natid(ctx, p)], "mrn": lambda: [phi.mrn(ctx)],
-        "admitted": lambda: [phi.date_v(ctx, ctx.today)], "visit": lambda: [phi.date_v(ctx, ctx.today)],
+        "dob": lambda: [fmt.date_v(ctx, p.dob)], "age": lambda: phi.age_any(ctx, p, form=True),
+        "sex": lambda: [phi.sex(ctx, p)],
+        "address": lambda: phi.address(ctx, p, r.choice((", ", ", ", "; "))), "city": lambda: [phi.city_v(ctx, p)],
+        "phone": lambda: [fmt.phone_v(ctx, p)], "natid": lambda: [phi.natid(ctx, p)], "mrn": lambda: [phi.mrn(ctx)],
+        "admitted": lambda: [fmt.date_v(ctx, ctx.today)], "visit": lambda: [fmt.date_v(ctx, ctx.today)],
     }
     if ctx.extended:
-        pool.update(doctor=lambda: staff(ctx), hospital=lambda: [phi.hospital_v(ctx)],
-                    email=lambda: [phi.email_v(ctx, p)])
+        pool.update(doctor=lambda: staff(ctx), hospital=lambda: [cl.hospital_v(ctx)],
+                    email=lambda: [cl.email_v(ctx, p)])
     for f in r.sample(sorted(pool), r.randint(4, min(9, len(pool)))):
         fields.append((f, pool[f]()))
     others = [(k, [fn(r)]) for k, fn in r.sample(_OTHER_FIELDS, r.randint(1, 5))]
     rest = fields[1:] + others
     r.shuffle(rest)
     fields = fields[:1] + rest if r.random() < 0.7 else r.sample(fields + others, len(fields) + len(others))
-    layout = r.random()
     joiner = r.choice((" | ", "; ", "   ", "  ", ", "))
     known = {k for k, _ in _OTHER_FIELDS}
     per_line = 1 if layout < 0.6 else (2 if layout < 0.85 else len(fields))
@@ -70,7 +73,7 @@ def table(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     note.line(r.choice(("Ward list", "Bed board", f"Patient list - {r.choice(TEAMS)}", "Outpatient schedule",
                         "Handover list", "ON-CALL LIST", "Theatre list")),
-              *([" ", phi.date_v(ctx, ctx.today)] if r.random() < 0.6 else []))
+              *([" ", fmt.date_v(ctx, ctx.today)] if r.random() < 0.6 else []))
     cols = ["Name"] + r.sample(("Age", "DOB", "MRN", "Room", "Bed", "Diagnosis", "Phone", "City", "Admitted",
                                 "Time", "NEWS"), r.randint(2, 5))
     if r.random() < 0.3:
@@ -79,11 +82,12 @@ def table(note: Note, ctx: phi.Ctx) -> None:
     rows = []
     for _ in range(r.randint(3, 7)):
         p = phi.person(ctx)
-        cell = {"Name": [phi.name(ctx, p, name_form)], "Age": [phi.age(p)] if r.random() < 0.7 else phi.age_unit(ctx, p),
-                "DOB": [phi.date_v(ctx, p.dob, "dotted" if name_form == "fg" else None)], "MRN": [phi.mrn(ctx)],
+        cell = {"Name": [phi.name(ctx, p, name_form)],
+                "Age": [phi.age(p)] if r.random() < 0.7 else phi.age_unit(ctx, p),
+                "DOB": [fmt.date_v(ctx, p.dob, "dotted" if name_form == "fg" else None)], "MRN": [phi.mrn(ctx)],
                 "Room": [str(r.randint(1, 40)) + r.choice(("", "A", "B"))], "Bed": [str(r.randint(1, 6))],
-                "Diagnosis": [dx.icd(r)], "Phone": [phi.phone_v(ctx, p)], "City": [phi.city_v(ctx, p)],
-                "Admitted": [phi.date_v(ctx, ctx.days_ago(0, 20))], "Time": [dx.time(r)],
+                "Diagnosis": [dx.icd(r)], "Phone": [fmt.phone_v(ctx, p)], "City": [phi.city_v(ctx, p)],
+                "Admitted": [fmt.date_v(ctx, ctx.days_ago(0, 20))], "Time": [dx.time(r)],
                 "NEWS": [str(r.randint(0, 9))]}
         rows.append([cell[c] for c in cols])
     header = [[c.upper() if r.random() < 0.3 else c] for c in cols]
@@ -104,6 +108,7 @@ def table(note: Note, ctx: phi.Ctx) -> None:
     if r.random() < 0.4:
         note.line(r.choice(("Updated ", "Printed ")), dx.time(r), r.choice(("", " by night shift", " - ward clerk")))
     note.wrap = False
+    note.aligned = style != "tabs"
 
 
 def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
@@ -112,25 +117,26 @@ def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
     b = r.choice(("- ", "* ", "• ", "· ", "o ", "-"))
     if r.random() < 0.3:  # ISBAR handover
         note.line(r.choice(("ISBAR handover", "Handover (ISBAR)", "SBAR")))
-        note.line("I: ", phi.name(ctx, p), ", ", phi.age_any(ctx, p), ", ", phi.sex(ctx, p), ", ", dx.room(r))
-        note.line("S: ", dx.complaint(r).capitalize(), ", ", dx.vitals(r))
-        note.line("B: Admitted ", phi.date_v(ctx, ctx.days_ago(0, 10)), " with ", dx.icd(r), ". ", dx.course(r, p.male))
+        note.line("I: ", phi.name(ctx, p), ", ", phi.age_any(ctx, p, form=True), ", ", phi.sex(ctx, p), ", ",
+                  dx.room(r))
+        note.line("S: ", dx.cap(dx.complaint(r)), ", ", dx.vitals(r))
+        note.line("B: Admitted ", fmt.date_v(ctx, ctx.days_ago(0, 10)), " with ", dx.icd(r), ". ", dx.course(r, p.male))
         note.line("A: ", dx.assessment(r))
         note.line("R: ", dx.plan(r), " ", dx.plan(r))
         return
     note.line(r.choice(("Summary", "SUMMARY:", "Problem list", "Key points", "Clinical summary", "Handover")))
     lines = [
-        [phi.name(ctx, p), ", ", phi.age_any(ctx, p), r.choice((" ", ", ")), phi.sex(ctx, p),
+        [phi.name(ctx, p), ", ", phi.age_any(ctx, p, form=True), r.choice((" ", ", ")), phi.sex(ctx, p),
          *([", MRN ", phi.mrn(ctx)] if r.random() < 0.5 else [])],
-        ["Admitted ", phi.date_v(ctx, ctx.days_ago(0, 12)), " with ", dx.complaint(r)],
+        ["Admitted ", fmt.date_v(ctx, ctx.days_ago(0, 12)), " with ", dx.complaint(r)],
         [r.choice(("PMH: ", "Background: ")), ", ".join(dx.icd(r) for _ in range(r.randint(1, 3)))],
         [r.choice(("Meds: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3)))],
         ["Labs: ", dx.labs(r)], ["Obs: ", dx.vitals(r)],
         [r.choice(("Plan: ", "To do: ")), dx.plan(r)],
-        [r.choice(("Contact: ", "NOK: ", "Next of kin ")), phi.phone_v(ctx)],
+        [r.choice(("Contact: ", "NOK: ", "Next of kin ")), fmt.phone_v(ctx)],
         [r.choice(("Lives in ", "Home: ")), phi.city_v(ctx, p) if r.random() < 0.5 else phi.address(ctx, p)],
         [r.choice(("Dispo: ", "Discharge: ")), r.choice(("home ", "to rehab ", "care home ")),
-         phi.date_v(ctx, ctx.days_ago(-7, -1))],
+         fmt.date_v(ctx, ctx.days_ago(-7, -1))],
     ]
     head, rest = lines[0], lines[1:]
     chosen = [head] + r.sample(rest, r.randint(3, len(rest)))
@@ -146,10 +152,13 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
     p = phi.person(ctx)
     x = r.random()
     if x < 0.3:
-        sep, join = r.choice((": ", "=", ":")), r.choice((" ", " ", "; ", ", "))
+        sep, join = r.choice((": ", "=", ":")), r.choice((" ", " ", "; ", ", ", "\n", "\n"))
+        if r.random() < 0.5:
+            note.line(r.choice(("EXPORT", "Record export", "Patient record", "# export")), " ",
+                      fmt.date_v(ctx, ctx.today, "iso"), r.choice(("", " " + dx.time(r))))
         items = [("givenName", phi.name(ctx, p, "g")), ("familyName", phi.name(ctx, p, "f")), ("age", phi.age(p)),
-                 ("phoneNumber", phi.phone_v(ctx, p)), ("city", phi.city_v(ctx, p)),
-                 ("birthDate", phi.date_v(ctx, p.dob)), ("socialSecurityNumber", phi.natid(ctx, p)),
+                 ("phoneNumber", fmt.phone_v(ctx, p)), ("city", phi.city_v(ctx, p)),
+                 ("birthDate", fmt.date_v(ctx, p.dob)), ("socialSecurityNumber", phi.natid(ctx, p)),
                  ("patientId", phi.mrn(ctx)), ("ward", dx.room(r)), ("bloodPressure", dx.bp(r))]
         head, rest = items[:2], r.sample(items[2:], r.randint(3, len(items) - 2))
         for i, (k, v) in enumerate(head + rest):
@@ -158,9 +167,9 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
         q = '"'
         ind = r.choice(("", "  ", "    "))
         nl = "\n" if ind else " "
-        items = [("name", phi.name(ctx, p, r.choice(("gf", "f,g")))), ("birthDate", phi.date_v(ctx, p.dob, "iso")),
-                 ("phone", phi.phone_v(ctx, p)), ("address", phi.street_v(p)), ("city", phi.city_v(ctx, p)),
-                 ("mrn", phi.mrn(ctx)), ("admitted", phi.date_v(ctx, ctx.today, "iso")),
+        items = [("name", phi.name(ctx, p, r.choice(("gf", "f,g")))), ("birthDate", fmt.date_v(ctx, p.dob, "iso")),
+                 ("phone", fmt.phone_v(ctx, p)), ("address", phi.street_v(p)), ("city", phi.city_v(ctx, p)),
+                 ("mrn", phi.mrn(ctx)), ("admitted", fmt.date_v(ctx, ctx.today, "iso")),
                  ("diagnosis", dx.icd(r)), ("dose", dx.med(r))]
         items = items[:1] + r.sample(items[1:], r.randint(3, len(items) - 1))
         note.add("{", nl)
@@ -173,8 +182,8 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
         note.line(sep.join(c.upper() if r.random() < 0.3 else c for c in cols))
         for _ in range(r.randint(1, 4)):
             q = phi.person(ctx)
-            note.line(phi.name(ctx, q, r.choice(("gf", "fg"))), sep, phi.date_v(ctx, q.dob, "iso"), sep,
-                      phi.phone_v(ctx, q), sep, phi.city_v(ctx, q), sep, phi.mrn(ctx), sep, str(r.randint(1, 12)))
+            note.line(phi.name(ctx, q, r.choice(("gf", "fg"))), sep, fmt.date_v(ctx, q.dob, "iso"), sep,
+                      fmt.phone_v(ctx, q), sep, phi.city_v(ctx, q), sep, phi.mrn(ctx), sep, str(r.randint(1, 12)))
     else:
         d = ctx.today
         compact = V(f"{d:%Y%m%d}", "DATE")
@@ -183,9 +192,9 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
         sexcode = "M" if p.male else "F"
         note.line("PID|1||", phi.mrn(ctx), "^^^HOSP^MR||", V(p.family.upper(), "PATIENT"), "^",
                   V(p.given.upper(), "PATIENT"), "||", V(f"{p.dob:%Y%m%d}", "DATE"), "|", sexcode, "|||",
-                  phi.street_v(p), "^^", phi.city_v(ctx, p), "^^", V(p.postcode, "LOC"), "||", phi.phone_v(ctx, p))
+                  phi.street_v(p), "^^", phi.city_v(ctx, p), "^^", V(p.postcode, "LOC"), "||", fmt.phone_v(ctx, p))
         note.line("PV1|1|I|", f"{r.randint(1, 9)}{r.choice('AB')}^{r.randint(100, 450)}^{r.randint(1, 4)}", "|||||",
-                  "||||||||||", str(r.randint(10**5, 10**6)))
+                  "||||||||||", V(str(r.randint(10**5, 10**6)), "ID"))  # visit number
         for i in range(r.randint(1, 3)):
             name, value, unit_, ref = dx.lab_row(r)
             note.line(f"OBX|{i + 1}|NM|{name}||{value}|{unit_}|{ref}|N|||F")

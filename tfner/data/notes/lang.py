@@ -100,7 +100,8 @@ AGE_UNITS = {
 _KEYS = {
     "name": {
         "en": ("Name", "Patient name", "Patient", "Pt.", "Pt", "Full name", "Patient Name", "PATIENT NAME", "Pat."),
-        "de": ("Name", "Patient", "Patientin", "Pat.-Name", "Name, Vorname"), "fr": ("Nom", "Patient", "Nom du patient"),
+        "de": ("Name", "Patient", "Patientin", "Pat.-Name", "Name, Vorname"),
+        "fr": ("Nom", "Patient", "Nom du patient"),
         "no": ("Navn", "navn", "Pasient", "Pasientnavn"), "sv": ("Namn", "Patient", "Patientnamn"),
         "da": ("Navn", "Patient", "Patientnavn"), "nl": ("Naam", "Patiënt", "Naam patiënt"),
         "es": ("Nombre", "Paciente", "Nombre y apellidos"), "it": ("Nome", "Paziente", "Cognome e nome"),
@@ -187,7 +188,8 @@ _KEYS = {
         "fi": ("Päivämäärä", "Käyntipäivä"),
     },
     "doctor": {
-        "en": ("Attending", "Physician", "Referring physician", "Consultant", "GP"), "de": ("Arzt", "Behandelnder Arzt"),
+        "en": ("Attending", "Physician", "Referring physician", "Consultant", "GP"),
+        "de": ("Arzt", "Behandelnder Arzt"),
         "fr": ("Médecin", "Médecin traitant"), "no": ("Lege", "Fastlege", "Behandlende lege"),
         "sv": ("Läkare", "Ansvarig läkare"), "da": ("Læge", "Egen læge"), "nl": ("Arts", "Huisarts"),
         "es": ("Médico", "Médico responsable"), "it": ("Medico", "Medico curante"), "pl": ("Lekarz",),
@@ -226,3 +228,62 @@ FORM_TITLES = {
     "pl": ("Dane pacjenta", "Karta przyjęcia"), "pt": ("Ficha do paciente", "Dados do paciente"),
     "fi": ("Potilastiedot", "Tulotiedot"),
 }
+
+# Titles of the prose and report families in the locale's language (used part of the time).
+_T = {
+    "admission": ("Aufnahmebefund", "Observation d'entrée", "Innkomstjournal", "Inskrivningsanteckning",
+                  "Indlæggelsesnotat", "Opnameverslag", "Nota de ingreso", "Cartella di ingresso", "Karta przyjęcia",
+                  "Nota de admissão", "Tulotilanne"),
+    "discharge": ("Entlassungsbrief", "Compte rendu d'hospitalisation", "Epikrise", "Epikris", "Epikrise",
+                  "Ontslagbrief", "Informe de alta", "Lettera di dimissione", "Karta informacyjna", "Resumo de alta",
+                  "Loppulausunto"),
+    "referral": ("Überweisung", "Lettre d'adressage", "Henvisning", "Remiss", "Henvisning", "Verwijzing",
+                 "Hoja de derivación", "Impegnativa", "Skierowanie", "Encaminhamento", "Lähete"),
+    "nursing": ("Pflegebericht", "Transmissions infirmières", "Sykepleienotat", "Omvårdnadsanteckning",
+                "Sygeplejenotat", "Verpleegkundige rapportage", "Notas de enfermería", "Diario infermieristico",
+                "Raport pielęgniarski", "Evolução de enfermagem", "Hoitotyön kirjaus"),
+    "phone": ("Telefonat", "Consultation téléphonique", "Telefonkonsultasjon", "Telefonkontakt",
+              "Telefonkonsultation", "Telefonisch consult", "Consulta telefónica", "Consulto telefonico", "Teleporada",
+              "Teleconsulta", "Puhelinkontakti"),
+    "lab": ("Laborbefund", "Compte rendu de biologie", "Laboratoriesvar", "Labbsvar", "Laboratoriesvar",
+            "Laboratoriumuitslag", "Informe de laboratorio", "Referto di laboratorio", "Wyniki badań",
+            "Resultado de exames", "Laboratoriovastaus"),
+    "radiology": ("Röntgenbefund", "Compte rendu radiologique", "Radiologisk beskrivelse", "Röntgenutlåtande",
+                  "Røntgenbeskrivelse", "Radiologieverslag", "Informe radiológico", "Referto radiologico",
+                  "Opis badania", "Laudo radiológico", "Radiologinen lausunto"),
+    "prescription": ("Rezept", "Ordonnance", "Resept", "Recept", "Recept", "Recept", "Receta", "Ricetta", "Recepta",
+                     "Receita", "Resepti"),
+}
+_ORDER = ("de", "fr", "no", "sv", "da", "nl", "es", "it", "pl", "pt", "fi")
+LOCAL_TITLES = {kind: dict(zip(_ORDER, names)) for kind, names in _T.items()}
+
+
+def doc_title(rng, kind: str, lang: str, english: tuple[str, ...]) -> str:
+    """A document title: the locale's own word a third of the time, an English one otherwise."""
+    local = LOCAL_TITLES[kind].get(lang)
+    if local and rng.random() < 0.35:
+        return local.upper() if rng.random() < 0.3 else local
+    return rng.choice(english)
+
+
+# Message headers and greetings: English, or the locale's language a third of the time.
+_HEADERS = {
+    "from": {"en": ("From: ", "Sender: "), "no": ("Fra: ",), "da": ("Fra: ",), "sv": ("Från: ",), "de": ("Von: ",),
+             "nl": ("Van: ",), "fr": ("De : ",), "es": ("De: ",), "it": ("Da: ",), "pl": ("Od: ",), "pt": ("De: ",),
+             "fi": ("Lähettäjä: ",)},
+    "to": {"en": ("To: ", "Recipient: "), "no": ("Til: ",), "da": ("Til: ",), "sv": ("Till: ",), "de": ("An: ",),
+           "nl": ("Aan: ",), "fr": ("À : ",), "es": ("Para: ",), "it": ("A: ",), "pl": ("Do: ",), "pt": ("Para: ",),
+           "fi": ("Vastaanottaja: ",)},
+    "greeting": {"en": ("Hi,", "Hello,", "Dear colleague,", "Good morning,"), "no": ("Hei,",), "da": ("Hej,",),
+                 "sv": ("Hej,",), "de": ("Hallo,", "Liebe Kollegen,"), "nl": ("Hallo,", "Beste collega,"),
+                 "fr": ("Bonjour,", "Chère consœur, cher confrère,"), "es": ("Hola,", "Estimado colega:"),
+                 "it": ("Buongiorno,", "Gentile collega,"), "pl": ("Dzień dobry,",), "pt": ("Olá,", "Prezado colega,"),
+                 "fi": ("Hei,",)},
+}
+
+
+def header(rng, kind: str, lang: str) -> str:
+    table = _HEADERS[kind]
+    if lang in table and lang != "en" and rng.random() < 0.35:
+        return rng.choice(table[lang])
+    return rng.choice(table["en"])

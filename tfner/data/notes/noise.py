@@ -23,8 +23,8 @@ def _typo(r, word: str) -> str:
 
 
 def typos(note, r, k: int) -> None:
-    plain = [p for p in note.pieces if p[1] is None and _WORD.search(p[0])]
     for _ in range(k):
+        plain = [p for p in note.pieces if p[1] is None and _WORD.search(p[0])]
         if not plain:
             return
         piece = r.choice(plain)
@@ -44,12 +44,12 @@ def _replace_some(r, text: str, old: str, new: str, p: float) -> str:
 
 def spacing(note, r) -> None:
     """Double spaces, trailing spaces and extra blank lines, here and there."""
-    p_space, p_line = r.choice((0.0, 0.05, 0.15)), r.choice((0.0, 0.1, 0.3))
+    p_space, p_line = r.choice((0.0, 0.03, 0.1)), r.choice((0.0, 0.05, 0.15))
     for piece in note.pieces:
         if piece[1] is None:
             text = _replace_some(r, piece[0], " ", "  ", p_space) if p_space else piece[0]
             if p_line:
-                text = _replace_some(r, text, "\n", r.choice(("\n\n", " \n", "\n\n\n", "\n \n")), p_line)
+                text = _replace_some(r, text, "\n", r.choice(("\n\n", "\n\n", " \n", "\n\n\n", "\n \n")), p_line)
             piece[0] = text
 
 
@@ -85,7 +85,9 @@ def break_sentence(note, r) -> None:
 
 
 def apply(note, r) -> None:
-    if r.random() < 0.35:
+    if note.aligned:
+        return
+    if r.random() < 0.3:
         typos(note, r, r.randint(1, 3))
     if r.random() < 0.4:
         spacing(note, r)

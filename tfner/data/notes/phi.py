@@ -1,4 +1,5 @@
-"""Surface forms of each PHI type, drawn from a seeded Faker per locale.
+"""Surface forms of patient PHI: names, ages, national and record IDs, locations (dates and phones are
+in `formats`, staff, hospitals and e-mail in `clinicians`), drawn from a seeded Faker per locale.
 
 Every function takes the note's `Ctx` (its `random.Random`, its seeded Faker, locale and label set)
 and returns a `V` (a labelled value) or a list of plain strings and `V`s (a value with its context,
@@ -8,30 +9,13 @@ as "Mr. " + V("Furu") or V("41") + " years").
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from tfner.data.notes.builder import V
-from tfner.data.notes.lang import AGE_UNITS, LOCALE_INFO, MONTHS, SEX, TITLES, WEEKDAYS
-
-
-class Ctx:
-    """What one note draws from: random stream, seeded Faker, locale, label set and 'today'."""
-
-    def __init__(self, rng, fake, locale: str, extended: bool):
-        self.rng = rng
-        self.fake = fake
-        self.locale = locale
-        self.lang, self.cc, self.trunk, self.country = LOCALE_INFO[locale]
-        self.extended = extended
-        self.today = date(rng.randint(2012, 2025), rng.randint(1, 12), rng.randint(1, 28))
-
-    def chance(self, p: float) -> bool:
-        return self.rng.random() < p
-
-    def days_ago(self, lo: int, hi: int) -> date:
-        return self.today - timedelta(days=self.rng.randint(lo, hi))
+from tfner.data.notes.context import Ctx
+from tfner.data.notes.formats import groups, phone
+from tfner.data.notes.lang import AGE_UNITS, SEX, TITLES
 
 
 @dataclass
@@ -65,7 +49,7 @@ def person(ctx: Ctx, label: str = "PATIENT", age: int | None = None) -> Person:
     elif x < 0.12:
         family = f"{family}-{f.last_name()}"
     if age is None:
-        age = r.randint(18, 96) if r.random() < 0.9 else r.randint(0, 17)
+        age = r.randint(18, 96) if r.random() < 0.9 else r.randint(1, 17)
     dob = ctx.today - timedelta(days=int(365.25 * age) + r.randint(1, 360))
     region = f.state_abbr() if ctx.locale == "en_US" else ""
     street = ", ".join(s.strip() for s in f.street_address().splitlines() if s.strip())
@@ -138,11 +122,12 @@ def age_unit(ctx: Ctx, p: Person) -> list:
     return [age(p), " " + ctx.rng.choice(AGE_UNITS[lang])]
 
 
-def age_any(ctx: Ctx, p: Person) -> list:
+def age_any(ctx: Ctx, p: Person, form: bool = False) -> list:
+    """Any age form; `form=True` (a form field) gives only '41' or '41 <unit>'."""
     x = ctx.rng.random()
-    if x < 0.3:
+    if x < 0.35:
         return [age(p)]
-    if x < 0.75:
+    if x < 0.75 or form:
         return age_unit(ctx, p)
     if x < 0.9:
         return [ctx.rng.choice(("aged ", "age ", "Age ")), age(p)]
@@ -152,129 +137,6 @@ def age_any(ctx: Ctx, p: Person) -> list:
 def a_age(p: Person) -> str:
     """The article before '<age>-year-old': 'an 81-year-old', 'a 41-year-old'."""
     return "an " if p.age in (8, 11, 18) or 80 <= p.age <= 89 else "a "
-
-
-# --------------------------------------------------------------------------------------------- dates
-
-DATE_STYLES = ("iso", "dotted", "dotted_short", "dotted_yy", "dmy", "dmy_short", "mdy", "mdy_short", "dashed",
-               "words", "words_abbr", "words_weekday", "local", "local_weekday")
-
-
-def date_text(ctx: Ctx, d: date, style: str | None = None) -> str:
-    r = ctx.rng
-    if style is None:
-        if ctx.locale == "en_US" and r.random() < 0.4:
-            style = r.choice(("mdy", "mdy_short", "words"))
-        elif ctx.lang != "en" and r.random() < 0.35:
-            style = r.choice(("dotted", "local", "local_weekday", "iso"))
-        else:
-            style = r.choice(DATE_STYLES)
-    y, m, dd = d.year, d.month, d.day
-    en_m = MONTHS["en"][m - 1]
-    en_w = WEEKDAYS["en"][d.weekday()]
-    if style == "iso":
-        return f"{y}-{m:02d}-{dd:02d}"
-    if style == "dotted":
-        return f"{dd:02d}.{m:02d}.{y}"
-    if style == "dotted_short":
-        return f"{dd}.{m}.{y}"
-    if style == "dotted_yy":
-        return f"{dd:02d}.{m:02d}.{y % 100:02d}"
-    if style == "dmy":
-        return f"{dd:02d}/{m:02d}/{y}"
-    if style == "dmy_short":
-        return f"{dd}/{m}/{y % 100:02d}"
-    if style == "mdy":
-        return f"{m:02d}/{dd:02d}/{y}"
-    if style == "mdy_short":
-        return f"{m}/{dd}/{y}"
-    if style == "dashed":
-        return f"{dd:02d}-{m:02d}-{y}"
-    if style == "words":
-        return r.choice((f"{en_m} {dd}, {y}", f"{dd} {en_m} {y}", f"{en_m} {dd} {y}", f"{dd}{_th(dd)} {en_m} {y}"))
-    if style == "words_abbr":
-        return r.choice((f"{dd} {en_m[:3]} {y}", f"{en_m[:3]} {dd}, {y}", f"{dd}-{en_m[:3]}-{y}"))
-    if style == "words_weekday":
-        return r.choice((f"{en_w}, {en_m} {dd}, {y}", f"{en_w[:3]}, {dd} {en_m[:3]} {y}", f"{en_w} {dd} {en_m} {y}"))
-    lang = ctx.lang
-    mon, wd = MONTHS[lang][m - 1], WEEKDAYS[lang][d.weekday()]
-    if lang in ("es", "pt"):
-        text = f"{dd} de {mon} de {y}"
-    elif lang in ("de", "no", "da", "fi"):
-        text = f"{dd}. {mon} {y}"
-    elif lang == "en":
-        text = f"{dd} {mon} {y}"
-    else:
-        text = f"{dd} {mon} {y}"
-    if style == "local_weekday":
-        text = f"{wd}, {text}" if lang in ("de", "es", "en", "pt") else f"{wd} {text}"
-    return text
-
-
-def _th(d: int) -> str:
-    return "th" if 10 <= d % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
-
-
-def date_v(ctx: Ctx, d: date, style: str | None = None) -> V:
-    return V(date_text(ctx, d, style), "DATE")
-
-
-# -------------------------------------------------------------------------------------------- phones
-
-
-def _groups(r, digits: str) -> list[str]:
-    sizes, rest = [], len(digits)
-    while rest > 4:
-        s = r.choice((2, 3, 3, 4))
-        s = min(s, rest - 2)
-        sizes.append(s)
-        rest -= s
-    sizes.append(rest)
-    out, i = [], 0
-    for s in sizes:
-        out.append(digits[i:i + s])
-        i += s
-    return out
-
-
-def phone(ctx: Ctx) -> str:
-    """Faker's number for the locale, as written by Faker or regrouped: national or +CC, spaced, dashed,
-    dotted, with an extension now and then."""
-    r = ctx.rng
-    raw = ctx.fake.phone_number()
-    base = re.split(r"(?i)\s*(?:x|ext)", raw)[0].strip()
-    x = r.random()
-    if x < 0.3:
-        text = base if r.random() < 0.7 else raw
-    else:
-        digits = re.sub(r"\D", "", base)
-        if base.startswith("00"):
-            digits = digits[2:]
-        if base.startswith(("+", "00")) and digits.startswith(ctx.cc):
-            digits = digits[len(ctx.cc):]
-        digits = digits.lstrip("0")
-        if not 6 <= len(digits) <= 11:
-            digits = str(r.randint(10**8, 10**9 - 1))
-        sep = r.choice((" ", " ", "-", ".", ""))
-        if ctx.cc == "1" and len(digits) == 10 and r.random() < 0.6:
-            a, b, c = digits[:3], digits[3:6], digits[6:]
-            text = r.choice((f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"+1 {a} {b} {c}", f"1-{a}-{b}-{c}"))
-        elif x < 0.65:
-            national = ctx.trunk + digits
-            groups = _groups(r, national)
-            text = (f"({groups[0]}) " + sep.join(groups[1:])) if r.random() < 0.15 else sep.join(groups)
-        else:
-            prefix = r.choice(("+", "+", "00"))
-            text = f"{prefix}{ctx.cc} " + (sep or " ").join(_groups(r, digits))
-            if r.random() < 0.15:
-                text = f"{prefix}{ctx.cc}{digits}"
-    if r.random() < 0.1:
-        text += r.choice((" ext. ", " ext ", " x", " Ext. ")) + str(r.randint(10, 9999))
-    return text
-
-
-def phone_v(ctx: Ctx, p: Person | None = None) -> V:
-    return V(p.phone if p else phone(ctx), "PHONE")
 
 
 # ----------------------------------------------------------------------------------------------- ids
@@ -314,9 +176,10 @@ def mrn(ctx: Ctx) -> V:
     elif x < 0.45:
         text = "00" + digits[:6]
     elif x < 0.6:
-        text = r.choice(("-", " ", ".")).join(_groups(r, digits))
+        text = r.choice(("-", " ", ".")).join(groups(r, digits))
     elif x < 0.8:
-        text = r.choice(("PT", "H", "MR", "A", "K", "JN", "P", "HN", "E")) + r.choice(("", "-", "", " ")) + digits
+        prefix = r.choice(("PT", "H", "MR", "A", "K", "JN", "P", "HN", "E"))
+        text = prefix + r.choice(("", "-", "", " ") if len(prefix) > 1 else ("", "-")) + digits
     else:
         y = ctx.today.year
         text = r.choice((f"{y}-{digits[:5]}", f"{y % 100:02d}/{digits[:5]}", f"C-{y}-{digits[:4]}",
@@ -354,63 +217,3 @@ def address(ctx: Ctx, p: Person, sep: str = ", ") -> list:
 
 def country_v(ctx: Ctx) -> V:
     return V(ctx.country, "LOC")
-
-
-# ------------------------------------------------------------------- staff, hospitals, e-mail (extended)
-
-_HOSPITALS = {
-    "en": ("{city} General Hospital", "{city} Medical Center", "St. {saint}'s Hospital", "{last} Memorial Hospital",
-           "University Hospital {city}", "{city} Royal Infirmary"),
-    "de": ("Klinikum {city}", "Universitätsklinikum {city}", "Krankenhaus {city}", "St.-{saint}-Hospital"),
-    "fr": ("CHU de {city}", "Hôpital {last}", "Centre hospitalier de {city}", "Clinique {saint}"),
-    "no": ("Sykehuset {city}", "{city} sykehus", "{city} legevakt", "Helse {city}"),
-    "sv": ("{city} sjukhus", "{city} lasarett", "Universitetssjukhuset i {city}"),
-    "da": ("{city} Sygehus", "Regionshospitalet {city}", "Hospitalsenheden {city}"),
-    "nl": ("Ziekenhuis {city}", "{city} Medisch Centrum", "Sint {saint} Ziekenhuis", "Ziekenhuis {last}"),
-    "es": ("Hospital {last}", "Hospital Universitario de {city}", "Clínica {saint}", "Hospital General de {city}"),
-    "it": ("Ospedale di {city}", "Policlinico {last}", "Ospedale San {saint}", "Azienda Ospedaliera di {city}"),
-    "pl": ("Szpital Powiatowy {city}", "Szpital Specjalistyczny im. {saint} {last}", "Szpital Wojewódzki {city}"),
-    "pt": ("Hospital {last}", "Hospital das Clínicas de {city}", "Santa Casa de {city}", "Hospital São {saint}"),
-    "fi": ("Sairaala {city}", "{last} sairaala", "Keskussairaala {city}"),
-}
-
-
-def hospital_v(ctx: Ctx) -> V:
-    f = ctx.fake
-    pattern = ctx.rng.choice(_HOSPITALS[ctx.lang])
-    return V(pattern.format(city=f.city(), last=f.last_name(), saint=f.first_name_male()), "HOSPITAL")
-
-
-def doctor(ctx: Ctx) -> Person:
-    return person(ctx, label="DOCTOR", age=ctx.rng.randint(28, 67))
-
-
-def doctor_ref(ctx: Ctx, d: Person) -> list:
-    """'Dr. Anna Berg', 'Dr Berg', 'Anna Berg, MD', 'A. Berg', 'BERG, Anna' (the title stays outside)."""
-    r = ctx.rng
-    x = r.random()
-    if x < 0.4:
-        return [r.choice(("Dr. ", "Dr ", "Dr. med. ", "Prof. Dr. ")), name(ctx, d, r.choice(("gf", "f", "i.f")))]
-    if x < 0.6:
-        return [name(ctx, d, "gf"), r.choice((", MD", " MD", ", M.D.", ", consultant", " (LIS1)"))]
-    return [name(ctx, d, r.choice(("gf", "i.f", "f,g", "F,g", "gmf")))]
-
-
-_FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l", "Ł": "L", "œ": "oe"})
-
-
-def slug(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    return re.sub(r"[^a-z0-9]+", "", text.encode("ascii", "ignore").decode().lower())
-
-
-def email_v(ctx: Ctx, p: Person, staff: bool = False) -> V:
-    r, f = ctx.rng, ctx.fake
-    g, fam = slug(p.given) or "x", slug(p.family) or "y"
-    user = r.choice((f"{g}.{fam}", f"{g[0]}{fam}", f"{g}_{fam}{r.randint(1, 99)}", f"{g}.{fam[0]}", f"{fam}{g[0]}"))
-    if staff:
-        tld = {"en_GB": "nhs.uk", "en_US": "org", "en_IN": "in", "pt_BR": "com.br"}.get(ctx.locale, ctx.locale[-2:].lower())
-        domain = f"{slug(f.city()) or 'central'}{r.choice(('-hospital', 'hf', '-klinik', '', '-health'))}.{tld}"
-    else:
-        domain = f.free_email_domain()
-    return V(f"{user}@{domain}", "EMAIL")
