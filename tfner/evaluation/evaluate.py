@@ -18,7 +18,7 @@ import sys
 
 from tfner.core.cli import UsageError, check_output_file, run_command
 from tfner.data.readers import DataError, check_labels, read_data, summarize
-from tfner.data.synthetic import clinical_notes
+from tfner.data.synthetic import clinical_notes, synthetic_scope
 from tfner.evaluation.collapse import loud_warning, report_from_tags
 from tfner.evaluation.metrics import evaluate_tagger, format_confusion, format_scores
 from tfner.evaluation.phi import format_phi, leak_text, leaks, phi_report
@@ -33,7 +33,8 @@ def _run_settings(model_dir):
     without its run config has none of them."""
     with open(os.path.join(model_dir, "config.json")) as f:
         saved = json.load(f)
-    return {k: saved[k] for k in ("seqeval_mode", "synthetic_test", "seed") if k in saved}
+    return {k: saved[k] for k in ("seqeval_mode", "synthetic_test", "seed", "synthetic_families",
+                                  "synthetic_locales", "synthetic_label_set") if k in saved}
 
 
 def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False, mode=None,
@@ -48,7 +49,7 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
     if data:
         corpus = read_data(data, split)
     elif "synthetic_test" in run:
-        corpus = clinical_notes(1, run["synthetic_test"], seed=run["seed"])[1]
+        corpus = clinical_notes(1, run["synthetic_test"], seed=run["seed"], **synthetic_scope(run))[1]
     else:
         raise UsageError(f"{model_dir}/config.json names no synthetic test notes: give --data")
     if max_documents:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tfner.core import config as _config
 from tfner.core.config import Config, option, section
 from tfner.data.batching import BUCKET_BOUNDS
+from tfner.data.notes import FAMILIES, LOCALES
 from tfner.evaluation.collapse import CollapseConfig
 from tfner.model.config import ModelConfig
 
@@ -31,6 +32,13 @@ class TrainConfig(Config):
                                         "validation data is given.")
     synthetic_train: int = option(1000, "Number of synthetic training notes when --train is empty.")
     synthetic_test: int = option(100, "Number of synthetic test notes when --train is empty.")
+    synthetic_families: list = option([], "Layout families of the synthetic notes (default: all of "
+                                      "tfner.data.notes.FAMILIES).", item_type=str)
+    synthetic_locales: list = option([], "Faker locales of the synthetic notes (default: all of "
+                                     "tfner.data.notes.LOCALES).", item_type=str)
+    synthetic_label_set: str = option("default", "Labels of the synthetic notes: the six PHI types, or also "
+                                      "DOCTOR, HOSPITAL and EMAIL (i2b2 2014 style).",
+                                      choices=("default", "extended"))
     max_train_documents: int = option(0, "Use only the first N training documents (0: all).")
     max_eval_documents: int = option(0, "Use only the first N validation/test documents (0: all).")
     misaligned_spans: str = option("error", "What to do with a span that does not fall on token boundaries: "
@@ -106,6 +114,10 @@ class TrainConfig(Config):
         if any(not isinstance(d, str) or not d for d in self.devices):
             raise ValueError(f"devices must be device names such as /gpu:0, got {self.devices!r}")
         self.bucket_bounds, self.devices = sorted(set(self.bucket_bounds)), list(self.devices)
+        for name, known in (("synthetic_families", FAMILIES), ("synthetic_locales", LOCALES)):
+            unknown = [v for v in getattr(self, name) if v not in known]
+            if unknown:
+                raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
 
 
 def add_config_arguments(parser, cls=TrainConfig):

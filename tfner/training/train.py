@@ -25,7 +25,7 @@ import tf_keras
 from tfner.core.cli import run_command
 from tfner.data.batching import make_dataset, real_tokens
 from tfner.data.readers import Corpus, DataError, build_labels, check_labels, read_data, summarize
-from tfner.data.synthetic import clinical_notes
+from tfner.data.synthetic import clinical_notes, synthetic_scope
 from tfner.evaluation import plots
 from tfner.evaluation.collapse import LabelCollapseError, loud_warning, report_from_tags
 from tfner.evaluation.metrics import evaluate_tagger, format_scores
@@ -67,7 +67,8 @@ def _first(corpus, n):
 def load_corpora(config):
     """`{"train", "validation", "test"?}` corpora as the config asks (see TrainConfig's help)."""
     if not config.train:
-        train, test = clinical_notes(config.synthetic_train, config.synthetic_test, seed=config.seed)
+        train, test = clinical_notes(config.synthetic_train, config.synthetic_test, seed=config.seed,
+                                     **synthetic_scope(config.flat()))
         corpora = {"test": test}
     else:
         train, corpora = read_data(config.train, "train"), {}
