@@ -16,7 +16,10 @@ COMMANDS = {
     "calibrate": ("tfner.evaluation.calibrate", "recall-first decision thresholds per entity type"),
     "predict": ("tfner.serving.predict", "entities in raw text with a saved model, as JSON lines"),
     "export": ("tfner.serving.export", "write a SavedModel for TF Serving"),
+    "deid": ("tfner.deid.cli", "de-identify notes: redact, mask or replace the PHI a model finds"),
     "tune": ("tfner.tune.cli", "hyperparameter search with keras-tuner"),
+    "check": ("tfner.check", "check data before training: labels, schemes, spans, lengths, leakage"),
+    "convert": ("tfner.convert", "convert data between CoNLL, JSONL, brat, Label Studio and doccano"),
 }
 
 
