@@ -8,10 +8,14 @@ into token labels is the job of `tfner.align`, not of this module.
 Sources understood by `read_data(spec, split)`:
 
 * a CoNLL-style column file (token first, tag last, blank lines between
-  sentences, `-DOCSTART-` lines ignored); IOB1 tags are rewritten to IOB2;
+  sentences, `-DOCSTART-` lines ignored); IOB1, IOBES and BILOU tags are
+  rewritten to IOB2 (`tfner.data.formats.conll`);
 * a `.jsonl` / `.json` file with one `{"text": ..., "ner_tags": [[start, end,
   "LABEL"], ...]}` object per line (`"spans"` is accepted instead of
   `"ner_tags"`; items may also be `{"start": .., "end": .., "label": ..}`);
+* annotation-tool exports (`tfner.data.formats`): a brat directory (.txt +
+  .ann), a Label Studio JSON export (`.json` holding a list of tasks), doccano
+  JSONL (records with `"label"`);
 * a directory written by `datasets.Dataset(Dict).save_to_disk`;
 * `hf:NAME` or a bare name: a dataset on the Hugging Face hub (needs network).
 
@@ -26,9 +30,12 @@ import json
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 
+from tfner.data import formats
 from tfner.data import tags as tag_schemes
+from tfner.data.formats import conll
+from tfner.data.formats.base import Corpus, DataError, Document, lines, read_text
+from tfner.data.formats.detect import HF_MARKERS, SPAN_EXTENSIONS  # noqa: F401  (names kept here)
 
 __all__ = [
     "DataError",
@@ -45,78 +52,18 @@ __all__ = [
     "summarize",
 ]
 
-SPAN_EXTENSIONS = (".jsonl", ".json")
 # Extensions that make a non-existent spec look like a mistyped path rather
 # than a hub dataset name.
 PATH_EXTENSIONS = (".txt", ".conll", ".jsonl", ".json", ".iob")
-HF_MARKERS = ("dataset_dict.json", "dataset_info.json")
 SPAN_KEYS = ("ner_tags", "spans")
 
 _LINE_ORIGIN = re.compile(r"^(.*):(\d+)$")
 
 
-class DataError(ValueError):
-    """Bad input data; the message names the file and line (or record number) and what was expected."""
-
-
-@dataclass
-class Document:
-    """One sentence/document: word-level (tokens+tags) or span-level (text+spans)."""
-
-    tokens: list[str] | None = None  # word-level
-    tags: list[str] | None = None  # IOB2 tags, same length as tokens
-    text: str | None = None  # span-level raw text
-    spans: list[tuple[int, int, str]] | None = None  # (start, end, label), end exclusive, sorted by start
-    origin: str = ""  # "data/train.txt:120", "notes.jsonl:record 7", "conll2003/train:example 3" (1-based)
-
-    @property
-    def is_spans(self) -> bool:
-        """True for a span-level document (raw text + character spans)."""
-        return self.text is not None
-
-
-@dataclass
-class Corpus:
-    """The documents read from one source, and what was changed or dropped on the way."""
-
-    documents: list[Document]
-    source: str  # file path or dataset name/split
-    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. {"empty document": 3}
-    converted_iob1: int = 0  # number of tags rewritten I-X -> B-X (IOB1 -> IOB2)
-
-
-# --------------------------------------------------------------------------
-# Shared helpers
-
-
-def _read_text(path) -> str:
-    """The file's content as text; DataError for a missing file or bytes that are not UTF-8."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a data file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read file ({e.strerror or e})") from None
-    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark, as some editors write
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        bad = data[e.start : e.start + 1].hex()
-        raise DataError(
-            f"{path}:{line}: file is not UTF-8 (byte 0x{bad} at offset {e.start}); "
-            "re-save it as UTF-8"
-        ) from None
-
-
-def _lines(text: str) -> list[str]:
-    # Split on "\n" only: str.splitlines would also break on characters such
-    # as U+2028 or \x1c that may legitimately sit inside a token or a note.
-    return [line.rstrip("\r") for line in text.split("\n")]
+# DataError, Document and Corpus are defined in `tfner.data.formats.base`, below this module, so that the
+# format readers can build them while `read_data` dispatches to those readers; they are re-exported here.
+_read_text = read_text
+_lines = lines
 
 
 def _normalize_tags(tags: list[str], where) -> tuple[list[str], int]:
@@ -138,50 +85,21 @@ def _normalize_tags(tags: list[str], where) -> tuple[list[str], int]:
 # CoNLL column files
 
 
-def read_conll(path) -> Corpus:
+def read_conll(path, tag_scheme=None) -> Corpus:
     """Read a CoNLL-style column file: one token per line, token first and tag last.
 
     Columns are separated by runs of spaces or tabs (so a token cannot contain
     whitespace); any columns between token and tag (POS, chunk...) are
     ignored. Blank lines end a sentence and `-DOCSTART-` lines are document
-    separators. Each sentence becomes one Document whose origin is
-    "path:LINE", LINE being the 1-based line of its first token (its other
-    tokens are on the lines right after it).
+    separators; a line of only byte-order marks or zero-width spaces counts
+    as blank (and is counted in `skipped`). Each sentence becomes one Document
+    whose origin is "path:LINE", LINE being the 1-based line of its first
+    token (its other tokens are on the lines right after it).
+
+    `tag_scheme` (IOB1, IOB2, IOBES, BILOU) is detected from the tags when not
+    given; tags are rewritten to IOB2 (`tfner.data.formats.conll`).
     """
-    source = str(path)
-    documents: list[Document] = []
-    converted = 0
-    tokens: list[str] = []
-    tags: list[str] = []
-    first_line = 0
-
-    def flush():
-        nonlocal tokens, tags, converted
-        if tokens:
-            start = first_line
-            new_tags, n = _normalize_tags(tags, lambda i: f"{source}:{start + i}")
-            converted += n
-            documents.append(Document(tokens=tokens, tags=new_tags, origin=f"{source}:{start}"))
-        tokens, tags = [], []
-
-    for lineno, line in enumerate(_lines(_read_text(path)), start=1):
-        cols = line.split()
-        if not cols:
-            flush()
-            continue
-        if cols[0] == "-DOCSTART-":
-            flush()
-            continue
-        if len(cols) < 2:
-            raise DataError(
-                f"{source}:{lineno}: expected at least 2 columns (token ... tag), got 1: {line.strip()!r}"
-            )
-        if not tokens:
-            first_line = lineno
-        tokens.append(cols[0])
-        tags.append(cols[-1])
-    flush()
-    return Corpus(documents=documents, source=source, converted_iob1=converted)
+    return conll.read(path, tag_scheme)
 
 
 # --------------------------------------------------------------------------
@@ -373,28 +291,28 @@ def load_hf(name_or_path: str, split: str) -> Corpus:
 # Dispatch
 
 
-def read_data(spec: str, split: str = "train") -> Corpus:
+def read_data(spec: str, split: str = "train", tag_scheme: str | None = None) -> Corpus:
     """Read a data set given as a path or name (see the module docstring).
 
-    `split` picks the split of a Hugging Face dataset; files have no splits.
-    Raises DataError when the result has no documents, since no split can be
-    trained or evaluated on an empty corpus.
+    Files and directories go by their format (`tfner.data.formats.detect_format`): CoNLL (any tag
+    scheme; `tag_scheme` when given), span JSONL, a brat directory, a Label Studio JSON export, doccano
+    JSONL, or a saved `datasets` directory. `split` picks the split of a Hugging Face dataset; files
+    have no splits. Raises DataError when the result has no documents, since no split can be trained
+    or evaluated on an empty corpus.
     """
     spec = str(spec)
     if spec.startswith("hf:"):
         corpus = load_hf(spec[3:], split)
-    elif os.path.isfile(spec):
-        if spec.lower().endswith(SPAN_EXTENSIONS):
+    elif os.path.isfile(spec) or os.path.isdir(spec):
+        fmt = formats.detect_format(spec)
+        if fmt == "hf":
+            corpus = load_hf(spec, split)
+        elif fmt == "conll":
+            corpus = read_conll(spec, tag_scheme)
+        elif fmt == "jsonl":
             corpus = read_span_jsonl(spec)
         else:
-            corpus = read_conll(spec)
-    elif os.path.isdir(spec):
-        if not any(os.path.exists(os.path.join(spec, m)) for m in HF_MARKERS):
-            raise DataError(
-                f"{spec}: is a directory but not a dataset saved with save_to_disk "
-                f"(no {' or '.join(HF_MARKERS)} in it)"
-            )
-        corpus = load_hf(spec, split)
+            corpus = formats.read(spec, fmt)
     elif os.sep in spec or "/" in spec or spec.lower().endswith(PATH_EXTENSIONS):
         raise DataError(f"{spec}: no such file")
     else:

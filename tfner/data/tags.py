@@ -170,3 +170,32 @@ def detect_scheme(sequences):
     if not seen:
         return None
     return "IOB1" if iob1_hint else "IOB2"
+
+
+_ALIASES = {"BIO": "IOB2", "BIOES": "IOBES", "BILOU": "BILOU", "BIOLU": "BILOU", "BIOUL": "BILOU"}
+
+
+def scheme_name(name):
+    """The canonical name of a scheme given in any case or by a common alias (`bio`, `bioes`, `bioul`)."""
+    upper = str(name).upper()
+    scheme = upper if upper in SCHEMES else _ALIASES.get(upper)
+    _check_scheme(scheme or name)
+    return scheme
+
+
+def describe(scheme):
+    """The tags a scheme allows, for messages: `O, B-TYPE, I-TYPE, E-TYPE or S-TYPE` for IOBES."""
+    _check_scheme(scheme)
+    forms = ["O"] + [f"{p}-TYPE" for p in _PREFIXES[scheme]]
+    return ", ".join(forms[:-1]) + " or " + forms[-1]
+
+
+def prefixes_used(sequences):
+    """The set of prefixes (`B`, `I`, `E`, `S`, `L`, `U`) appearing in the tag sequences."""
+    found = set()
+    for tags in sequences:
+        for tag in tags:
+            parts = split(tag)
+            if parts is not None and parts[0] != OUTSIDE:
+                found.add(parts[0])
+    return found

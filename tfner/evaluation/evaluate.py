@@ -20,6 +20,7 @@ from tfner.core.cli import UsageError, check_output_file, run_command
 from tfner.data.readers import DataError, check_labels, read_data, summarize
 from tfner.data.synthetic import clinical_notes, synthetic_scope
 from tfner.evaluation.collapse import loud_warning, report_from_tags
+from tfner.evaluation.html import evaluation_documents, render_evaluation, write_html
 from tfner.evaluation.metrics import evaluate_tagger, format_confusion, format_scores
 from tfner.evaluation.phi import format_phi, leak_text, leaks, phi_report
 from tfner.evaluation.report import public, write_report
@@ -38,12 +39,14 @@ def _run_settings(model_dir):
 
 
 def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False, mode=None,
-             max_documents=0, batch_size=64, leaks_path=None, show_text=False):
+             max_documents=0, batch_size=64, leaks_path=None, show_text=False, html_path=None):
     """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`, with the
     de-identification figures (`tfner.evaluation.phi`); `leaks_path`: write every missed gold entity
-    there as JSON lines (their text only with `show_text`)."""
+    there as JSON lines (their text only with `show_text`); `html_path`: write gold and predicted entities
+    side by side, errors marked, as an HTML page (`tfner.evaluation.html`)."""
     for path in (leaks_path,):
         check_output_file(path)
+    check_output_file(html_path, "HTML file")
     tagger = Tagger.load(model_dir)
     run = _run_settings(model_dir)
     if data:
@@ -85,6 +88,10 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
                     leak = {**leak, "text": leak_text(windows, leak)}
                 f.write(json.dumps(leak, ensure_ascii=False) + "\n")
         print(f"{len(found)} leaked gold entities written to {leaks_path}" + ("" if show_text else " (no text)"))
+    if html_path:
+        write_html(html_path, render_evaluation(evaluation_documents(windows, scores["pred"]),
+                                                f"tfner evaluate: {model_dir} on {corpus.source}"))
+        print(f"gold and predicted entities written to {html_path}")
     if untrained:
         print(f"F1 before -> after fine-tuning: {report['untrained']['f1']:.4f} -> {report['trained']['f1']:.4f}")
     out = output_dir or os.path.join(model_dir, "evaluation")
@@ -111,6 +118,8 @@ def build_parser(prog="tfner evaluate"):
     parser.add_argument("--leaks", metavar="FILE", help="Write every gold entity the model missed (a unit "
                         "predicted O) as JSON lines: document, label, offsets; no text unless --show-text.")
     parser.add_argument("--show-text", action="store_true", help="Include the leaked entities' text (PHI!).")
+    parser.add_argument("--html", metavar="FILE", help="Write gold and predicted entities side by side, errors "
+                        "marked by kind, as a self-contained HTML page (it shows the documents' text).")
     return parser
 
 
@@ -119,7 +128,7 @@ def _main(argv):
     if args.batch_size <= 0 or args.max_documents < 0:
         raise UsageError("--batch-size must be positive and --max-documents >= 0")
     evaluate(args.model, args.data, args.split, args.output_dir, args.untrained, args.mode,
-             args.max_documents, args.batch_size, args.leaks, args.show_text)
+             args.max_documents, args.batch_size, args.leaks, args.show_text, args.html)
 
 
 def main(argv=None):

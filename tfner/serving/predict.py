@@ -12,7 +12,8 @@ import argparse
 import json
 import sys
 
-from tfner.core.cli import UsageError, run_command
+from tfner.core.cli import UsageError, check_output_file, run_command
+from tfner.evaluation.html import render_predictions, write_html
 from tfner.serving.pipeline import AGGREGATIONS
 
 
@@ -57,6 +58,8 @@ def build_parser(prog="tfner predict"):
     parser.add_argument("--ignore-labels", default="O", help="comma-separated entity types to leave out")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--output", help="write JSON lines here instead of stdout")
+    parser.add_argument("--html", metavar="FILE", help="also write the entities over the texts as a "
+                        "self-contained HTML page (colours by type, scores on hover)")
     return parser
 
 
@@ -65,6 +68,7 @@ def _main(argv):
     texts = read_texts(args)
     if not texts:
         raise UsageError("no texts: give TEXT arguments, --file or --jsonl")
+    check_output_file(args.html, "HTML file")
 
     import tfner
     from tfner.serving.pipeline import NERPipeline
@@ -79,6 +83,9 @@ def _main(argv):
     finally:
         if args.output:
             out.close()
+    if args.html:
+        write_html(args.html, render_predictions(list(zip(texts, results))))
+        print(f"HTML written to {args.html}", file=sys.stderr)
 
 
 def main(argv=None):
