@@ -5,7 +5,7 @@
 Four MiniLM + linear-head taggers predict the same sentences through `Tagger.predict_logits` (batches
 grouped by length, the path every prediction takes):
 - plain: no LoRA;
-- merged LoRA: `tfner.lora.merged_tagger`, what `Tagger.save` writes and `tfner.load` reads back;
+- merged LoRA: `Tagger.merged()`, what `Tagger.save` writes and `tfner.load` reads back;
 - LoRA merged in place: `lora.merge(encoder)`, wrappers kept, their adapter path skipped;
 - unmerged LoRA: the model as it trains, adapters computed beside every wrapped layer.
 The LoRA adapters get random B matrices (as after training: B starts at zero), and the merged models'
@@ -52,14 +52,14 @@ def main():
     corpus, source = load_sentences(args.sentences)
     labels = build_labels(corpus)
 
-    plain = Tagger.build(TrainConfig(head="linear"), labels)
-    adapted = Tagger.build(TrainConfig(head="linear", lora=True), labels, plain.tokenizer)
+    plain = Tagger.build(TrainConfig.from_dict({"head": "linear"}).model, labels)
+    adapted = Tagger.build(TrainConfig.from_dict({"head": "linear", "lora": True}).model, labels, plain.tokenizer)
     adapted.model.get_layer("head").set_weights(plain.model.get_layer("head").get_weights())
     rng = np.random.default_rng(0)
     for layer in lora.lora_layers(adapted.encoder).values():
         layer.lora_kernel_b.assign(rng.normal(0, 0.01, layer.lora_kernel_b.shape).astype(np.float32))
-    merged = lora.merged_tagger(adapted)
-    in_place = Tagger.build(TrainConfig(head="linear", lora=True), labels, plain.tokenizer)
+    merged = adapted.merged()
+    in_place = Tagger.build(TrainConfig.from_dict({"head": "linear", "lora": True}).model, labels, plain.tokenizer)
     source_vars = lora.variable_paths(adapted.encoder)
     for key, variable in lora.variable_paths(in_place.encoder).items():
         variable.assign(source_vars[key])

@@ -48,8 +48,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per optimizer")
     args = parser.parse_args()
-    config = TrainConfig(head="linear")
-    tagger = Tagger.build(config, ["O", "B-X", "I-X"])
+    config = TrainConfig.from_dict({"head": "linear"})
+    tagger = Tagger.build(config.model, ["O", "B-X", "I-X"])
     model_variables = tagger.model.trainable_variables
     start_values = [v.numpy() for v in model_variables]
     grads = gradients(model_variables, rows=1024)

@@ -22,6 +22,7 @@ from tfner.data.batching import make_dataset, real_tokens  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
+from tfner.training.optim import compile_tagger  # noqa: E402
 
 
 def time_pass(tagger, data):
@@ -39,12 +40,12 @@ def main():
     train_path, _ = require_conll()
     corpus = read_conll(train_path)
     corpus = Corpus(corpus.documents[:args.sentences], corpus.source)
-    config = TrainConfig(head="linear", batch_size=args.batch_size, max_length=256)
+    config = TrainConfig.from_dict({"head": "linear", "batch_size": args.batch_size, "max_length": 256})
     labels = build_labels(read_conll(train_path))
-    tagger = Tagger.build(config, labels)
+    tagger = Tagger.build(config.model, labels)
     windows = tagger.encode(corpus)
     steps = math.ceil(len(windows) / args.batch_size)
-    tagger.compile(total_steps=4 * steps)
+    compile_tagger(tagger, config, 4 * steps)
     pad = tagger.tokenizer.pad_token_id
     tokens = real_tokens(windows)
     rows, figures = [], {}

@@ -21,7 +21,6 @@ or synthetic clinical notes without it. Writes experiments/results/bench_serving
 """
 
 import argparse
-import dataclasses
 import os
 import shutil
 import sys
@@ -95,11 +94,12 @@ def main():
     args = parser.parse_args()
     texts, labels, source = load_texts(args.sentences)
     overrides = dict(TINY) if args.tiny else {}
-    config = lambda **kw: TrainConfig(head="linear", pretrained=args.pretrained and not args.tiny,
-                                      encoder_overrides=overrides, max_length=512, stride=64, **kw)
+    config = lambda **kw: TrainConfig.from_dict(dict(head="linear", pretrained=args.pretrained and not args.tiny,
+                                                     encoder_overrides=overrides, max_length=512, stride=64,
+                                                     **kw)).model
     if args.model:
         plain = Tagger.load(args.model)
-        plain.config = dataclasses.replace(plain.config, max_length=512, stride=64)
+        plain.config = plain.config.replace(max_length=512, stride=64)
         labels = plain.labels
     else:
         plain = Tagger.build(config(), labels)

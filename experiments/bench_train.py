@@ -5,7 +5,7 @@
     python experiments/bench_train.py --pytorch ../torch-venv/bin/python    # + the peer, same run
 
 MiniLM with the linear head fine-tunes on the first --sentences sentences of CoNLL-2003 train through
-the same code as `python -m tfner.train` (`Tagger.build`, `Tagger.compile`, `make_dataset`,
+the same code as `python -m tfner.train` (`Tagger.build`, `compile_tagger`, `make_dataset`,
 `Model.fit`), once per configuration, in one process. Each configuration first runs one batch of every
 batch shape it will see and one batch through `fit` (tracing and XLA compilation, timed separately as
 "warm-up"), then --rounds timed epochs over all the sentences. Reported per configuration: training
@@ -42,6 +42,7 @@ from tfner.data.batching import make_dataset, real_tokens  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
+from tfner.training.optim import compile_tagger  # noqa: E402
 
 PYTORCH_EAGER = {"full": 37.0, "lora": 42.0}  # STACK.md, same CPU, first 320 sentences, batches of 32
 
@@ -101,19 +102,19 @@ def batches_by_shape(data):
 
 
 def run_config(name, overrides, corpus, labels, args, peaks):
-    config = TrainConfig(head="linear", batch_size=args.batch_size, epochs=1, seed=0,
-                         **{"max_length": 128, **overrides})
+    config = TrainConfig.from_dict({"head": "linear", "batch_size": args.batch_size, "epochs": 1, "seed": 0,
+                                    "max_length": 128, **overrides})
     tf_keras.backend.clear_session()
     gc.collect()
     tf_keras.mixed_precision.set_global_policy(config.precision)
     try:
-        tagger = Tagger.build(config, labels)
+        tagger = Tagger.build(config.model, labels)
         windows = tagger.encode(corpus)
         data = make_dataset(windows, config.batch_size, tagger.tokenizer.pad_token_id, shuffle=True,
                             seed=0, padding=config.padding, bounds=config.bucket_bounds,
-                            max_length=config.max_length)
+                            max_length=config.model.max_length)
         shapes = [tuple(x["input_ids"].shape) for x, _ in data]
-        tagger.compile(total_steps=len(shapes) * (args.rounds + 1))
+        compile_tagger(tagger, config, len(shapes) * (args.rounds + 1))
         warm = batches_by_shape(data)
         if config.padding == "batch":
             warm = warm[:4]  # Keras relaxes the traced shape to (None, None) after a few lengths
@@ -133,7 +134,8 @@ def run_config(name, overrides, corpus, labels, args, peaks):
         tf_keras.mixed_precision.set_global_policy("float32")
     mean = float(np.mean(seconds))
     encoder_config = tagger.encoder.config
-    flops = sum(train_flops(encoder_config, s, config.lora_r if config.lora else 0) for s in shapes)
+    lora_r = config.model.lora.r if config.model.lora.enabled else 0
+    flops = sum(train_flops(encoder_config, s, lora_r) for s in shapes)
     padded = sum(r * l for r, l in shapes)
     peak = peaks["bfloat16" if config.precision == "mixed_bfloat16" else "float32"]
     row = {"config": overrides, "sentences": len(windows), "seconds": seconds, "warmup_seconds": warmup,

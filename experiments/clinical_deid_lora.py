@@ -64,10 +64,12 @@ def main():
     parser.add_argument("--note", type=int, default=-1, help="test note to show (-1: one with most types)")
     args = parser.parse_args()
     name = "clinical_deid_lora" if args.notes >= 1000 and args.test_notes >= 100 else "clinical_deid_lora_smoke"
-    config = TrainConfig(lora=True, head="linear", synthetic_train=args.notes, synthetic_test=args.test_notes,
-                         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         head_learning_rate=args.head_learning_rate, eval_before=True, verbose=2,
-                         output_dir=os.path.join(RESULTS, name))
+    config = TrainConfig.from_dict(dict(lora=True, head="linear", synthetic_train=args.notes,
+                                        synthetic_test=args.test_notes, epochs=args.epochs,
+                                        batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                        head_learning_rate=args.head_learning_rate, eval_before=True, verbose=2,
+                                        output_dir=os.path.join(RESULTS, name)))
+    lora_settings = config.model.lora
     tagger, metrics = train(config)
 
     _, test = clinical_notes(config.synthetic_train, config.synthetic_test, seed=config.seed)  # as train() drew it
@@ -83,8 +85,8 @@ def main():
     adapter = os.path.join(config.output_dir, "adapter")
     adapter_bytes = sum(os.path.getsize(os.path.join(adapter, f)) for f in os.listdir(adapter))
     lines = [
-        f"LoRA (r={config.lora_r}, alpha={config.lora_alpha:g}, dropout {config.lora_dropout}, bias "
-        f"{config.lora_bias}, targets {', '.join(config.lora_targets)}) on MiniLM + linear head; "
+        f"LoRA (r={lora_settings.r}, alpha={lora_settings.alpha:g}, dropout {lora_settings.dropout}, bias "
+        f"{lora_settings.bias}, targets {', '.join(lora_settings.targets)}) on MiniLM + linear head; "
         f"{args.notes} synthetic notes (90 % trained, 10 % validation), {args.test_notes} test notes; "
         f"{metrics['epochs_run']} epoch(s), batch "
         f"{config.batch_size}, learning rate {config.learning_rate:g} (head {config.head_learning_rate:g})",
@@ -116,7 +118,7 @@ def main():
         "|---|---|---|",
         *[f"| {t} | {'; '.join(real[t]) or '-'} | {'; '.join(found[t]) or '-'} |" for t in TYPES.values()],
     ]
-    write_results(name, {"config": {k: getattr(config, k) for k in (
+    write_results(name, {"config": {k: config.flat()[k] for k in (
         "lora_r", "lora_alpha", "lora_dropout", "lora_bias", "lora_targets", "epochs", "batch_size",
         "learning_rate", "head_learning_rate", "synthetic_train", "synthetic_test", "seed")},
         "before": {k: before[k] for k in keys}, "after": {k: after[k] for k in keys},

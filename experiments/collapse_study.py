@@ -16,7 +16,7 @@ trains MiniLM with the three heads twice:
   `EarlyStopping` on that `val_accuracy`; plain Adam, one learning rate. The `LabelCollapseDetector`
   watches with action "warn" (so the run goes on as the study's did) at every epoch end and every
   `--check-every` steps; `EntityMetrics` logs seqeval F1 as `val_entity_*` beside the study's metrics.
-- **tfner**: `tfner.train.train(TrainConfig(head=...))` on `--max-train` sentences (0: all of
+- **tfner**: `tfner.training.train.train(TrainConfig.from_dict({"head": ...}))` on `--max-train` sentences (0: all of
   train.txt), the same code path as `python -m tfner.train`: logits heads, the masked loss, entity F1
   for early stopping, and the detector with tfner's default action (stop and restore), which
   `tfner.train` attaches right after `EntityMetrics`.
@@ -47,7 +47,8 @@ from tfner.training import train as train_module  # noqa: E402
 from tfner.data.align import IGNORE  # noqa: E402
 from tfner.data.batching import make_dataset  # noqa: E402
 from tfner.training.callbacks import EntityMetrics  # noqa: E402
-from tfner.evaluation.collapse import LabelCollapseDetector, report_from_tags  # noqa: E402
+from tfner.evaluation.collapse import report_from_tags  # noqa: E402
+from tfner.training.collapse import LabelCollapseDetector  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.data.readers import build_labels, read_conll  # noqa: E402
 from tfner.model.encoders import build_encoder, load_encoder_config, load_tokenizer, resolve_encoder  # noqa: E402
@@ -118,11 +119,11 @@ class FullValidation(tf_keras.callbacks.Callback):
 
 def run_study(head, corpora, labels, args):
     tokenizer = load_tokenizer("minilm")
-    config = TrainConfig(head=head, batch_size=args.batch_size, epochs=args.study_epochs,
-                         learning_rate=args.study_lr, verbose=0)
+    config = TrainConfig.from_dict(dict(head=head, batch_size=args.batch_size, epochs=args.study_epochs,
+                                        learning_rate=args.study_lr, verbose=0))
     tf_keras.utils.set_random_seed(args.seed)
     model, bert = study_model(head, len(labels))
-    tagger = Tagger(model, bert, tokenizer, labels, config)
+    tagger = Tagger(model, bert, tokenizer, labels, config.model)
     train_w, valid_w = tagger.encode(corpora["study_train"]), tagger.encode(corpora["validation"])
     pad = tokenizer.pad_token_id or 0
     padding = dict(padding="max-length" if args.study_pad_to else "batch", max_length=args.study_pad_to or None)
@@ -153,10 +154,10 @@ def run_study(head, corpora, labels, args):
 
 def run_tfner(head, paths, n_train, args):
     out = os.path.join(RESULTS, "collapse_study", f"tfner-{head}")
-    config = TrainConfig(head=head, train=paths[0], validation=paths[1], epochs=args.epochs,
-                         batch_size=args.batch_size, max_train_documents=args.max_train,
-                         max_eval_documents=args.max_valid, eval_before=False, verbose=2, seed=args.seed,
-                         output_dir=out, collapse_check_every_steps=args.check_every)
+    config = TrainConfig.from_dict(dict(head=head, train=paths[0], validation=paths[1], epochs=args.epochs,
+                                        batch_size=args.batch_size, max_train_documents=args.max_train,
+                                        max_eval_documents=args.max_valid, eval_before=False, verbose=2,
+                                        seed=args.seed, output_dir=out, collapse_check_every_steps=args.check_every))
     tagger, metrics = train_module.train(config)
     with open(os.path.join(out, "history.json")) as f:
         history = json.load(f)

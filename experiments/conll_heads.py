@@ -39,9 +39,9 @@ def main():
     train_path, valid_path = require_conll()
     rows = {}
     for head in args.heads:
-        config = TrainConfig(head=head, train=train_path, validation=valid_path, epochs=args.epochs,
-                             max_train_documents=args.max_train, eval_before=False, verbose=2,
-                             output_dir=os.path.join(RESULTS, "conll_heads", head))
+        config = TrainConfig.from_dict(dict(head=head, train=train_path, validation=valid_path, epochs=args.epochs,
+                                            max_train_documents=args.max_train, eval_before=False, verbose=2,
+                                            output_dir=os.path.join(RESULTS, "conll_heads", head)))
         tagger, metrics = train(config)
         windows = tagger.encode(read_conll(valid_path))
         pred = tagger.tags(windows, tagger.predict_logits(windows))

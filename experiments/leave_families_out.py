@@ -3,8 +3,8 @@
     python experiments/leave_families_out.py [--splits 3] [--train-notes 600] [--test-notes 150] [--epochs 3]
 
 For each split, a share of the layout families and of the locales of `tfner.data.notes` is held out.
-The model (MiniLM + mlp head, the main job's recipe) trains on notes of the other families and locales
-(10 % held out for validation) and is tested on:
+The model (MiniLM with the main job's head and recipe; `--head` to change it) trains on notes of the
+other families and locales (10 % held out for validation) and is tested on:
 
 - `unseen`: notes whose family AND locale were both left out of training (never seen in kind);
 - `seen`: new notes of the training families and locales (the generator's own distribution);
@@ -88,8 +88,9 @@ def run(args, train_records, name, folder, tests):
     path = os.path.join(folder, f"{name}.jsonl")
     write_jsonl(train_records, path)
     config = TrainConfig.from_dict({
-        "train": path, "head": "mlp", "epochs": args.epochs, "batch_size": 8, "learning_rate": 1e-4,
-        "head_learning_rate": 3e-3, "seed": args.seed, "verbose": args.verbose, "eval_before": False,
+        "train": path, "head": args.head, "epochs": args.epochs, "batch_size": 8,
+        "learning_rate": args.learning_rate, "head_learning_rate": 3e-3, "seed": args.seed,
+        "verbose": args.verbose, "eval_before": False,
         "output_dir": os.path.join(folder, name)})
     start = time.perf_counter()
     tagger, metrics = train(config)
@@ -107,6 +108,8 @@ def main():
     parser.add_argument("--test-notes", type=int, default=150)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--head", default="mlp", help="the main job's head by default")
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--target-recall", type=float, default=0.99)
     parser.add_argument("--no-legacy", action="store_true", help="skip the before rows")
     parser.add_argument("--verbose", type=int, default=2)
@@ -160,7 +163,8 @@ def _mean(rows, *keys):
 
 def table(rows, args):
     types = sorted({t for r in rows for t in r["after"]["unseen"]["per_type"]})
-    lines = [f"# Leave families and locales out: MiniLM + mlp, {args.train_notes} training notes, {args.epochs} "
+    lines = [f"# Leave families and locales out: MiniLM + {args.head}, {args.train_notes} training notes, {args.epochs}"
+             " "
              f"epochs, {args.test_notes} test notes per set, {len(rows)} split(s)", "",
              "Entity F1 (seqeval) on notes whose layout family and locale were both left out of training "
              "(`unseen`), on new notes of the training families and locales (`seen`), and on 15 hand-written "

@@ -48,12 +48,12 @@ def main():
     for method in args.methods:
         out = os.path.join(RESULTS, name, method)
         lora = method == "lora"
-        config = TrainConfig(head="linear", train=train_path, validation=valid_path, epochs=args.epochs,
-                             batch_size=args.batch_size, lora=lora,
-                             learning_rate=args.lora_lr if lora else args.full_lr,
-                             head_learning_rate=args.head_lr, max_train_documents=args.max_train,
-                             max_eval_documents=args.max_eval, eval_before=False, verbose=2,
-                             output_dir=out)
+        config = TrainConfig.from_dict(dict(head="linear", train=train_path, validation=valid_path,
+                                            epochs=args.epochs, batch_size=args.batch_size, lora=lora,
+                                            learning_rate=args.lora_lr if lora else args.full_lr,
+                                            head_learning_rate=args.head_lr, max_train_documents=args.max_train,
+                                            max_eval_documents=args.max_eval, eval_before=False, verbose=2,
+                                            output_dir=out))
         _, metrics = train(config)
         weights = os.path.getsize(os.path.join(out, "weights.h5"))
         kept = folder_bytes(os.path.join(out, "adapter")) if lora else weights
@@ -68,8 +68,8 @@ def main():
                         "config": {"learning_rate": config.learning_rate,
                                    "head_learning_rate": config.head_learning_rate,
                                    "batch_size": config.batch_size, "epochs": config.epochs,
-                                   **({k: getattr(config, k) for k in ("lora_r", "lora_alpha", "lora_dropout",
-                                                                       "lora_bias", "lora_targets")}
+                                   **({k: config.flat()[k] for k in ("lora_r", "lora_alpha", "lora_dropout",
+                                                                     "lora_bias", "lora_targets")}
                                       if lora else {})}}
         tf_keras.backend.clear_session()
         gc.collect()

@@ -23,7 +23,6 @@ roughly 100 s per trial with 1,500 sentences and 4 passes over 500 validation se
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 import time
@@ -56,9 +55,10 @@ def main():
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     args = parser.parse_args()
     train_path, valid_path = require_conll()
-    base = TrainConfig(train=train_path, validation=valid_path, max_train_documents=args.train_sentences,
-                       max_eval_documents=args.valid_sentences, epochs=args.epochs,
-                       batch_size=args.batch_size, eval_before=False, verbose=2)
+    base = TrainConfig.from_dict(dict(train=train_path, validation=valid_path,
+                                      max_train_documents=args.train_sentences,
+                                      max_eval_documents=args.valid_sentences, epochs=args.epochs,
+                                      batch_size=args.batch_size, eval_before=False, verbose=2))
     tuner = make_tuner(base, SPACE, tuner="bayesian", max_trials=args.trials,
                        initial_points=args.initial_points, directory=RESULTS, project_name=args.name,
                        overwrite=args.overwrite,
@@ -72,7 +72,7 @@ def main():
                       f"({args.train_sentences} train sentences, {args.epochs} epoch(s), "
                       f"{args.valid_sentences} validation sentences)",
                       labels=[_label(r["hyperparameters"]) for r in rows])
-    settings = {**vars(args), "space": SPACE, "encoder": base.encoder,
+    settings = {**vars(args), "space": SPACE, "encoder": base.model.encoder,
                 "head_learning_rate": base.head_learning_rate, "search_seconds_this_run": seconds}
     lines = [f"Bayesian search (tfner.tune) over head, LoRA on/off and learning rate: MiniLM, first "
              f"{args.train_sentences} CoNLL-2003 train sentences, {args.epochs} epoch(s), batches of "
@@ -84,7 +84,7 @@ def main():
         lines.append(f"Best: trial {best['trial_id']}, val_f1 {best['score']:.4f} "
                      f"({_label(best['hyperparameters'])}). Retrain it: `python -m tfner.train --config "
                      f"{os.path.relpath(results['best_config'])}`.")
-        best_config = dataclasses.asdict(config)
+        best_config = config.to_dict()
     else:
         lines.append("No trial completed.")
         best_config = None

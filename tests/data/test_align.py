@@ -1,4 +1,4 @@
-"""Tests for tfner.align: label alignment token by token, windows, and merging window predictions.
+"""tfner.data.align: label alignment token by token, windows, and merging window predictions.
 
 The expected arrays were written by hand from the real MiniLM WordPiece tokenizer (uncased), e.g.
 "Smithsonianification" -> smithsonian ##ification, "Brando" -> brand ##o, "567" -> 56 ##7.

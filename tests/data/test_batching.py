@@ -1,4 +1,4 @@
-"""Input pipelines: every window exactly once, bucket shapes, step counts, padding figures."""
+"""tfner.data.batching, the input pipelines: every window exactly once, bucket shapes, step counts, padding figures."""
 
 from types import SimpleNamespace
 

@@ -1,9 +1,11 @@
-"""Tests for tfner.data: every reader, every error message, labels and summaries."""
+"""tfner.data.readers: every reader, every error message, labels and summaries."""
 
 import json
-import os
+import subprocess
+import sys
 
 import pytest
+from helpers import ROOT
 
 from tfner.data.readers import (
     Corpus,
@@ -438,10 +440,7 @@ def test_summarize_no_entities():
 
 
 def test_data_module_does_not_import_tensorflow():
-    import subprocess
-    import sys
-
-    code = "import sys, tfner.data, tfner.synthetic; print('tensorflow' in sys.modules, 'datasets' in sys.modules)"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    code = ("import sys, tfner.data, tfner.data.synthetic; "
+            "print('tensorflow' in sys.modules, 'datasets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

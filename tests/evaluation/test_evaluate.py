@@ -1,25 +1,19 @@
-"""`python -m tfner.evaluate`: scores, before/after, confusion matrix files, errors."""
+"""`tfner evaluate` (tfner.evaluation.evaluate): scores, before/after, confusion matrix files, errors."""
 
 import json
 import os
 
 import pytest
 
-from conftest import tiny_config
-
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from tfner.training.train import train
-
-    config = tiny_config(tmp_path_factory.mktemp("eval"), synthetic_train=24, synthetic_test=6)
-    train(config)
-    return config.output_dir
+def model_dir(trained_run):
+    return trained_run.output_dir
 
 
 def test_evaluate_writes_scores_confusion_and_untrained_baseline(model_dir, tmp_path):
-    from tfner.evaluation.evaluate import main
     from tfner.data.synthetic import generate_notes, write_jsonl
+    from tfner.evaluation.evaluate import main
 
     records = generate_notes(8, seed=3)
     write_jsonl(records, tmp_path / "notes.jsonl")
@@ -55,3 +49,26 @@ def test_evaluate_names_a_folder_that_is_not_a_model(tmp_path, capsys):
 
     assert main(["--model", str(tmp_path)]) == 2
     assert "not a saved tfner model" in capsys.readouterr().err
+
+
+def test_evaluate_defaults_to_the_runs_synthetic_test_notes(model_dir, trained_run, tmp_path):
+    from tfner.data.synthetic import clinical_notes
+    from tfner.evaluation.evaluate import main
+
+    out = tmp_path / "report"
+    assert main(["--model", model_dir, "--output-dir", str(out)]) == 0
+    with open(out / "metrics.json") as f:
+        report = json.load(f)
+    config = trained_run.config  # config.json is nested; its top-level run settings are read
+    test = clinical_notes(1, config.synthetic_test, seed=config.seed)[1]
+    assert report["trained"]["support"] == sum(len(d.spans) for d in test.documents)
+    assert report["seqeval_mode"] == config.seqeval_mode
+
+
+def test_evaluate_needs_data_for_a_model_saved_without_its_run(tiny_tagger, tmp_path, capsys):
+    from tfner.evaluation.evaluate import main
+
+    tiny_tagger.save(str(tmp_path / "model"))  # config.json holds the model part only
+    assert main(["--model", str(tmp_path / "model")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "give --data" in err[0]

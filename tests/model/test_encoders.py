@@ -1,4 +1,4 @@
-"""Tests for tfner.encoders: resolving, configuring and loading encoders offline.
+"""tfner.model.encoders: resolving, configuring and loading encoders offline.
 
 The pretrained MiniLM directory holds only PyTorch weights (model.safetensors), which
 TFAutoModel.from_pretrained cannot load in transformers 4.57; tfner converts them. The reference below
@@ -10,10 +10,10 @@ import os
 
 import numpy as np
 import pytest
+from helpers import TINY
 
-from tfner.model.encoders import (EncoderError, build_encoder, load_encoder, load_encoder_config, resolve_encoder)
+from tfner.model.encoders import EncoderError, build_encoder, load_encoder, load_encoder_config, resolve_encoder
 
-TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 TEXTS = ["Patient Marlon Brando, phone +47 912 34 567.", "Born January 01. 1982."]
 
 

@@ -1,28 +1,27 @@
-"""Tests for tfner.heads, through taggers built on the tiny random 2-layer encoder."""
+"""tfner.model.heads, through taggers built on the tiny random 2-layer encoder."""
 
 import numpy as np
 import pytest
 import tf_keras
+from helpers import TINY, build_tagger
 
-from conftest import TINY, tiny_config
-from tfner.training.config import TrainConfig
+from tfner.core.config import flat_fields
 from tfner.model.heads import HEADS
-from tfner.model.tagger import Tagger
+from tfner.training.config import TrainConfig
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 TEXTS = ["Patient Marlon Brando, phone +47 912 34 567.", "Born in Oslo."]
 
 
 @pytest.fixture(scope="module")
-def build(tokenizer, tmp_path_factory):
+def build(tokenizer):
     """Build (and cache) a Tagger per set of config overrides."""
     cache = {}
 
     def get(**overrides):
         key = tuple(sorted((k, str(v)) for k, v in overrides.items()))
         if key not in cache:
-            config = tiny_config(tmp_path_factory.mktemp("run"), **overrides)
-            cache[key] = Tagger.build(config, LABELS, tokenizer)
+            cache[key] = build_tagger(LABELS, tokenizer, **overrides)
         return cache[key]
 
     return get
@@ -40,7 +39,7 @@ def dense_layers(tagger):
 
 
 def test_registry_matches_the_config_choices():
-    choices = [f for f in TrainConfig.__dataclass_fields__.values() if f.name == "head"][0].metadata["choices"]
+    choices = flat_fields(TrainConfig)["head"][1].metadata["choices"]  # the --head choices
     assert sorted(HEADS) == sorted(choices) == ["linear", "mlp", "replace-last"]
     assert {name: spec.layers_dropped for name, spec in HEADS.items()} == {
         "linear": 0, "mlp": 0, "replace-last": 1}

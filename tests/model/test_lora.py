@@ -1,5 +1,5 @@
 """LoRA: the layer, target matching, exact PEFT parameter counts, which variables train, mixed precision,
-merging, merged saves and adapter files (tfner.lora)."""
+merging, merged saves (tfner.model.lora) and adapter files (tfner.model.adapters)."""
 
 import contextlib
 import io
@@ -8,8 +8,7 @@ import os
 
 import numpy as np
 import pytest
-
-from conftest import TINY, tiny_config
+from helpers import TINY, tiny_config
 
 IDS = [[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 2088, 102, 0, 0]]
 
@@ -111,24 +110,29 @@ def test_lora_dense_config_round_trip():
     assert clone.lora_kernel_a.shape == (5, 2)
 
 
-def test_lora_config_is_validated_and_mirrors_the_train_config():
+def test_lora_config_is_validated_and_is_the_train_configs_lora_part():
     import dataclasses
 
+    from tfner.model.lora import DEFAULT_TARGETS, LoraConfig
     from tfner.training.config import TrainConfig
-    from tfner.model.lora import LoraConfig
 
-    assert LoraConfig.from_train_config(TrainConfig()) == LoraConfig()  # same defaults, no drift
-    assert LoraConfig.from_train_config(TrainConfig(lora_target_regex=r".*\.query")).target_modules == r".*\.query"
+    assert TrainConfig().model.lora == LoraConfig()  # one set of defaults, no drift
+    assert TrainConfig.from_dict({"lora_target_regex": r".*\.query"}).model.lora.target_modules == r".*\.query"
+    assert LoraConfig().target_modules == list(DEFAULT_TARGETS)
     assert {f.name for f in dataclasses.fields(LoraConfig)} == {
-        "r", "lora_alpha", "lora_dropout", "bias", "target_modules", "use_rslora"}
-    for bad in (dict(r=0), dict(lora_alpha=0), dict(lora_dropout=1.0), dict(bias="some"),
-                dict(target_modules=[]), dict(target_modules="(")):
+        "enabled", "r", "alpha", "dropout", "bias", "targets", "target_regex", "use_rslora"}
+    # PEFT's names (as adapter files of tfner 0.1 stored them) map onto the same settings
+    assert LoraConfig.from_peft({"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "bias": "lora_only",
+                                 "target_modules": list(DEFAULT_TARGETS), "use_rslora": False}) == LoraConfig()
+    assert LoraConfig.from_peft({"target_modules": r".*\.query"}).target_regex == r".*\.query"
+    for bad in (dict(r=0), dict(alpha=0), dict(dropout=1.0), dict(bias="some"),
+                dict(targets=[]), dict(target_regex="(")):
         with pytest.raises(ValueError):
             LoraConfig(**bad)
     for bad in (dict(lora_r=0), dict(lora_targets=[]), dict(lora_target_regex="("),
                 dict(lora=True, finetune="frozen"), dict(lora_bias="some")):
         with pytest.raises(ValueError):
-            TrainConfig(**bad)
+            TrainConfig.from_dict(bad)
 
 
 # Applying to an encoder -------------------------------------------------------------------------------
@@ -243,24 +247,23 @@ def zero_init(monkeypatch):
 
 
 def _head_parameters(labels, hidden):
-    from tfner.training.config import TrainConfig
+    from tfner.model.config import ModelConfig
     from tfner.model.heads import HEADS
 
-    head = HEADS["linear"].build(TrainConfig(), labels)
+    head = HEADS["linear"].build(ModelConfig(), labels)
     head.build((None, None, hidden))
     return sum(int(np.prod(v.shape)) for v in head.weights)
 
 
 def test_parameter_counts_equal_peft_for_minilm(zero_init):
     """PEFT 0.21 on MiniLM-L6 (22,565,376 without the pooler): 9 and 13 labels, the default LoRA."""
+    from tfner.model.encoders import build_encoder, freeze_pooler, load_encoder_config
+    from tfner.model.lora import apply_lora, count_parameters
     from tfner.training.config import TrainConfig
-    from tfner.model.encoders import build_encoder, load_encoder_config
-    from tfner.model.lora import LoraConfig, apply_lora, count_parameters
-    from tfner.model.tagger import _freeze_pooler
 
     encoder = build_encoder(load_encoder_config("minilm"))
-    _freeze_pooler(encoder)  # as Tagger.build does
-    apply_lora(encoder, LoraConfig.from_train_config(TrainConfig()))
+    freeze_pooler(encoder)  # as load_encoder does for Tagger.build
+    apply_lora(encoder, TrainConfig().model.lora)
     trainable, total = count_parameters(encoder)
     assert (trainable, total) == (684_288, 23_228_928)  # adapters 663,552 + wrapped biases 20,736
     for labels, expected in ((9, (687_753, 23_232_393)), (13, (689_293, 23_233_933))):
@@ -272,12 +275,11 @@ def test_parameter_counts_equal_peft_for_roberta_base(zero_init):
     """PEFT 0.21 on RobertaConfig(), 13 labels: 2,747,149 trainable of 124,064,269 base + adapters."""
     from transformers import RobertaConfig
 
-    from tfner.model.encoders import build_encoder
+    from tfner.model.encoders import build_encoder, freeze_pooler
     from tfner.model.lora import LoraConfig, apply_lora, count_parameters
-    from tfner.model.tagger import _freeze_pooler
 
     encoder = build_encoder(RobertaConfig())
-    _freeze_pooler(encoder)
+    freeze_pooler(encoder)
     apply_lora(encoder, LoraConfig())
     trainable, total = count_parameters(encoder)
     head = _head_parameters(13, 768)
@@ -285,31 +287,25 @@ def test_parameter_counts_equal_peft_for_roberta_base(zero_init):
 
 
 @pytest.fixture(scope="module")
-def tiny_tagger(tokenizer):
-    from tfner.data.readers import build_labels
+def train_notes():
     from tfner.data.synthetic import clinical_notes
-    from tfner.model.tagger import Tagger
 
-    corpus = clinical_notes(8, 1)[0]
-    return Tagger.build(tiny_config(), build_labels(corpus), tokenizer), corpus
+    return clinical_notes(8, 1)[0]
 
 
 @pytest.mark.parametrize("bias", ["none", "lora_only", "all"])
-def test_only_intended_variables_change_in_training(bias, tiny_tagger):
+def test_only_intended_variables_change_in_training(bias, tiny_tagger, train_notes):
     from tfner.data.batching import make_dataset
     from tfner.model.lora import LoraConfig, apply_lora, unload, variable_paths
-    from tfner.evaluation.metrics import MaskedAccuracy, masked_loss
-    from tfner.training.optim import make_optimizers
+    from tfner.training.optim import compile_tagger
 
-    tagger, corpus = tiny_tagger
+    tagger, corpus = tiny_tagger, train_notes
     config = tiny_config(learning_rate=1e-2, head_learning_rate=1e-2)
     wrapped = list(apply_lora(tagger.encoder, LoraConfig(bias=bias)))
     try:
-        encoder_opt, head_opt = make_optimizers(config, 3)
+        compile_tagger(tagger, config, 3)
         # The tagger's own train_step, run eagerly: tracing it would cost more than the three steps.
-        tagger.model.compile(optimizer=encoder_opt, loss=masked_loss, metrics=[MaskedAccuracy()],
-                             run_eagerly=True)
-        tagger.model.head_optimizer, tagger.model.clip_norm = head_opt, config.clip_norm
+        tagger.model.run_eagerly = True
         x, y = next(iter(make_dataset(tagger.encode(corpus), 8, tagger.tokenizer.pad_token_id)))
         keys = variable_paths(tagger.encoder, include_pooler=True)
         keys.update({f"head.{v.name}": v for v in tagger.model.get_layer("head").weights})
@@ -361,13 +357,6 @@ def trained(tmp_path_factory, base_dir):
     return config, tagger, metrics, stdout.getvalue()
 
 
-@pytest.fixture(scope="module")
-def notes():
-    from tfner.data.synthetic import clinical_notes
-
-    return clinical_notes(1, 12, seed=7)[1]
-
-
 def _logits(tagger, corpus):
     """Logits of the labelled positions, from one eager call (no tracing: LoRA changes retrace)."""
     from tfner.data.batching import make_dataset
@@ -404,7 +393,7 @@ def test_saved_model_is_merged_plain_and_predicts_like_the_trained_one(trained, 
         f.visit(names.append)
     assert names and not any("lora" in n for n in names)
     with open(os.path.join(config.output_dir, "config.json")) as f:
-        assert json.load(f)["lora"] is True  # how it was trained; the weights are plain
+        assert json.load(f)["model"]["lora"]["enabled"] is True  # how it was trained; the weights are plain
     loaded = tfner.load(config.output_dir)
     assert not has_lora(loaded.encoder)
     assert count_parameters(loaded.model)[1] == count_parameters(tagger.model)[1] - sum(
@@ -416,15 +405,17 @@ def test_saved_model_is_merged_plain_and_predicts_like_the_trained_one(trained, 
 
 
 def test_merged_and_unmerged_outputs_agree_after_training(trained, notes):
-    from tfner.model.lora import is_merged, lora_layers, merge, unmerge
+    from tfner.model.lora import is_merged, lora_layers, merge, trace_key, unmerge
 
     _, tagger, _, _ = trained
     kernels = {p: l.base.kernel.numpy().copy() for p, l in lora_layers(tagger.encoder).items()}
     assert any(np.abs(l.lora_kernel_b.numpy()).max() > 0 for l in lora_layers(tagger.encoder).values())
     unmerged, eager = _predicted_logits(tagger, notes), _logits(tagger, notes)
+    key = trace_key(tagger.encoder)
     merge(tagger.encoder)
     try:
         assert is_merged(tagger.encoder)
+        assert trace_key(tagger.encoder) != key  # what makes the tagger's traced forward pass retrace
         np.testing.assert_allclose(_predicted_logits(tagger, notes), unmerged, atol=1e-5)  # retraced
         np.testing.assert_allclose(_logits(tagger, notes), eager, atol=1e-5)
     finally:
@@ -435,14 +426,12 @@ def test_merged_and_unmerged_outputs_agree_after_training(trained, notes):
 
 
 def test_merged_copy_has_the_plain_models_weights_and_count(trained, tokenizer):
-    import dataclasses
-
-    from tfner.model.lora import count_parameters, merged_tagger
+    from tfner.model.lora import count_parameters
     from tfner.model.tagger import Tagger
 
     config, tagger, _, _ = trained
-    merged = merged_tagger(tagger)
-    plain = Tagger.build(dataclasses.replace(config, lora=False), tagger.labels, tokenizer)
+    merged = tagger.merged()
+    plain = Tagger.build(config.replace(lora=False).model, tagger.labels, tokenizer)
     assert [tuple(v.shape) for v in merged.model.weights] == [tuple(v.shape) for v in plain.model.weights]
     assert count_parameters(merged.model)[1] == count_parameters(plain.model)[1]
 
@@ -450,7 +439,8 @@ def test_merged_copy_has_the_plain_models_weights_and_count(trained, tokenizer):
 def test_adapter_file_round_trip_onto_a_fresh_base(trained, notes):
     from safetensors.numpy import load_file
 
-    from tfner.model.lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS, lora_layers, load_adapter
+    from tfner.model.adapters import ADAPTER_CONFIG, ADAPTER_WEIGHTS, load_adapter
+    from tfner.model.lora import lora_layers
 
     config, tagger, _, _ = trained
     adapter = os.path.join(config.output_dir, "adapter")
@@ -471,7 +461,8 @@ def test_adapter_file_round_trip_onto_a_fresh_base(trained, notes):
 
 
 def test_adapters_swap_on_one_base(trained, notes, tmp_path):
-    from tfner.model.lora import load_adapter, lora_layers, save_adapter, unload
+    from tfner.model.adapters import load_adapter, save_adapter
+    from tfner.model.lora import lora_layers, unload
 
     config, tagger, _, _ = trained
     first = os.path.join(config.output_dir, "adapter")
@@ -499,15 +490,13 @@ def test_adapters_swap_on_one_base(trained, notes, tmp_path):
 
 
 def test_adapter_refuses_another_base(trained):
-    import dataclasses
-
-    from tfner.model.lora import has_lora, load_adapter
+    from tfner.model.adapters import load_adapter
+    from tfner.model.lora import has_lora
     from tfner.model.tagger import Tagger
 
     config, tagger, _, _ = trained
-    other = Tagger.build(dataclasses.replace(config, encoder="minilm", pretrained=False,
-                                             encoder_overrides=dict(TINY), lora=False), tagger.labels,
-                         tagger.tokenizer)
+    other = Tagger.build(config.replace(encoder="minilm", pretrained=False, encoder_overrides=dict(TINY),
+                                        lora=False).model, tagger.labels, tagger.tokenizer)
     with pytest.raises(ValueError, match="another base encoder"):
         load_adapter(os.path.join(config.output_dir, "adapter"), base=other)
     assert not has_lora(other.encoder)
@@ -524,9 +513,9 @@ def test_cli_lora_flags(capsys):
     args = parser.parse_args(["--lora", "--lora-r", "4", "--lora-alpha", "8", "--lora-dropout", "0.1",
                               "--lora-bias", "all", "--lora-targets", "query", "value",
                               "--lora-use-rslora"])
-    config = config_from_args(args)
-    assert (config.lora, config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_bias,
-            config.lora_targets, config.lora_use_rslora) == (True, 4, 8.0, 0.1, "all", ["query", "value"], True)
+    lora = config_from_args(args).model.lora
+    assert (lora.enabled, lora.r, lora.alpha, lora.dropout, lora.bias, lora.targets, lora.use_rslora) == (
+        True, 4, 8.0, 0.1, "all", ["query", "value"], True)
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from conftest import tiny_config
+from helpers import TINY, build_tagger
 
 LABELS = ["O", "B-X", "I-X"]
 
@@ -28,11 +27,7 @@ def policy():
 
 
 def _tagger(labels=LABELS, **overrides):
-    from tfner.model.tagger import Tagger
-
-    tagger = Tagger.build(tiny_config(None, **overrides), labels)
-    tagger.compile(total_steps=10)
-    return tagger
+    return build_tagger(labels, total_steps=10, **overrides)
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
@@ -99,7 +94,7 @@ def test_xla_and_steps_per_execution_train_like_the_plain_step(overrides):
     from tfner.data.synthetic import clinical_notes
 
     notes = clinical_notes(12, 1, seed=3)[0]
-    no_dropout = {**tiny_config().encoder_overrides, "hidden_dropout_prob": 0.0,
+    no_dropout = {**TINY, "hidden_dropout_prob": 0.0,
                   "attention_probs_dropout_prob": 0.0}
     losses = []
     for extra in ({}, overrides):

@@ -1,4 +1,5 @@
-"""SavedModel export: layout, parity with the Tagger and the pipeline, saved_model_cli, atomic writes."""
+"""tfner.serving.export, the SavedModel export: layout, parity with the Tagger and the pipeline,
+saved_model_cli, atomic writes, `tfner export`."""
 
 import json
 import os
@@ -7,8 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from conftest import tiny_config
+from helpers import ROOT, build_tagger, force_constant
 
 CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 # `saved_model_cli run` loads the whole graph, predict_text's tokenizer ops included: register them first
@@ -17,18 +17,9 @@ CLI_WITH_TEXT_OPS = [sys.executable, "-c", "import sys, tensorflow_text; sys.arg
 
 
 @pytest.fixture(scope="module")
-def labels():
-    from tfner.data.readers import build_labels
-    from tfner.data.synthetic import clinical_notes
-
-    return build_labels(clinical_notes(40, 1)[0])
-
-
-@pytest.fixture(scope="module")
-def tagger(labels):
-    from tfner.model.tagger import Tagger
-
-    return Tagger.build(tiny_config(), labels)
+def tagger(tiny_tagger):
+    """The module's tiny random tagger (for the notes' labels); it tags plenty of entities."""
+    return tiny_tagger
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +38,6 @@ def loaded(exported):
     import tensorflow_text  # noqa: F401  (registers the tokenizer ops before loading)
 
     return tf.saved_model.load(exported[0])
-
-
-@pytest.fixture(scope="module")
-def notes():
-    from tfner.data.synthetic import clinical_notes
-
-    return clinical_notes(1, 8, seed=3)[1]
 
 
 def test_layout_assets_and_version(exported, tagger, labels):
@@ -179,41 +163,38 @@ def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch)
     assert os.listdir(tmp_path / "tiny") == []
 
 
-def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tmp_path, capsys):
+def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tokenizer, tmp_path,
+                                                                              capsys):
     from tfner.serving.export import main
-    from tfner.model.tagger import Tagger
 
-    collapsed = Tagger.build(tiny_config(), labels)
-    head = collapsed.model.get_layer("head")
-    weights = head.get_weights()
-    weights[-1][0] += 100.0  # the O bias: every token is O
-    head.set_weights(weights)
+    collapsed = build_tagger(labels, tokenizer)
+    force_constant(collapsed, "O")  # every token is O
     model = tmp_path / "model"
     collapsed.save(str(model))
     args = [str(model), "--name", "notes", "--output-root", str(tmp_path / "sm")]
-    with pytest.raises(SystemExit) as stop:
-        main(args)
-    assert stop.value.code == 2 and "collapsed" in capsys.readouterr().err
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "collapsed" in err[0]
     assert not os.path.exists(tmp_path / "sm" / "notes")
-    main(args + ["--force", "--version", "4"])
+    assert main(args + ["--force", "--version", "4"]) == 0
     assert os.listdir(tmp_path / "sm" / "notes") == ["4"]
     first = os.path.getmtime(tmp_path / "sm" / "notes" / "4" / "saved_model.pb")
-    with pytest.raises(SystemExit):
-        main(args + ["--version", "4"])  # exists: refused without --force
+    capsys.readouterr()
+    assert main(args + ["--version", "4"]) == 2  # exists: refused without --force
     assert "exists" in capsys.readouterr().err
-    main(args + ["--force", "--version", "4"])
+    assert main(args + ["--force", "--version", "4"]) == 0
     assert sorted(os.listdir(tmp_path / "sm" / "notes")) == ["4"]
     assert os.path.getmtime(tmp_path / "sm" / "notes" / "4" / "saved_model.pb") >= first
 
 
-def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(labels, tmp_path, monkeypatch):
+def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(labels, tokenizer, tmp_path,
+                                                                              monkeypatch):
     import tensorflow as tf
 
-    from tfner.serving import export as export_module
     from tfner.model import lora
-    from tfner.model.tagger import Tagger
+    from tfner.serving import export as export_module
 
-    tagger = Tagger.build(tiny_config(lora=True, lora_r=2), labels)
+    tagger = build_tagger(labels, tokenizer, lora=True, lora_r=2)
     adapters = [v for v in tagger.encoder.trainable_variables if "lora_kernel_b" in v.name]
     assert adapters
     for v in adapters:  # non-zero adapters, so merging matters
@@ -239,8 +220,7 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(l
 def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported, loaded, capsys):
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
-                        "serving_client.py")
+    path = os.path.join(ROOT, "examples", "serving_client.py")
     spec = importlib.util.spec_from_file_location("serving_client", path)
     client = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(client)
@@ -291,14 +271,12 @@ def test_plain_tensorflow_process_loads_and_runs_the_export(exported, tagger, tm
     assert out["count"][0] > 0 and out["end"][0].max() <= 255 * len("John Smith ")
 
 
-def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(tmp_path, capsys):
+def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(tokenizer, tmp_path, capsys):
     from tfner.serving.export import main
-    from tfner.model.tagger import Tagger
 
     model = tmp_path / "model"
-    Tagger.build(tiny_config(), ["O", "B-PER", "I-PER"]).save(str(model))
-    with pytest.raises(SystemExit) as stop:
-        main([str(model), "--name", "conll", "--output-root", str(tmp_path / "sm")])
+    build_tagger(["O", "B-PER", "I-PER"], tokenizer).save(str(model))
+    assert main([str(model), "--name", "conll", "--output-root", str(tmp_path / "sm")]) == 2
     err = capsys.readouterr().err
-    assert stop.value.code == 2 and "--check-data" in err and "does not occur" in err
+    assert "--check-data" in err and "does not occur" in err
     assert not os.path.exists(tmp_path / "sm")

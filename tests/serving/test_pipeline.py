@@ -1,20 +1,18 @@
-"""NERPipeline: aggregations on hand-made logits, long documents through windows, bad inputs, the CLI."""
+"""tfner.serving: NERPipeline's aggregations on hand-made logits, long documents through windows, bad
+inputs, and `tfner predict`."""
 
 import json
 
 import numpy as np
 import pytest
-
-from conftest import tiny_config
+from helpers import build_tagger
 
 LABELS = ["O", "B-NAME", "I-NAME", "B-DATE", "I-DATE"]
 
 
 @pytest.fixture(scope="module")
-def tagger():
-    from tfner.model.tagger import Tagger
-
-    return Tagger.build(tiny_config(), LABELS)
+def tagger(tokenizer):
+    return build_tagger(LABELS, tokenizer)
 
 
 def rigged(tagger, monkeypatch, by_token):
@@ -142,22 +140,23 @@ def test_batches_empty_strings_and_bad_inputs(tagger, monkeypatch):
         NERPipeline(tagger, "mean")
 
 
-def test_predict_cli(tagger, tmp_path, capsys):
+def test_predict_cli(trained_run, tmp_path, capsys):
     from tfner.serving.predict import main
 
-    model = tmp_path / "model"
-    tagger.save(str(model))
+    model = trained_run.output_dir
     (tmp_path / "in.txt").write_text("John Smith\n\n")
     (tmp_path / "in.jsonl").write_text(json.dumps({"body": "Anne"}) + "\n")
-    main(["--model", str(model), "Hello there", "--file", str(tmp_path / "in.txt"),
-          "--jsonl", str(tmp_path / "in.jsonl"), "--text-field", "body", "--aggregation", "first"])
+    assert main(["--model", str(model), "Hello there", "--file", str(tmp_path / "in.txt"),
+                 "--jsonl", str(tmp_path / "in.jsonl"), "--text-field", "body", "--aggregation", "first"]) == 0
     lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
     assert [l["text"] for l in lines] == ["Hello there", "John Smith", "", "Anne"]
     assert lines[2]["entities"] == []
     for line in lines:
         for e in line["entities"]:
             assert e["word"] == line["text"][e["start"]:e["end"]]
-    main(["--model", str(model), "x y", "--output", str(tmp_path / "out.jsonl")])
+    assert main(["--model", str(model), "x y", "--output", str(tmp_path / "out.jsonl")]) == 0
     assert json.loads((tmp_path / "out.jsonl").read_text())["text"] == "x y"
-    with pytest.raises(SystemExit):
-        main(["--model", str(model), "--jsonl", str(tmp_path / "in.jsonl")])
+    capsys.readouterr()
+    assert main(["--model", str(model), "--jsonl", str(tmp_path / "in.jsonl")]) == 2  # no "text" field
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'in.jsonl'}:1: no field 'text' (use --text-field)"]

@@ -7,25 +7,13 @@ process has long happened.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _run(script, tmp_path, env=None, timeout=600):
-    path = tmp_path / "script.py"
-    path.write_text(textwrap.dedent(script))
-    full_env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
-                    TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
-    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=timeout,
-                          env=full_env, cwd=str(tmp_path))
-
+from helpers import free_ports, run_script, subprocess_env
 
 # Choosing a strategy -----------------------------------------------------------------------------
 
@@ -134,15 +122,16 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import numpy as np, tf_keras
-from conftest import tiny_config
-from tfner.training.distribute import make_strategy
-from tfner.evaluation.metrics import MaskedAccuracy, masked_loss
+from helpers import TINY, tiny_config
+from tfner.model.losses import MaskedAccuracy, masked_loss
 from tfner.model.tagger import Tagger
+from tfner.training.distribute import make_strategy
+from tfner.training.optim import compile_tagger
 from tfner.training.train import train
 
 # No dropout anywhere, so the two runs compute the same function; the rows of each global batch carry
 # different numbers of labelled tokens, so a per-replica mean would differ from the global one.
-no_dropout = {**tiny_config().encoder_overrides, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+no_dropout = {**TINY, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
 labels = ["O", "B-X", "I-X"]
 rng = np.random.default_rng(0)
 ids = rng.integers(1000, 5000, (24, 12)).astype(np.int32)
@@ -157,7 +146,7 @@ def run(config, optimizer, strategy_name, devices, start=None):
     chosen = make_strategy(strategy_name, devices)
     tf_keras.utils.set_random_seed(0)
     with chosen.strategy.scope():
-        tagger = Tagger.build(config, labels)
+        tagger = Tagger.build(config.model, labels)
         if start is not None:
             tagger.model.set_weights(start)
         if optimizer == "sgd":  # plain steps: weights follow gradients linearly, so float noise stays small
@@ -166,7 +155,7 @@ def run(config, optimizer, strategy_name, devices, start=None):
             tagger.model.head_optimizer = tf_keras.optimizers.SGD(0.2)
             tagger.model.clip_norm = config.clip_norm
         else:
-            tagger.compile(total_steps=6)
+            compile_tagger(tagger, config, 6)
     initial = tagger.model.get_weights()
     losses = []
     class Batches(tf_keras.callbacks.Callback):
@@ -200,7 +189,7 @@ print("RESULT " + json.dumps(results))
 def mirrored(tmp_path_factory):
     """One subprocess for every mirrored check (TensorFlow start-up and tracing dominate their cost)."""
     folder = tmp_path_factory.mktemp("mirrored")
-    result = _run(MIRRORED, folder)
+    result = run_script(MIRRORED, folder)
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(l for l in result.stdout.splitlines() if l.startswith("RESULT "))
     return json.loads(line[7:]), result.stdout, folder
@@ -237,7 +226,7 @@ def test_train_runs_end_to_end_under_mirrored(mirrored):
 WORKER = """
 import hashlib, json, sys
 import numpy as np
-from conftest import tiny_config
+from helpers import tiny_config
 from tfner.training.train import train
 config = tiny_config(None, output_dir=sys.argv[1], strategy="multi-worker", batch_size=4, epochs=2,
                      synthetic_train=24, synthetic_test=6)
@@ -248,24 +237,12 @@ print("RESULT " + json.dumps({"weights": digest.hexdigest(), "f1": metrics["vali
 """
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_two_local_workers_train_together_and_only_the_chief_writes(tmp_path):
     (tmp_path / "worker.py").write_text(textwrap.dedent(WORKER))
-    cluster = {"worker": [f"localhost:{p}" for p in _free_ports(2)]}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
-               TF_CPP_MIN_LOG_LEVEL="2")
+    cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
     procs = []
     for index in range(2):
-        env_i = dict(env, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        env_i = subprocess_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         procs.append(subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), str(tmp_path / f"out{index}")],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_i,
                                       cwd=str(tmp_path)))

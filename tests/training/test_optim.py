@@ -1,4 +1,5 @@
-"""The optimizer: the fused AdamW must update exactly like Keras' AdamW; the warm-up/decay schedule."""
+"""tfner.training.optim: the fused AdamW must update exactly like Keras' AdamW; the warm-up/decay schedule;
+compile_tagger."""
 
 import numpy as np
 import pytest
@@ -43,3 +44,24 @@ def test_warmup_then_linear_decay():
     values = [float(schedule(step)) for step in range(11)]
     np.testing.assert_allclose(values[:4], [0.25, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(values[4:], [1.0, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6, 0.0])
+
+
+def test_compile_tagger_compiles_as_the_config_says(tiny_tagger):
+    from helpers import tiny_config
+
+    from tfner.model.losses import MaskedAccuracy, masked_loss
+    from tfner.training.optim import AdamW, compile_tagger
+
+    config = tiny_config(learning_rate=1e-3, head_learning_rate=0.0, warmup_ratio=0.2, clip_norm=0.5)
+    assert compile_tagger(tiny_tagger, config, 10) is tiny_tagger
+    model = tiny_tagger.model
+    assert isinstance(model.optimizer, AdamW) and isinstance(model.head_optimizer, AdamW)
+    assert model.optimizer is not model.head_optimizer
+    # step 0 of 2 warm-up steps; head_learning_rate 0 means the encoder's rate
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3 / 2)
+    assert float(model.head_optimizer.learning_rate) == pytest.approx(1e-3 / 2)
+    assert model.clip_norm == 0.5 and model.loss_scaled is False
+    assert model.loss is masked_loss and isinstance(model.compiled_metrics._metrics[0], MaskedAccuracy)
+    compile_tagger(tiny_tagger, tiny_config(learning_rate=1e-3, head_learning_rate=4e-3, warmup_ratio=0.0), 10)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(model.head_optimizer.learning_rate) == pytest.approx(4e-3)

@@ -1,21 +1,18 @@
-"""End-to-end training: outputs, save/load round trip, resume after a kill, CLI errors, real learning."""
+"""`tfner train` (tfner.training.train) end to end: outputs, save/load round trip, resume after a kill,
+CLI errors, real learning."""
 
 import json
 import os
 
 import numpy as np
 import pytest
-
-from conftest import tiny_config
+from helpers import tiny_config
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    from tfner.training.train import train
-
-    config = tiny_config(tmp_path_factory.mktemp("tiny"), epochs=2, eval_before=True)
-    tagger, metrics = train(config)
-    return config, tagger, metrics
+def trained(trained_run):
+    """The session's tiny run: 2 epochs, evaluated before and after."""
+    return trained_run.config, trained_run.tagger, trained_run.metrics
 
 
 def test_output_dir_holds_model_history_metrics_and_plots(trained):
@@ -40,14 +37,14 @@ def test_output_dir_holds_model_history_metrics_and_plots(trained):
     assert saved["labels"][0] == "O" and len(saved["labels"]) == 13
 
 
-def test_saved_model_predicts_identically(trained):
+def test_saved_model_predicts_identically(trained, notes):
     import tfner
-    from tfner.data.synthetic import clinical_notes
 
     config, tagger, _ = trained
     loaded = tfner.load(config.output_dir)
     assert loaded.labels == tagger.labels
-    corpus = clinical_notes(1, 12, seed=7)[1]
+    assert loaded.config == config.model  # config.json holds the run's config, nested
+    corpus = notes
     windows = tagger.encode(corpus)
     a, b = tagger.predict_logits(windows), loaded.predict_logits(loaded.encode(corpus))
     for x, y in zip(a, b):
@@ -130,9 +127,9 @@ def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     from tfner.training.config import TrainConfig
     from tfner.training.train import train
 
-    config = TrainConfig(head="linear", synthetic_train=250, synthetic_test=40, epochs=2, batch_size=8,
-                         learning_rate=1e-4, head_learning_rate=3e-3, verbose=0,
-                         output_dir=str(tmp_path / "run"), early_stopping_patience=0)
+    config = TrainConfig.from_dict(dict(head="linear", synthetic_train=250, synthetic_test=40, epochs=2,
+                                        batch_size=8, learning_rate=1e-4, head_learning_rate=3e-3, verbose=0,
+                                        output_dir=str(tmp_path / "run"), early_stopping_patience=0))
     _, metrics = train(config)
     assert metrics["before"]["f1"] < 0.1
     assert metrics["after"]["f1"] > 0.6

@@ -1,4 +1,5 @@
-"""Tests for tfner.config: TrainConfig validation, JSON round trip and the generated command line."""
+"""tfner.training.config: TrainConfig validation, JSON round trip and the generated command line.
+(The nesting machinery itself, flat <-> nested, is tested in tests/core/test_config.py.)"""
 
 import argparse
 import dataclasses
@@ -7,7 +8,12 @@ import re
 
 import pytest
 
+from tfner.core.config import flat_fields
 from tfner.training.config import TrainConfig, add_config_arguments, config_from_args
+
+
+def make(**flat):
+    return TrainConfig.from_dict(flat)
 
 
 def parse(argv):
@@ -22,17 +28,20 @@ def parse(argv):
 
 def test_defaults():
     c = TrainConfig()
-    assert (c.encoder, c.pretrained, c.head, c.mlp_sizes, c.finetune) == ("minilm", True, "linear", [20, 8], "full")
-    assert (c.max_length, c.stride, c.batch_size, c.epochs) == (128, 32, 32, 3)
-    assert c.encoder_overrides == {} and c.seqeval_mode == "default" and c.misaligned_spans == "error"
+    m = c.model
+    assert (m.encoder, m.pretrained, m.head, m.mlp_sizes, m.finetune) == ("minilm", True, "linear", [20, 8], "full")
+    assert (m.max_length, m.stride, c.batch_size, c.epochs) == (128, 32, 32, 3)
+    assert m.encoder_overrides == {} and c.seqeval_mode == "default" and c.misaligned_spans == "error"
 
 
 def test_mutable_defaults_are_not_shared():
     a, b = TrainConfig(), TrainConfig()
-    a.mlp_sizes.append(4)
-    a.encoder_overrides["num_hidden_layers"] = 1
-    assert b.mlp_sizes == [20, 8] and b.encoder_overrides == {}
-    assert TrainConfig().mlp_sizes == [20, 8]
+    a.model.mlp_sizes.append(4)
+    a.model.encoder_overrides["num_hidden_layers"] = 1
+    a.model.lora.targets.append("dense")
+    a.devices.append("/gpu:0")
+    assert b.model.mlp_sizes == [20, 8] and b.model.encoder_overrides == {} and "dense" not in b.model.lora.targets
+    assert TrainConfig().model.mlp_sizes == [20, 8] and TrainConfig().devices == []
 
 
 @pytest.mark.parametrize("field, value, pattern", [
@@ -43,7 +52,7 @@ def test_mutable_defaults_are_not_shared():
     ("batch_size", 0, r"batch_size must be positive, got 0"),
     ("batch_size", -4, r"batch_size must be positive, got -4"),
     ("epochs", 0, r"epochs must be positive"),
-    ("max_length", 0, r"max_length must be positive"),
+    ("max_length", 0, r"max_length must be above 2"),
     ("synthetic_train", 0, r"synthetic_train must be positive"),
     ("mlp_sizes", [], r"mlp_sizes must be positive integers"),
     ("mlp_sizes", [0], r"mlp_sizes must be positive integers"),
@@ -64,26 +73,26 @@ def test_mutable_defaults_are_not_shared():
 ])
 def test_invalid_values_raise_naming_the_field(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
-        TrainConfig(**{field: value})
+        make(**{field: value})
 
 
 @pytest.mark.parametrize("stride, max_length", [(126, 128), (127, 128), (200, 128), (8, 10)])
 def test_stride_must_leave_room_in_the_window(stride, max_length):
     with pytest.raises(ValueError, match=f"stride=.*{stride}.*max_length={max_length}"):
-        TrainConfig(stride=stride, max_length=max_length)
+        make(stride=stride, max_length=max_length)
 
 
 def test_largest_valid_stride_and_mlp_sizes_normalised():
-    assert TrainConfig(stride=125, max_length=128).stride == 125
-    assert TrainConfig(stride=0).stride == 0
-    c = TrainConfig(mlp_sizes=(32, 16))
-    assert c.mlp_sizes == [32, 16] and isinstance(c.mlp_sizes, list)
+    assert make(stride=125, max_length=128).model.stride == 125
+    assert make(stride=0).model.stride == 0
+    c = make(mlp_sizes=(32, 16))
+    assert c.model.mlp_sizes == [32, 16] and isinstance(c.model.mlp_sizes, list)
 
 
 @pytest.mark.parametrize("value", ["32", [2.5], ["x"]])
 def test_mlp_sizes_of_wrong_type_raise_naming_the_field(value):
     with pytest.raises(ValueError, match="mlp_sizes"):
-        TrainConfig(mlp_sizes=value)
+        make(mlp_sizes=value)
 
 
 def test_wrong_type_from_json_raises_value_error_naming_the_field():
@@ -96,23 +105,24 @@ def test_wrong_type_from_json_raises_value_error_naming_the_field():
 
 
 def test_json_round_trip(tmp_path):
-    c = TrainConfig(head="mlp", mlp_sizes=[32, 16], pretrained=False, encoder_overrides={"num_hidden_layers": 2},
-                    max_length=64, stride=16, learning_rate=3e-5, label_all_tokens=True, seqeval_mode="strict",
-                    output_dir=str(tmp_path / "run"))
+    c = make(head="mlp", mlp_sizes=[32, 16], pretrained=False, encoder_overrides={"num_hidden_layers": 2},
+             max_length=64, stride=16, learning_rate=3e-5, label_all_tokens=True, seqeval_mode="strict",
+             output_dir=str(tmp_path / "run"), lora=True, lora_targets=["query"], collapse_action="warn")
     path = tmp_path / "run.json"
     text = c.to_json(path)
     assert json.loads(text) == dataclasses.asdict(c)
     assert json.loads(path.read_text()) == dataclasses.asdict(c)
     back = TrainConfig.from_json(path)
     assert back == c
-    assert back.encoder_overrides == {"num_hidden_layers": 2} and back.mlp_sizes == [32, 16]
+    assert back.model.encoder_overrides == {"num_hidden_layers": 2} and back.model.mlp_sizes == [32, 16]
+    assert back.model.lora.targets == ["query"] and back.collapse.action == "warn"
     assert back != TrainConfig()
 
 
 def test_to_json_without_path_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = TrainConfig().to_json()
-    assert json.loads(text)["head"] == "linear"
+    assert json.loads(text)["model"]["head"] == "linear"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -152,12 +162,13 @@ def test_cli_flags():
     c = parse(["--head", "mlp", "--mlp-sizes", "32", "16", "--no-pretrained",
                "--encoder-overrides", '{"num_hidden_layers": 2}', "--max-length", "64", "--stride", "8",
                "--learning-rate", "1e-4", "--label-all-tokens", "--misaligned-spans", "skip"])
-    assert c.head == "mlp" and c.mlp_sizes == [32, 16] and c.pretrained is False
-    assert c.encoder_overrides == {"num_hidden_layers": 2}
-    assert c.max_length == 64 and c.stride == 8 and c.learning_rate == 1e-4
-    assert c.label_all_tokens is True and c.misaligned_spans == "skip"
+    m = c.model
+    assert m.head == "mlp" and m.mlp_sizes == [32, 16] and m.pretrained is False
+    assert m.encoder_overrides == {"num_hidden_layers": 2}
+    assert m.max_length == 64 and m.stride == 8 and c.learning_rate == 1e-4
+    assert m.label_all_tokens is True and c.misaligned_spans == "skip"
     assert c.batch_size == 32 and c.epochs == 3  # untouched defaults
-    assert parse(["--pretrained"]).pretrained is True
+    assert parse(["--pretrained"]).model.pretrained is True
 
 
 def test_cli_speed_and_distribution_flags():
@@ -171,10 +182,10 @@ def test_cli_speed_and_distribution_flags():
 
 def test_cli_config_file_then_flags_override(tmp_path):
     path = tmp_path / "run.json"
-    TrainConfig(head="mlp", batch_size=4, mlp_sizes=[7], pretrained=False, epochs=9).to_json(path)
+    make(head="mlp", batch_size=4, mlp_sizes=[7], pretrained=False, epochs=9).to_json(path)
     c = parse(["--config", str(path), "--batch-size", "16", "--pretrained"])
-    assert c.head == "mlp" and c.mlp_sizes == [7] and c.epochs == 9  # from the file
-    assert c.batch_size == 16 and c.pretrained is True  # flags win
+    assert c.model.head == "mlp" and c.model.mlp_sizes == [7] and c.epochs == 9  # from the file
+    assert c.batch_size == 16 and c.model.pretrained is True  # flags win
     assert parse(["--batch-size", "16", "--config", str(path)]).batch_size == 16  # order does not matter
     assert parse(["--config", str(path)]) == TrainConfig.from_json(path)
 
@@ -208,9 +219,9 @@ def test_cli_help_has_each_field_help_and_default(capsys):
     assert "--head {linear,mlp,replace-last} Token-classification head. (default: \"linear\")" in text
     assert "--pretrained, --no-pretrained Load the encoder's pretrained weights" in text
     assert "--config RUN.JSON Start from this saved config" in text
-    for f in dataclasses.fields(TrainConfig):
-        assert "".join(f.metadata["help"].split()) in bare, f.name
-        assert "--" + f.name.replace("_", "-") in text
+    for name, (_, f, _) in flat_fields(TrainConfig).items():  # nested settings included (--lora-r, ...)
+        assert "".join(f.metadata["help"].split()) in bare, name
+        assert "--" + name.replace("_", "-") in text
 
 
 def test_flags_named_in_help_texts_exist():
@@ -218,7 +229,7 @@ def test_flags_named_in_help_texts_exist():
     add_config_arguments(parser)
     flags = {s for a in parser._actions for s in a.option_strings}
     mentioned = set()
-    for f in dataclasses.fields(TrainConfig):
+    for _, f, _ in flat_fields(TrainConfig).values():
         mentioned.update(re.findall(r"--[a-z][a-z-]*[a-z]", f.metadata["help"]))
     assert mentioned >= {"--no-pretrained", "--learning-rate", "--validation-fraction"}
     assert sorted(mentioned - flags) == []
