@@ -29,9 +29,11 @@ def tiny_config(tmp_path=None, **flat_overrides):
     `tmp_path`, the run writes to `tmp_path/run`."""
     from tfner.training.config import TrainConfig
 
+    # A tiny random encoder predicts only O for its first epochs on the generator's notes: a healthy
+    # start, which the collapse detector must not stop (tests of the detector set their own warm-up).
     values = dict(encoder="minilm", pretrained=False, encoder_overrides=dict(TINY), max_length=32,
                   stride=8, batch_size=8, epochs=1, verbose=0, eval_before=False,
-                  synthetic_train=40, synthetic_test=10)
+                  synthetic_train=40, synthetic_test=10, collapse_warmup_epochs=10.0)
     if tmp_path is not None:
         values["output_dir"] = str(tmp_path / "run")
     values.update(flat_overrides)

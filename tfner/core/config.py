@@ -14,6 +14,7 @@ checked by `Config.__post_init__`, the rest of the validation by each class.
 import argparse
 import dataclasses
 import json
+import re
 import typing
 from dataclasses import field
 
@@ -130,15 +131,22 @@ class Config:
         return nested
 
     @classmethod
-    def _build(cls, nested, source):
+    def _build(cls, nested, source, prefix=""):
         hints = typing.get_type_hints(cls)
         kwargs = {}
         for f in dataclasses.fields(cls):
             if f.name not in nested:
                 continue
             value = nested[f.name]
-            kwargs[f.name] = hints[f.name]._build(value, source) if _is_section(f) else value
-        return cls(**kwargs)
+            if _is_section(f):
+                inner = _join(prefix, f.metadata["prefix"]) if f.metadata["prefix"] else prefix
+                kwargs[f.name] = hints[f.name]._build(value, source, inner)
+            else:
+                kwargs[f.name] = value
+        try:
+            return cls(**kwargs)
+        except ValueError as e:  # name the setting as the user wrote it: lora_r, not r
+            raise ValueError(_flat_message(str(e), cls, prefix)) from None
 
     @classmethod
     def from_json(cls, path):
@@ -156,6 +164,15 @@ class Config:
         values = self.flat()
         values.update(flat_values)
         return type(self).from_dict(values, source="replace()")
+
+
+def _flat_message(message, cls, prefix):
+    """An error about a section's field `name: ...` or `name=...`, with the field's flat name."""
+    match = re.match(r"^(\w+)([:=])", message)
+    fields = {f.name for f in dataclasses.fields(cls) if not _is_section(f)}
+    if not prefix or match is None or match.group(1) not in fields:
+        return message
+    return _join(prefix, match.group(1)) + message[len(match.group(1)):]
 
 
 def check_type(name, value, kind):

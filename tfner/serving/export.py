@@ -155,7 +155,9 @@ class ServingModule(tf.Module):
         if self._lower_case:
             import tensorflow_text as tf_text
 
-            norm = tf_text.normalize_utf8(tf_text.case_fold_utf8(chars.flat_values), "NFD")
+            # tf.strings.lower (ICU lower-casing), not case_fold_utf8: folding maps µ to μ, ß to ss and
+            # ﬁ to fi, where the Hugging Face tokenizer's lower-casing keeps them (tests/serving)
+            norm = tf_text.normalize_utf8(tf.strings.lower(chars.flat_values, encoding="utf-8"), "NFD")
             chars = chars.with_flat_values(tf.strings.regex_replace(norm, r"\p{Mn}", ""))
         ends = tf.cumsum(tf.cast(tf.strings.length(chars), tf.int64), axis=1)
         return tf.strings.reduce_join(chars, axis=1), ends
