@@ -23,8 +23,10 @@ DEFAULT_TEXTS = ["Patient John Smith was seen on 03/04/2021 at Mercy Hospital.",
 
 def text_requests(texts):
     """(row, columnar) bodies for predict_text."""
-    return ({"signature_name": "predict_text", "instances": [{"text": t} for t in texts]},
-            {"signature_name": "predict_text", "inputs": {"text": list(texts)}})
+    return (
+        {"signature_name": "predict_text", "instances": [{"text": t} for t in texts]},
+        {"signature_name": "predict_text", "inputs": {"text": list(texts)}},
+    )
 
 
 def token_requests(texts, assets_dir):
@@ -35,8 +37,10 @@ def token_requests(texts, assets_dir):
     enc = tokenizer(list(texts), padding=True)
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in enc]
     rows = [{n: enc[n][i] for n in names} for i in range(len(texts))]
-    return ({"signature_name": "serving_default", "instances": rows},
-            {"signature_name": "serving_default", "inputs": {n: enc[n] for n in names}})
+    return (
+        {"signature_name": "serving_default", "instances": rows},
+        {"signature_name": "serving_default", "inputs": {n: enc[n] for n in names}},
+    )
 
 
 def build_requests(texts, export_dir=None):

@@ -24,15 +24,13 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from experiments.common import CONLL, write_results  # noqa: E402
-
 import tfner  # noqa: E402,F401
-
-from tfner.model import lora  # noqa: E402
-from tfner.training.config import TrainConfig  # noqa: E402
+from experiments.common import CONLL, write_results  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
 from tfner.data.synthetic import clinical_notes  # noqa: E402
+from tfner.model import lora  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
 
 
 def load_sentences(n):
@@ -66,8 +64,12 @@ def main():
     in_place.model.get_layer("head").set_weights(adapted.model.get_layer("head").get_weights())
     lora.merge(in_place.encoder)
 
-    models = {"plain": plain, "merged LoRA (saved form)": merged, "LoRA merged in place": in_place,
-              "unmerged LoRA": adapted}
+    models = {
+        "plain": plain,
+        "merged LoRA (saved form)": merged,
+        "LoRA merged in place": in_place,
+        "unmerged LoRA": adapted,
+    }
     windows = plain.encode(corpus)
     reference = np.concatenate(adapted.predict_logits(windows, args.batch_size))  # also the warm-up
     check = {}
@@ -75,40 +77,57 @@ def main():
         if tagger is not adapted:
             logits = np.concatenate(tagger.predict_logits(windows, args.batch_size))  # warm-up
             check[name] = float(np.abs(logits - reference).max())
-    print("max |logits - unmerged LoRA logits|: " + ", ".join(f"{k} {v:.2e}" for k, v in check.items()),
-          flush=True)
+    print("max |logits - unmerged LoRA logits|: " + ", ".join(f"{k} {v:.2e}" for k, v in check.items()), flush=True)
     assert check["merged LoRA (saved form)"] < 1e-3 and check["LoRA merged in place"] < 1e-3
 
     seconds = {name: [] for name in models}
     names = list(models)
     for r in range(args.rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             models[name].predict_logits(windows, args.batch_size)
             seconds[name].append(time.perf_counter() - start)
-        print(f"round {r + 1}: " + ", ".join(f"{n} {len(windows) / seconds[n][-1]:.0f}/s" for n in names),
-              flush=True)
+        print(f"round {r + 1}: " + ", ".join(f"{n} {len(windows) / seconds[n][-1]:.0f}/s" for n in names), flush=True)
     ratio = {n: float(np.median(np.array(seconds["plain"]) / np.array(seconds[n]))) for n in names}
-    figures = {n: {"sentences_per_second": len(windows) / float(np.median(seconds[n])),
-                   "seconds": seconds[n], "speed_vs_plain": ratio[n],
-                   "params": lora.count_parameters(models[n].model)[1]} for n in names}
-    table = "\n".join([
-        f"MiniLM + linear head inference, {len(windows)} sentences of {source}, batches of "
-        f"{args.batch_size} grouped by length, median of {args.rounds} rounds, {os.cpu_count()} CPU cores",
-        "",
-        "| model | sentences/s (median) | speed vs plain (median of per-round ratios) | parameters | max logit difference to unmerged |",
-        "|---|---|---|---|---|",
-        *[f"| {n} | {f['sentences_per_second']:.0f} | {f['speed_vs_plain']:.3f} | {f['params']:,} | "
-          f"{check[n]:.1e} |" if n in check else
-          f"| {n} | {f['sentences_per_second']:.0f} | {f['speed_vs_plain']:.3f} | {f['params']:,} | - |"
-          for n, f in figures.items()],
-        "",
-        f"merged / plain: {ratio['merged LoRA (saved form)']:.3f}; unmerged / plain: "
-        f"{ratio['unmerged LoRA']:.3f}",
-    ])
-    write_results("bench_lora_inference", {"sentences": len(windows), "source": source,
-                                           "batch_size": args.batch_size, "rounds": args.rounds,
-                                           "figures": figures, "max_logit_difference": check}, table)
+    figures = {
+        n: {
+            "sentences_per_second": len(windows) / float(np.median(seconds[n])),
+            "seconds": seconds[n],
+            "speed_vs_plain": ratio[n],
+            "params": lora.count_parameters(models[n].model)[1],
+        }
+        for n in names
+    }
+    table = "\n".join(
+        [
+            f"MiniLM + linear head inference, {len(windows)} sentences of {source}, batches of "
+            f"{args.batch_size} grouped by length, median of {args.rounds} rounds, {os.cpu_count()} CPU cores",
+            "",
+            "| model | sentences/s (median) | speed vs plain (median of per-round ratios) | parameters | max logit difference to unmerged |",
+            "|---|---|---|---|---|",
+            *[
+                f"| {n} | {f['sentences_per_second']:.0f} | {f['speed_vs_plain']:.3f} | {f['params']:,} | "
+                f"{check[n]:.1e} |"
+                if n in check
+                else f"| {n} | {f['sentences_per_second']:.0f} | {f['speed_vs_plain']:.3f} | {f['params']:,} | - |"
+                for n, f in figures.items()
+            ],
+            "",
+            f"merged / plain: {ratio['merged LoRA (saved form)']:.3f}; unmerged / plain: {ratio['unmerged LoRA']:.3f}",
+        ]
+    )
+    write_results(
+        "bench_lora_inference",
+        {
+            "sentences": len(windows),
+            "source": source,
+            "batch_size": args.batch_size,
+            "rounds": args.rounds,
+            "figures": figures,
+            "max_logit_difference": check,
+        },
+        table,
+    )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     sentences = read_conll(args.conll, args.sentences)
-    labels = sorted({t for _, tags in read_conll(args.conll, 10 ** 9) for t in tags})
+    labels = sorted({t for _, tags in read_conll(args.conll, 10**9) for t in tags})
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     encoded = []
     for words, tags in sentences:
@@ -70,13 +70,13 @@ def main():
         encoded.append((enc["input_ids"], label_ids))
     batches = []
     for at in range(0, len(encoded), args.batch_size):
-        rows = encoded[at:at + args.batch_size]
+        rows = encoded[at : at + args.batch_size]
         width = max(len(ids) for ids, _ in rows)
         ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         y = torch.full((len(rows), width), -100, dtype=torch.long)
         for r, (i, l) in enumerate(rows):
-            ids[r, :len(i)], mask[r, :len(i)], y[r, :len(l)] = torch.tensor(i), 1, torch.tensor(l)
+            ids[r, : len(i)], mask[r, : len(i)], y[r, : len(l)] = torch.tensor(i), 1, torch.tensor(l)
         batches.append((ids, mask, y))
     real = sum(len(ids) for ids, _ in encoded)
 
@@ -86,9 +86,17 @@ def main():
         if mode == "lora":
             from peft import LoraConfig, TaskType, get_peft_model
 
-            model = get_peft_model(model, LoraConfig(
-                task_type=TaskType.TOKEN_CLS, r=16, lora_alpha=32, lora_dropout=0.05, bias="lora_only",
-                target_modules=["query", "key", "value", "output.dense", "intermediate.dense"]))
+            model = get_peft_model(
+                model,
+                LoraConfig(
+                    task_type=TaskType.TOKEN_CLS,
+                    r=16,
+                    lora_alpha=32,
+                    lora_dropout=0.05,
+                    bias="lora_only",
+                    target_modules=["query", "key", "value", "output.dense", "intermediate.dense"],
+                ),
+            )
             lr = 5e-4
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
@@ -114,9 +122,20 @@ def main():
                 step(batch)
             seconds.append(time.perf_counter() - start)
         mean = sum(seconds) / len(seconds)
-        print(json.dumps({"mode": mode, "sentences": len(encoded), "seconds": seconds,
-                          "sentences_per_second": len(encoded) / mean, "real_tokens_per_second": real / mean,
-                          "torch": torch.__version__, "threads": args.threads}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "mode": mode,
+                    "sentences": len(encoded),
+                    "seconds": seconds,
+                    "sentences_per_second": len(encoded) / mean,
+                    "real_tokens_per_second": real / mean,
+                    "torch": torch.__version__,
+                    "threads": args.threads,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

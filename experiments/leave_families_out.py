@@ -53,7 +53,7 @@ def read_marked(path):
                 continue
             text, spans, at = [], [], 0
             for m in MARK.finditer(line):
-                text.append(line[at:m.start()])
+                text.append(line[at : m.start()])
                 start = sum(map(len, text))
                 text.append(m.group(2))
                 spans.append([start, start + len(m.group(2)), m.group(1)])
@@ -72,26 +72,47 @@ def scores(tagger, corpus):
     result = evaluate_tagger(tagger, windows)
     phi = phi_report(windows, result["pred"])
     overall = phi["entity"]["overall"]
-    return {"f1": result["f1"], "precision": result["precision"], "recall": result["recall"],
-            "per_type": {k: v["f1"] for k, v in result["per_type"].items()},
-            "phi_recall": phi["token"]["recall"], "phi_precision": phi["token"]["precision"],
-            "strict_f1": overall["strict"]["f1"], "relaxed_f1": overall["ent_type"]["f1"],
-            "leaked_entities": phi["leaked_entities"], "gold_entities": phi["gold_entities"]}
+    return {
+        "f1": result["f1"],
+        "precision": result["precision"],
+        "recall": result["recall"],
+        "per_type": {k: v["f1"] for k, v in result["per_type"].items()},
+        "phi_recall": phi["token"]["recall"],
+        "phi_precision": phi["token"]["precision"],
+        "strict_f1": overall["strict"]["f1"],
+        "relaxed_f1": overall["ent_type"]["f1"],
+        "leaked_entities": phi["leaked_entities"],
+        "gold_entities": phi["gold_entities"],
+    }
 
 
 def corpus_of(records, name):
-    return Corpus([Document(text=r["text"], spans=[tuple(s) for s in r["ner_tags"]], origin=f"{name}:{i}")
-                   for i, r in enumerate(records, 1)], name)
+    return Corpus(
+        [
+            Document(text=r["text"], spans=[tuple(s) for s in r["ner_tags"]], origin=f"{name}:{i}")
+            for i, r in enumerate(records, 1)
+        ],
+        name,
+    )
 
 
 def run(args, train_records, name, folder, tests):
     path = os.path.join(folder, f"{name}.jsonl")
     write_jsonl(train_records, path)
-    config = TrainConfig.from_dict({
-        "train": path, "head": args.head, "epochs": args.epochs, "batch_size": 8,
-        "learning_rate": args.learning_rate, "head_learning_rate": 3e-3, "seed": args.seed,
-        "verbose": args.verbose, "eval_before": False,
-        "output_dir": os.path.join(folder, name)})
+    config = TrainConfig.from_dict(
+        {
+            "train": path,
+            "head": args.head,
+            "epochs": args.epochs,
+            "batch_size": 8,
+            "learning_rate": args.learning_rate,
+            "head_learning_rate": 3e-3,
+            "seed": args.seed,
+            "verbose": args.verbose,
+            "eval_before": False,
+            "output_dir": os.path.join(folder, name),
+        }
+    )
     start = time.perf_counter()
     tagger, metrics = train(config)
     out = {"train_seconds": time.perf_counter() - start, "validation_f1": metrics["validation"]["f1"]}
@@ -124,29 +145,38 @@ def main():
         held_families, held_locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
         train_families = [f for f in FAMILIES if f not in held_families]
         train_locales = [loc for loc in LOCALES if loc not in held_locales]
-        unseen = corpus_of(generate_notes(args.test_notes, seed=1000 + k, families=held_families,
-                                          locales=held_locales), "unseen")
-        seen = corpus_of(generate_notes(args.test_notes, seed=2000 + k, families=train_families,
-                                        locales=train_locales), "seen")
+        unseen = corpus_of(
+            generate_notes(args.test_notes, seed=1000 + k, families=held_families, locales=held_locales), "unseen"
+        )
+        seen = corpus_of(
+            generate_notes(args.test_notes, seed=2000 + k, families=train_families, locales=train_locales), "seen"
+        )
         split = {"split": k, "held_out_families": held_families, "held_out_locales": held_locales}
         with tempfile.TemporaryDirectory() as folder:
             new = generate_notes(args.train_notes, seed=args.seed + k, families=train_families, locales=train_locales)
-            tagger, split["after"] = run(args, new, "new", folder, {"unseen": unseen, "seen": seen,
-                                                                    "handwritten": handwritten})
-            validation = corpus_of(generate_notes(args.test_notes, seed=3000 + k, families=train_families,
-                                                  locales=train_locales), "validation")
+            tagger, split["after"] = run(
+                args, new, "new", folder, {"unseen": unseen, "seen": seen, "handwritten": handwritten}
+            )
+            validation = corpus_of(
+                generate_notes(args.test_notes, seed=3000 + k, families=train_families, locales=train_locales),
+                "validation",
+            )
             thresholds, figures = calibrate(tagger, tagger.encode(validation), args.target_recall)
             tagger.set_thresholds(thresholds)
             split["thresholds"] = thresholds
-            split["calibrated"] = {name: scores(tagger, c) for name, c in
-                                   (("unseen", unseen), ("handwritten", handwritten))}
+            split["calibrated"] = {
+                name: scores(tagger, c) for name, c in (("unseen", unseen), ("handwritten", handwritten))
+            }
             if not args.no_legacy:
                 old = legacy_notes(args.train_notes, seed=args.seed + k)
                 _, split["before"] = run(args, old, "legacy", folder, {"unseen": unseen, "handwritten": handwritten})
         payload["splits"].append(split)
         rows.append(split)
-        print(f"split {k}: unseen F1 after {split['after']['unseen']['f1']:.4f}"
-              + (f", before {split['before']['unseen']['f1']:.4f}" if "before" in split else ""), flush=True)
+        print(
+            f"split {k}: unseen F1 after {split['after']['unseen']['f1']:.4f}"
+            + (f", before {split['before']['unseen']['f1']:.4f}" if "before" in split else ""),
+            flush=True,
+        )
     write_results(args.name, payload, table(rows, args))
 
 
@@ -163,15 +193,20 @@ def _mean(rows, *keys):
 
 def table(rows, args):
     types = sorted({t for r in rows for t in r["after"]["unseen"]["per_type"]})
-    lines = [f"# Leave families and locales out: MiniLM + {args.head}, {args.train_notes} training notes, {args.epochs}"
-             " "
-             f"epochs, {args.test_notes} test notes per set, {len(rows)} split(s)", "",
-             "Entity F1 (seqeval) on notes whose layout family and locale were both left out of training "
-             "(`unseen`), on new notes of the training families and locales (`seen`), and on 15 hand-written "
-             "notes. `before`: the same model trained on the old template generator.", "",
-             "| split | held-out families | held-out locales | generator | unseen F1 | "
-             + " | ".join(types) + " | seen F1 | handwritten F1 |",
-             "|---|---|---|---|---|" + "---|" * len(types) + "---|---|"]
+    lines = [
+        f"# Leave families and locales out: MiniLM + {args.head}, {args.train_notes} training notes, {args.epochs}"
+        " "
+        f"epochs, {args.test_notes} test notes per set, {len(rows)} split(s)",
+        "",
+        "Entity F1 (seqeval) on notes whose layout family and locale were both left out of training "
+        "(`unseen`), on new notes of the training families and locales (`seen`), and on 15 hand-written "
+        "notes. `before`: the same model trained on the old template generator.",
+        "",
+        "| split | held-out families | held-out locales | generator | unseen F1 | "
+        + " | ".join(types)
+        + " | seen F1 | handwritten F1 |",
+        "|---|---|---|---|---|" + "---|" * len(types) + "---|---|",
+    ]
     for r in rows:
         for which in ("before", "after"):
             if which not in r:
@@ -180,23 +215,31 @@ def table(rows, args):
             generator = "old templates" if which == "before" else "tfner.data.notes"
             per_type = " | ".join(f"{s['unseen']['per_type'].get(t, float('nan')):.3f}" for t in types)
             seen = f"{s['seen']['f1']:.4f}" if "seen" in s else "-"
-            lines.append(f"| {r['split']} | {', '.join(r['held_out_families'])} | {', '.join(r['held_out_locales'])} "
-                         f"| {generator} | {s['unseen']['f1']:.4f} | {per_type} | {seen} | "
-                         f"{s['handwritten']['f1']:.4f} |")
+            lines.append(
+                f"| {r['split']} | {', '.join(r['held_out_families'])} | {', '.join(r['held_out_locales'])} "
+                f"| {generator} | {s['unseen']['f1']:.4f} | {per_type} | {seen} | "
+                f"{s['handwritten']['f1']:.4f} |"
+            )
     mean = lambda which, name: f"{_mean(rows, which, name, 'f1'):.4f}"
-    lines += ["", f"Mean unseen F1: before {mean('before', 'unseen')}, after {mean('after', 'unseen')}; "
-              f"handwritten: before {mean('before', 'handwritten')}, after {mean('after', 'handwritten')}.",
-              "", f"## Recall-first thresholds (calibrated on validation notes of the training families, target "
-              f"token recall {args.target_recall})", "",
-              "| split | set | PHI token recall | PHI token precision | strict F1 | relaxed F1 "
-              "| leaked / gold entities |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Mean unseen F1: before {mean('before', 'unseen')}, after {mean('after', 'unseen')}; "
+        f"handwritten: before {mean('before', 'handwritten')}, after {mean('after', 'handwritten')}.",
+        "",
+        f"## Recall-first thresholds (calibrated on validation notes of the training families, target "
+        f"token recall {args.target_recall})",
+        "",
+        "| split | set | PHI token recall | PHI token precision | strict F1 | relaxed F1 | leaked / gold entities |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         for name in ("unseen", "handwritten"):
             for label, s in (("argmax", r["after"][name]), ("thresholds", r["calibrated"][name])):
-                lines.append(f"| {r['split']} | {name} ({label}) | {s['phi_recall']:.4f} | {s['phi_precision']:.4f} | "
-                             f"{s['strict_f1']:.4f} | {s['relaxed_f1']:.4f} | {s['leaked_entities']} / "
-                             f"{s['gold_entities']} |")
+                lines.append(
+                    f"| {r['split']} | {name} ({label}) | {s['phi_recall']:.4f} | {s['phi_precision']:.4f} | "
+                    f"{s['strict_f1']:.4f} | {s['relaxed_f1']:.4f} | {s['leaked_entities']} / "
+                    f"{s['gold_entities']} |"
+                )
     return "\n".join(lines)
 
 

@@ -18,11 +18,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from experiments.common import RESULTS, require_conll, write_results  # noqa: E402
-
-import tfner  # noqa: E402,F401
 import tf_keras  # noqa: E402
 
+import tfner  # noqa: E402,F401
+from experiments.common import RESULTS, require_conll, write_results  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
@@ -48,37 +47,58 @@ def main():
     for method in args.methods:
         out = os.path.join(RESULTS, name, method)
         lora = method == "lora"
-        config = TrainConfig.from_dict(dict(head="linear", train=train_path, validation=valid_path,
-                                            epochs=args.epochs, batch_size=args.batch_size, lora=lora,
-                                            learning_rate=args.lora_lr if lora else args.full_lr,
-                                            head_learning_rate=args.head_lr, max_train_documents=args.max_train,
-                                            max_eval_documents=args.max_eval, eval_before=False, verbose=2,
-                                            output_dir=out))
+        config = TrainConfig.from_dict(
+            dict(
+                head="linear",
+                train=train_path,
+                validation=valid_path,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lora=lora,
+                learning_rate=args.lora_lr if lora else args.full_lr,
+                head_learning_rate=args.head_lr,
+                max_train_documents=args.max_train,
+                max_eval_documents=args.max_eval,
+                eval_before=False,
+                verbose=2,
+                output_dir=out,
+            )
+        )
         _, metrics = train(config)
         weights = os.path.getsize(os.path.join(out, "weights.h5"))
         kept = folder_bytes(os.path.join(out, "adapter")) if lora else weights
-        rows[method] = {"val_f1": metrics["validation"]["f1"],
-                        "val_precision": metrics["validation"]["precision"],
-                        "val_recall": metrics["validation"]["recall"],
-                        "trainable_params": metrics["trainable_params"], "all_params": metrics["all_params"],
-                        "train_sentences_per_second": metrics.get("train_sentences_per_second"),
-                        "train_seconds": metrics["train_seconds"], "epochs_run": metrics["epochs_run"],
-                        "saved_model_bytes": weights, "kept_bytes": kept,
-                        "per_type_f1": {k: v["f1"] for k, v in metrics["validation"]["per_type"].items()},
-                        "config": {"learning_rate": config.learning_rate,
-                                   "head_learning_rate": config.head_learning_rate,
-                                   "batch_size": config.batch_size, "epochs": config.epochs,
-                                   **({k: config.flat()[k] for k in ("lora_r", "lora_alpha", "lora_dropout",
-                                                                     "lora_bias", "lora_targets")}
-                                      if lora else {})}}
+        rows[method] = {
+            "val_f1": metrics["validation"]["f1"],
+            "val_precision": metrics["validation"]["precision"],
+            "val_recall": metrics["validation"]["recall"],
+            "trainable_params": metrics["trainable_params"],
+            "all_params": metrics["all_params"],
+            "train_sentences_per_second": metrics.get("train_sentences_per_second"),
+            "train_seconds": metrics["train_seconds"],
+            "epochs_run": metrics["epochs_run"],
+            "saved_model_bytes": weights,
+            "kept_bytes": kept,
+            "per_type_f1": {k: v["f1"] for k, v in metrics["validation"]["per_type"].items()},
+            "config": {
+                "learning_rate": config.learning_rate,
+                "head_learning_rate": config.head_learning_rate,
+                "batch_size": config.batch_size,
+                "epochs": config.epochs,
+                **(
+                    {k: config.flat()[k] for k in ("lora_r", "lora_alpha", "lora_dropout", "lora_bias", "lora_targets")}
+                    if lora
+                    else {}
+                ),
+            },
+        }
         tf_keras.backend.clear_session()
         gc.collect()
 
     mb = lambda n: f"{n / 2**20:.1f} MB"
     lines = [
         f"MiniLM + linear head on CoNLL-2003 ({rows[args.methods[0]]['epochs_run']} epoch(s) of "
-        f"{'the first %d sentences of ' % args.max_train if args.max_train else ''}train.txt, batch "
-        f"{args.batch_size}, validated on {'the first %d sentences of ' % args.max_eval if args.max_eval else ''}"
+        f"{f'the first {args.max_train} sentences of ' if args.max_train else ''}train.txt, batch "
+        f"{args.batch_size}, validated on {f'the first {args.max_eval} sentences of ' if args.max_eval else ''}"
         f"valid.txt), {os.cpu_count()} CPU cores",
         "",
         "| method | learning rate | val F1 | precision | recall | trainable params | all params | trainable % "
@@ -86,22 +106,36 @@ def main():
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, r in rows.items():
-        kept = (f"adapter {mb(r['kept_bytes'])} (merged model {mb(r['saved_model_bytes'])})"
-                if method == "lora" else f"model {mb(r['kept_bytes'])}")
-        lines.append(f"| {'LoRA r=16' if method == 'lora' else 'full fine-tuning'} | {r['config']['learning_rate']:g} "
-                     f"| {r['val_f1']:.4f} | {r['val_precision']:.4f} | {r['val_recall']:.4f} "
-                     f"| {r['trainable_params']:,} | {r['all_params']:,} "
-                     f"| {100 * r['trainable_params'] / r['all_params']:.2f} "
-                     f"| {r['train_sentences_per_second'] or float('nan'):.1f} | {kept} |")
+        kept = (
+            f"adapter {mb(r['kept_bytes'])} (merged model {mb(r['saved_model_bytes'])})"
+            if method == "lora"
+            else f"model {mb(r['kept_bytes'])}"
+        )
+        lines.append(
+            f"| {'LoRA r=16' if method == 'lora' else 'full fine-tuning'} | {r['config']['learning_rate']:g} "
+            f"| {r['val_f1']:.4f} | {r['val_precision']:.4f} | {r['val_recall']:.4f} "
+            f"| {r['trainable_params']:,} | {r['all_params']:,} "
+            f"| {100 * r['trainable_params'] / r['all_params']:.2f} "
+            f"| {r['train_sentences_per_second'] or float('nan'):.1f} | {kept} |"
+        )
     summary = {}
     if len(rows) == 2:
         gap = rows["full"]["val_f1"] - rows["lora"]["val_f1"]
-        summary = {"f1_gap_full_minus_lora": gap, "lora_within_1_5_f1": gap <= 0.015,
-                   "kept_size_ratio": rows["lora"]["kept_bytes"] / rows["full"]["kept_bytes"]}
-        lines += ["", f"F1 full - LoRA: {100 * gap:+.2f} points ({'within' if gap <= 0.015 else 'NOT within'} "
-                  f"1.5); the adapter is {summary['kept_size_ratio']:.1%} of the full model's size."]
-    write_results(name, {"epochs": args.epochs, "max_train": args.max_train, "max_eval": args.max_eval,
-                         "methods": rows, **summary}, "\n".join(lines))
+        summary = {
+            "f1_gap_full_minus_lora": gap,
+            "lora_within_1_5_f1": gap <= 0.015,
+            "kept_size_ratio": rows["lora"]["kept_bytes"] / rows["full"]["kept_bytes"],
+        }
+        lines += [
+            "",
+            f"F1 full - LoRA: {100 * gap:+.2f} points ({'within' if gap <= 0.015 else 'NOT within'} "
+            f"1.5); the adapter is {summary['kept_size_ratio']:.1%} of the full model's size.",
+        ]
+    write_results(
+        name,
+        {"epochs": args.epochs, "max_train": args.max_train, "max_eval": args.max_eval, "methods": rows, **summary},
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

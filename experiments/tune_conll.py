@@ -28,68 +28,98 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from experiments.common import RESULTS, require_conll, write_results  # noqa: E402
-
 import tfner  # noqa: E402,F401
-
+from experiments.common import RESULTS, require_conll, write_results  # noqa: E402
 from tfner.evaluation import plots  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.tune import format_table, make_tuner  # noqa: E402
 
-SPACE = {"head": {"type": "choice", "values": ["linear", "mlp", "replace-last"]},
-         "lora": {"type": "boolean"},
-         "learning_rate": {"type": "float", "min": 1e-5, "max": 2e-3, "sampling": "log"}}
+SPACE = {
+    "head": {"type": "choice", "values": ["linear", "mlp", "replace-last"]},
+    "lora": {"type": "boolean"},
+    "learning_rate": {"type": "float", "min": 1e-5, "max": 2e-3, "sampling": "log"},
+}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-sentences", type=int, default=1500, help="first N sentences of train.txt")
     parser.add_argument("--valid-sentences", type=int, default=500, help="first N sentences of valid.txt")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--initial-points", type=int, default=4,
-                        help="random trials before the Gaussian process")
+    parser.add_argument("--initial-points", type=int, default=4, help="random trials before the Gaussian process")
     parser.add_argument("--name", default="tune_conll", help="results name (and project folder)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     args = parser.parse_args()
     train_path, valid_path = require_conll()
-    base = TrainConfig.from_dict(dict(train=train_path, validation=valid_path,
-                                      max_train_documents=args.train_sentences,
-                                      max_eval_documents=args.valid_sentences, epochs=args.epochs,
-                                      batch_size=args.batch_size, eval_before=False, verbose=2))
-    tuner = make_tuner(base, SPACE, tuner="bayesian", max_trials=args.trials,
-                       initial_points=args.initial_points, directory=RESULTS, project_name=args.name,
-                       overwrite=args.overwrite,
-                       max_consecutive_failed_trials=args.trials)  # a run of collapses is information here
+    base = TrainConfig.from_dict(
+        dict(
+            train=train_path,
+            validation=valid_path,
+            max_train_documents=args.train_sentences,
+            max_eval_documents=args.valid_sentences,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            eval_before=False,
+            verbose=2,
+        )
+    )
+    tuner = make_tuner(
+        base,
+        SPACE,
+        tuner="bayesian",
+        max_trials=args.trials,
+        initial_points=args.initial_points,
+        directory=RESULTS,
+        project_name=args.name,
+        overwrite=args.overwrite,
+        max_consecutive_failed_trials=args.trials,
+    )  # a run of collapses is information here
     start = time.perf_counter()
     results = tuner.search()
     seconds = time.perf_counter() - start
     rows, best = results["trials"], results["best"]
-    plots.plot_trials(rows, "val_f1", os.path.join(RESULTS, args.name + ".png"),
-                      f"Bayesian search, MiniLM, CoNLL-2003: validation F1 per trial\n"
-                      f"({args.train_sentences} train sentences, {args.epochs} epoch(s), "
-                      f"{args.valid_sentences} validation sentences)",
-                      labels=[_label(r["hyperparameters"]) for r in rows])
-    settings = {**vars(args), "space": SPACE, "encoder": base.model.encoder,
-                "head_learning_rate": base.head_learning_rate, "search_seconds_this_run": seconds}
-    lines = [f"Bayesian search (tfner.tune) over head, LoRA on/off and learning rate: MiniLM, first "
-             f"{args.train_sentences} CoNLL-2003 train sentences, {args.epochs} epoch(s), batches of "
-             f"{args.batch_size}, validation F1 on the first {args.valid_sentences} valid sentences; "
-             f"{len(rows)} trials, the first {args.initial_points} random. Search wall time this run: "
-             f"{seconds / 60:.1f} min.", "", format_table(rows, SPACE, "val_f1"), ""]
+    plots.plot_trials(
+        rows,
+        "val_f1",
+        os.path.join(RESULTS, args.name + ".png"),
+        f"Bayesian search, MiniLM, CoNLL-2003: validation F1 per trial\n"
+        f"({args.train_sentences} train sentences, {args.epochs} epoch(s), "
+        f"{args.valid_sentences} validation sentences)",
+        labels=[_label(r["hyperparameters"]) for r in rows],
+    )
+    settings = {
+        **vars(args),
+        "space": SPACE,
+        "encoder": base.model.encoder,
+        "head_learning_rate": base.head_learning_rate,
+        "search_seconds_this_run": seconds,
+    }
+    lines = [
+        f"Bayesian search (tfner.tune) over head, LoRA on/off and learning rate: MiniLM, first "
+        f"{args.train_sentences} CoNLL-2003 train sentences, {args.epochs} epoch(s), batches of "
+        f"{args.batch_size}, validation F1 on the first {args.valid_sentences} valid sentences; "
+        f"{len(rows)} trials, the first {args.initial_points} random. Search wall time this run: "
+        f"{seconds / 60:.1f} min.",
+        "",
+        format_table(rows, SPACE, "val_f1"),
+        "",
+    ]
     if best:
         config = TrainConfig.from_json(results["best_config"])
-        lines.append(f"Best: trial {best['trial_id']}, val_f1 {best['score']:.4f} "
-                     f"({_label(best['hyperparameters'])}). Retrain it: `python -m tfner.train --config "
-                     f"{os.path.relpath(results['best_config'])}`.")
+        lines.append(
+            f"Best: trial {best['trial_id']}, val_f1 {best['score']:.4f} "
+            f"({_label(best['hyperparameters'])}). Retrain it: `python -m tfner.train --config "
+            f"{os.path.relpath(results['best_config'])}`."
+        )
         best_config = config.to_dict()
     else:
         lines.append("No trial completed.")
         best_config = None
-    write_results(args.name, {"settings": settings, "trials": rows, "best": best, "best_config": best_config},
-                  "\n".join(lines))
+    write_results(
+        args.name, {"settings": settings, "trials": rows, "best": best, "best_config": best_config}, "\n".join(lines)
+    )
 
 
 def _label(hp):

@@ -57,6 +57,5 @@ def trained_run(tmp_path_factory):
     """One tiny `tfner train` run per session (2 epochs, evaluated before and after, on 40 synthetic
     notes): `.config`, `.tagger`, `.metrics` and `.output_dir`, the saved model. For tests that need *a*
     trained model; they must not change it."""
-    config, tagger, metrics = helpers.train_tiny(tmp_path_factory.mktemp("trained"), epochs=2,
-                                                 eval_before=True)
+    config, tagger, metrics = helpers.train_tiny(tmp_path_factory.mktemp("trained"), epochs=2, eval_before=True)
     return SimpleNamespace(config=config, tagger=tagger, metrics=metrics, output_dir=config.output_dir)

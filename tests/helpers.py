@@ -31,9 +31,20 @@ def tiny_config(tmp_path=None, **flat_overrides):
 
     # A tiny random encoder predicts only O for its first epochs on the generator's notes: a healthy
     # start, which the collapse detector must not stop (tests of the detector set their own warm-up).
-    values = dict(encoder="minilm", pretrained=False, encoder_overrides=dict(TINY), max_length=32,
-                  stride=8, batch_size=8, epochs=1, verbose=0, eval_before=False,
-                  synthetic_train=40, synthetic_test=10, collapse_warmup_epochs=10.0)
+    values = dict(
+        encoder="minilm",
+        pretrained=False,
+        encoder_overrides=dict(TINY),
+        max_length=32,
+        stride=8,
+        batch_size=8,
+        epochs=1,
+        verbose=0,
+        eval_before=False,
+        synthetic_train=40,
+        synthetic_test=10,
+        collapse_warmup_epochs=10.0,
+    )
     if tmp_path is not None:
         values["output_dir"] = str(tmp_path / "run")
     values.update(flat_overrides)
@@ -114,5 +125,11 @@ def run_script(script, folder, env=None, timeout=600, args=()):
     """Write `script` (dedented) to `folder/script.py` and run it there with `subprocess_env(**env)`."""
     path = folder / "script.py"
     path.write_text(textwrap.dedent(script))
-    return subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, timeout=timeout,
-                          env=subprocess_env(**(env or {})), cwd=str(folder))
+    return subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=subprocess_env(**(env or {})),
+        cwd=str(folder),
+    )

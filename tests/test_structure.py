@@ -11,8 +11,14 @@ LINT_IMPORTS = os.path.join(os.path.dirname(sys.executable), "lint-imports")
 
 def lint_imports(root):
     env = {**os.environ, "PYTHONPATH": root}
-    return subprocess.run([LINT_IMPORTS, "--config", os.path.join(root, "pyproject.toml"), "--no-cache"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [LINT_IMPORTS, "--config", os.path.join(root, "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_stages_import_only_earlier_stages_and_nothing_imports_back():
@@ -22,8 +28,7 @@ def test_stages_import_only_earlier_stages_and_nothing_imports_back():
 
 
 def test_the_contract_fails_on_an_import_from_an_early_stage_to_a_later_one(tmp_path):
-    shutil.copytree(os.path.join(ROOT, "tfner"), tmp_path / "tfner",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(os.path.join(ROOT, "tfner"), tmp_path / "tfner", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(os.path.join(ROOT, "pyproject.toml"), tmp_path / "pyproject.toml")
     readers = tmp_path / "tfner" / "data" / "readers.py"
     readers.write_text(readers.read_text() + "\nfrom tfner.training import train  # noqa: E402,F401\n")

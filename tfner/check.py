@@ -26,24 +26,38 @@ from tfner.model.encoders import EncoderError, load_tokenizer
 
 
 def build_parser(prog="tfner check"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
-                                     epilog="\n".join(__doc__.splitlines()[2:]),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", help="training data: CoNLL, JSONL, brat directory, Label Studio or doccano "
-                        "export, saved `datasets` directory or hf:NAME")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "data",
+        help="training data: CoNLL, JSONL, brat directory, Label Studio or doccano "
+        "export, saved `datasets` directory or hf:NAME",
+    )
     parser.add_argument("--validation", help="validation data, checked against the training data")
     parser.add_argument("--test", help="test data, checked against the training data")
-    parser.add_argument("--tag-scheme", help="tag scheme of CoNLL files: IOB1, IOB2, IOBES or BILOU "
-                        "(default: detected from the tags)")
-    parser.add_argument("--encoder", default="minilm", help="encoder whose tokenizer is checked against the "
-                        "data (default: minilm); 'none' skips the tokenizer checks")
-    parser.add_argument("--max-length", type=int, default=128, help="sub-tokens per window, special tokens "
-                        "included (default: 128)")
+    parser.add_argument(
+        "--tag-scheme", help="tag scheme of CoNLL files: IOB1, IOB2, IOBES or BILOU (default: detected from the tags)"
+    )
+    parser.add_argument(
+        "--encoder",
+        default="minilm",
+        help="encoder whose tokenizer is checked against the data (default: minilm); 'none' skips the tokenizer checks",
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=128, help="sub-tokens per window, special tokens included (default: 128)"
+    )
     parser.add_argument("--stride", type=int, default=32, help="overlap of windows, to count them (default: 32)")
-    parser.add_argument("--rare", type=int, default=5, help="a label with fewer training entities is rare "
-                        "(default: 5)")
-    parser.add_argument("--near", type=float, default=0.9, help="Jaccard similarity of word 5-shingles from "
-                        "which two documents are near duplicates (default: 0.9)")
+    parser.add_argument("--rare", type=int, default=5, help="a label with fewer training entities is rare (default: 5)")
+    parser.add_argument(
+        "--near",
+        type=float,
+        default=0.9,
+        help="Jaccard similarity of word 5-shingles from which two documents are near duplicates (default: 0.9)",
+    )
     parser.add_argument("--limit", type=int, default=10, help="findings shown per kind (default: 10; 0: all)")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     return parser
@@ -53,20 +67,26 @@ def _table(stats):
     """Sizes and entities per split as aligned text columns."""
     names = list(stats)
     types = sorted({t for s in stats.values() for t in s["entities"]})
-    rows = [("", *names), ("source", *(s["source"] for s in stats.values())),
-            ("format", *(f"{s['format']} {s['tag_scheme'] or ''}".strip() for s in stats.values()))]
+    rows = [
+        ("", *names),
+        ("source", *(s["source"] for s in stats.values())),
+        ("format", *(f"{s['format']} {s['tag_scheme'] or ''}".strip() for s in stats.values())),
+    ]
     for key in ("documents", "words"):
         rows.append((key, *(f"{s[key]:,}" for s in stats.values())))
     if all("subtokens" in s for s in stats.values()):
-        rows.append(("sub-tokens (max)", *(f"{s['subtokens']['total']:,} ({s['subtokens']['max']})"
-                                           for s in stats.values())))
+        rows.append(
+            ("sub-tokens (max)", *(f"{s['subtokens']['total']:,} ({s['subtokens']['max']})" for s in stats.values()))
+        )
     rows.append(("entities", *(f"{sum(s['entities'].values()):,}" for s in stats.values())))
     rows += [(f"  {t}", *(f"{s['entities'].get(t, 0):,}" for s in stats.values())) for t in types]
     rows.append(("repeated documents", *(f"{s['duplicates_within']:,}" for s in stats.values())))
     rows.append(("skipped", *(f"{sum(s['skipped'].values()):,}" for s in stats.values())))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in rows]
+    lines = [
+        "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
     for s in stats.values():
         for reason, n in sorted(s["skipped"].items()):
             lines.append(f"  skipped in {s['source']}: {reason}: {n:,}")
@@ -113,9 +133,18 @@ def _main(argv):
     stats, findings = check(splits, tokenizer, args.max_length, args.stride, args.rare, args.near, has_train)
     findings = unreadable + findings
     if args.json:
-        print(json.dumps({"splits": stats, "errors": sum(f.severity == "error" for f in findings),
-                          "warnings": sum(f.severity == "warning" for f in findings),
-                          "findings": [f.to_dict() for f in findings]}, indent=1, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "splits": stats,
+                    "errors": sum(f.severity == "error" for f in findings),
+                    "warnings": sum(f.severity == "warning" for f in findings),
+                    "findings": [f.to_dict() for f in findings],
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
     else:
         print(format_report(stats, findings, args.limit))
     return FAILED if any(f.severity == "error" for f in findings) else OK

@@ -25,8 +25,13 @@ COMMANDS = {
 
 def usage():
     width = max(map(len, COMMANDS))
-    lines = ["usage: tfner COMMAND [ARGS ...]", "", "Named-entity recognition on Hugging Face TensorFlow "
-             "encoders.", "", "commands:"]
+    lines = [
+        "usage: tfner COMMAND [ARGS ...]",
+        "",
+        "Named-entity recognition on Hugging Face TensorFlow encoders.",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<{width}}  {description}" for name, (_, description) in COMMANDS.items()]
     lines += ["", "`tfner COMMAND --help` explains a command; `python -m tfner.COMMAND` is the same command."]
     return "\n".join(lines)

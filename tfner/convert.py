@@ -24,17 +24,25 @@ from tfner.model.encoders import EncoderError, load_tokenizer
 
 
 def build_parser(prog="tfner convert"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
-                                     epilog="\n".join(__doc__.splitlines()[2:]),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("input", metavar="IN", help="the data to convert")
     parser.add_argument("output", metavar="OUT", help="the file (a directory for brat) to write")
     parser.add_argument("--to", required=True, choices=formats.FORMATS, help="the format to write")
-    parser.add_argument("--tag-scheme", default="IOB2", help="tag scheme of CoNLL output: IOB1, IOB2, IOBES "
-                        "or BILOU (default: IOB2)")
+    parser.add_argument(
+        "--tag-scheme", default="IOB2", help="tag scheme of CoNLL output: IOB1, IOB2, IOBES or BILOU (default: IOB2)"
+    )
     parser.add_argument("--from-scheme", help="tag scheme of CoNLL input (default: detected from the tags)")
-    parser.add_argument("--encoder", default="minilm", help="encoder whose pre-tokenizer splits text into "
-                        "CoNLL words (default: minilm; 'none': words and punctuation by a regular expression)")
+    parser.add_argument(
+        "--encoder",
+        default="minilm",
+        help="encoder whose pre-tokenizer splits text into "
+        "CoNLL words (default: minilm; 'none': words and punctuation by a regular expression)",
+    )
     parser.add_argument("--split", default="train", help="split of a `datasets` dict (default: train)")
     parser.add_argument("--show", type=int, default=10, help="losses listed per kind (default: 10; 0: all)")
     return parser
@@ -76,7 +84,7 @@ def _main(argv):
     print("lost in the conversion: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
     for kind in sorted(counts):
         items = [p for p in losses if p.kind == kind]
-        shown = items if not args.show else items[:args.show]
+        shown = items if not args.show else items[: args.show]
         if kind == "spacing":
             continue  # one line per document says nothing more than the count
         print(f"{kind}:" + (f" (first {len(shown)}; --show 0 lists all)" if len(shown) < len(items) else ""))

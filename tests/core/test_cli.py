@@ -14,7 +14,7 @@ def one_error_line(capsys):
     """stderr is exactly one line, `error: ...`; its message."""
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
-    return lines[0][len("error: "):]
+    return lines[0][len("error: ") :]
 
 
 # run_command --------------------------------------------------------------------------------------
@@ -30,12 +30,18 @@ def test_run_command_maps_errors_to_exit_codes(capsys):
     def raising(error):
         def main(argv):
             raise error
+
         return main
 
     assert run_command(lambda argv: None) == 0
     assert run_command(lambda argv: 3) == 3
-    for error in (UsageError("bad flag"), ValueError("bad value"), FileNotFoundError("x: no such file"),
-                  IsADirectoryError("x is a folder"), NotADirectoryError("x is a file")):
+    for error in (
+        UsageError("bad flag"),
+        ValueError("bad value"),
+        FileNotFoundError("x: no such file"),
+        IsADirectoryError("x is a folder"),
+        NotADirectoryError("x is a file"),
+    ):
         assert run_command(raising(error)) == 2
         assert one_error_line(capsys) == str(error)
     assert run_command(raising(Bad("wrong input")), usage_errors=(Bad,)) == 2
@@ -66,14 +72,17 @@ def _main(command):
     return main
 
 
-@pytest.mark.parametrize("command, argv", [
-    ("train", ["--no-such-flag"]),
-    ("evaluate", ["--model", "m", "--no-such-flag"]),
-    ("evaluate", []),  # --model is required
-    ("predict", ["--model", "m", "--no-such-flag", "text"]),
-    ("export", ["m", "--name", "x", "--no-such-flag"]),
-    ("export", ["m"]),  # --name is required
-])
+@pytest.mark.parametrize(
+    "command, argv",
+    [
+        ("train", ["--no-such-flag"]),
+        ("evaluate", ["--model", "m", "--no-such-flag"]),
+        ("evaluate", []),  # --model is required
+        ("predict", ["--model", "m", "--no-such-flag", "text"]),
+        ("export", ["m", "--name", "x", "--no-such-flag"]),
+        ("export", ["m"]),  # --name is required
+    ],
+)
 def test_bad_flags_exit_2_through_argparse_with_one_error_line(command, argv, capsys):
     with pytest.raises(SystemExit) as e:
         _main(command)(argv)
@@ -85,8 +94,11 @@ def test_bad_flags_exit_2_through_argparse_with_one_error_line(command, argv, ca
 @pytest.mark.parametrize("command", ["evaluate", "predict", "export"])
 def test_a_missing_model_dir_exits_2(command, tmp_path, capsys):
     missing = str(tmp_path / "no-model")
-    argv = {"evaluate": ["--model", missing], "predict": ["--model", missing, "a text"],
-            "export": [missing, "--name", "x", "--output-root", str(tmp_path / "sm")]}[command]
+    argv = {
+        "evaluate": ["--model", missing],
+        "predict": ["--model", missing, "a text"],
+        "export": [missing, "--name", "x", "--output-root", str(tmp_path / "sm")],
+    }[command]
     assert _main(command)(argv) == 2
     assert one_error_line(capsys).startswith(f"{missing}: not a saved tfner model (missing config.json")
 
@@ -95,8 +107,21 @@ def test_a_missing_encoder_dir_exits_2(tmp_path, capsys):
     from tfner.training.train import main
 
     missing = str(tmp_path / "no-encoder")
-    assert main(["--encoder", missing, "--synthetic-train", "4", "--synthetic-test", "2",
-                 "--output-dir", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "--encoder",
+                missing,
+                "--synthetic-train",
+                "4",
+                "--synthetic-test",
+                "2",
+                "--output-dir",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert "no such model directory" in one_error_line(capsys)
 
 
@@ -125,8 +150,11 @@ def test_a_failed_training_run_exits_1(monkeypatch, capsys):
     from tfner.evaluation.collapse import LabelCollapseError
     from tfner.training import train as train_module
 
-    for error in (LabelCollapseError("label collapse: the model predicts 'O' for 100.0%"),
-                  train_module.TrainingError("training stopped: loss nan at batch 3")):
+    for error in (
+        LabelCollapseError("label collapse: the model predicts 'O' for 100.0%"),
+        train_module.TrainingError("training stopped: loss nan at batch 3"),
+    ):
+
         def failing(config, error=error):
             raise error
 

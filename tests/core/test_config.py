@@ -14,18 +14,54 @@ from tfner.model.lora import LoraConfig
 from tfner.training.config import TrainConfig
 
 # A run far from the defaults in every part, in the flat names of the command line and old config.json.
-FLAT = {"encoder": "bert-base-cased", "pretrained": False, "head": "mlp", "mlp_sizes": [32, 16],
-        "encoder_overrides": {"num_hidden_layers": 2}, "max_length": 64, "stride": 16,
-        "lora": True, "lora_r": 4, "lora_alpha": 8.0, "lora_dropout": 0.1, "lora_bias": "all",
-        "lora_targets": ["query", "value"], "lora_use_rslora": True,
-        "collapse_action": "warn", "collapse_check_every_steps": 10, "collapse_sample": 64,
-        "batch_size": 4, "learning_rate": 1e-4, "seqeval_mode": "strict", "devices": ["/gpu:0"]}
-NESTED = {"model": {"encoder": "bert-base-cased", "pretrained": False, "head": "mlp", "mlp_sizes": [32, 16],
-                    "encoder_overrides": {"num_hidden_layers": 2}, "max_length": 64, "stride": 16,
-                    "lora": {"enabled": True, "r": 4, "alpha": 8.0, "dropout": 0.1, "bias": "all",
-                             "targets": ["query", "value"], "use_rslora": True}},
-          "collapse": {"action": "warn", "check_every_steps": 10, "sample": 64},
-          "batch_size": 4, "learning_rate": 1e-4, "seqeval_mode": "strict", "devices": ["/gpu:0"]}
+FLAT = {
+    "encoder": "bert-base-cased",
+    "pretrained": False,
+    "head": "mlp",
+    "mlp_sizes": [32, 16],
+    "encoder_overrides": {"num_hidden_layers": 2},
+    "max_length": 64,
+    "stride": 16,
+    "lora": True,
+    "lora_r": 4,
+    "lora_alpha": 8.0,
+    "lora_dropout": 0.1,
+    "lora_bias": "all",
+    "lora_targets": ["query", "value"],
+    "lora_use_rslora": True,
+    "collapse_action": "warn",
+    "collapse_check_every_steps": 10,
+    "collapse_sample": 64,
+    "batch_size": 4,
+    "learning_rate": 1e-4,
+    "seqeval_mode": "strict",
+    "devices": ["/gpu:0"],
+}
+NESTED = {
+    "model": {
+        "encoder": "bert-base-cased",
+        "pretrained": False,
+        "head": "mlp",
+        "mlp_sizes": [32, 16],
+        "encoder_overrides": {"num_hidden_layers": 2},
+        "max_length": 64,
+        "stride": 16,
+        "lora": {
+            "enabled": True,
+            "r": 4,
+            "alpha": 8.0,
+            "dropout": 0.1,
+            "bias": "all",
+            "targets": ["query", "value"],
+            "use_rslora": True,
+        },
+    },
+    "collapse": {"action": "warn", "check_every_steps": 10, "sample": 64},
+    "batch_size": 4,
+    "learning_rate": 1e-4,
+    "seqeval_mode": "strict",
+    "devices": ["/gpu:0"],
+}
 
 
 def parse(argv, cls=TrainConfig):
@@ -48,15 +84,24 @@ def test_flat_names_of_nested_fields():
     assert fields["lora_r"][2] is int and fields["lora_targets"][2] is list and fields["lora"][2] is bool
     assert fields["lora_r"][1].name == "r" and "LoRA rank" in fields["lora_r"][1].metadata["help"]
     assert not {"model", "collapse", "lora_enabled", "enabled", "r"} & set(fields)
-    assert set(flat_fields(LoraConfig)) == {"enabled", "r", "alpha", "dropout", "bias", "targets", "target_regex",
-                                            "use_rslora"}
+    assert set(flat_fields(LoraConfig)) == {
+        "enabled",
+        "r",
+        "alpha",
+        "dropout",
+        "bias",
+        "targets",
+        "target_regex",
+        "use_rslora",
+    }
     assert set(flat_fields(ModelConfig)) >= {"encoder", "head", "lora", "lora_r"}
 
 
 def test_flat_and_nested_views_of_one_config():
     c = TrainConfig.from_dict(FLAT)
-    assert c.model.lora == LoraConfig(enabled=True, r=4, alpha=8.0, dropout=0.1, bias="all",
-                                      targets=["query", "value"], use_rslora=True)
+    assert c.model.lora == LoraConfig(
+        enabled=True, r=4, alpha=8.0, dropout=0.1, bias="all", targets=["query", "value"], use_rslora=True
+    )
     assert c.collapse == CollapseConfig(action="warn", check_every_steps=10, sample=64)
     assert (c.model.encoder, c.model.head, c.batch_size) == ("bert-base-cased", "mlp", 4)
     flat = c.flat()
@@ -96,7 +141,8 @@ def test_old_flat_and_new_nested_files_give_the_same_config(tmp_path):
     assert TrainConfig.from_dict(old) == flat
     # mixed: a nested part and flat names side by side
     assert TrainConfig.from_dict({"model": {"head": "mlp"}, "lora_r": 4, "collapse": {"sample": 3}}) == (
-        TrainConfig.from_dict({"head": "mlp", "lora_r": 4, "collapse_sample": 3}))
+        TrainConfig.from_dict({"head": "mlp", "lora_r": 4, "collapse_sample": 3})
+    )
     # the model part of a saved run, nested or flat
     assert ModelConfig.from_saved(NESTED) == ModelConfig.from_saved(FLAT) == flat.model
 
@@ -111,7 +157,8 @@ def test_replace_takes_flat_names_and_returns_a_new_validated_config():
     assert (c.model.lora.r, c.learning_rate, c.model.head, c.collapse.action) == (4, 1e-4, "mlp", "warn")
     assert d.replace(lora_r=4, learning_rate=1e-4, head="mlp", collapse_action="warn") == c
     assert {k: v for k, v in d.flat().items() if k not in ("lora_r", "learning_rate", "head", "collapse_action")} == (
-        {k: v for k, v in c.flat().items() if k not in ("lora_r", "learning_rate", "head", "collapse_action")})
+        {k: v for k, v in c.flat().items() if k not in ("lora_r", "learning_rate", "head", "collapse_action")}
+    )
     assert c.replace() == c and c.replace() is not c
     assert c.model.lora.replace(r=2).r == 2  # every config class has it
     with pytest.raises(ValueError, match="r must be a positive integer"):
@@ -141,18 +188,21 @@ def test_unknown_names_are_listed_with_the_known_ones(tmp_path):
         TrainConfig.from_json(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"batch_size": "8"}, "batch_size: expected int, got str '8'"),
-    ({"batch_size": True}, "batch_size: expected int, got bool True"),
-    ({"learning_rate": "fast"}, "learning_rate: expected float, got str 'fast'"),
-    ({"eval_before": 1}, "eval_before: expected bool, got int 1"),
-    ({"devices": "/gpu:0"}, "devices: expected list, got str"),
-    ({"head": 3}, "head: expected str, got int 3"),
-    ({"encoder_overrides": []}, "encoder_overrides: expected dict, got list"),
-    ({"head": "cnn"}, "head='cnn': expected one of linear, mlp, replace-last"),
-    ({"padding": "none"}, "padding='none': expected one of buckets, batch, max-length"),
-    ({"verbose": 3}, "verbose=3: expected one of 0, 1, 2"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"batch_size": "8"}, "batch_size: expected int, got str '8'"),
+        ({"batch_size": True}, "batch_size: expected int, got bool True"),
+        ({"learning_rate": "fast"}, "learning_rate: expected float, got str 'fast'"),
+        ({"eval_before": 1}, "eval_before: expected bool, got int 1"),
+        ({"devices": "/gpu:0"}, "devices: expected list, got str"),
+        ({"head": 3}, "head: expected str, got int 3"),
+        ({"encoder_overrides": []}, "encoder_overrides: expected dict, got list"),
+        ({"head": "cnn"}, "head='cnn': expected one of linear, mlp, replace-last"),
+        ({"padding": "none"}, "padding='none': expected one of buckets, batch, max-length"),
+        ({"verbose": 3}, "verbose=3: expected one of 0, 1, 2"),
+    ],
+)
 def test_type_and_choice_errors_name_the_field(values, message):
     with pytest.raises(ValueError) as e:
         TrainConfig.from_dict(values)
@@ -167,13 +217,16 @@ def test_an_int_is_accepted_for_a_float_and_a_tuple_becomes_a_list():
         check_type("x", 1.5, int)
 
 
-@pytest.mark.parametrize("values, flat_name, message", [
-    ({"lora_r": 2.5}, "lora_r", "expected int, got float 2.5"),
-    ({"lora_bias": "some"}, "lora_bias", "expected one of none, all, lora_only"),
-    ({"lora_targets": "query"}, "lora_targets", "expected list, got str"),
-    ({"collapse_action": "ignore"}, "collapse_action", "expected one of warn, stop, restore, raise"),
-    ({"collapse_sample": "all"}, "collapse_sample", "expected int, got str"),
-])
+@pytest.mark.parametrize(
+    "values, flat_name, message",
+    [
+        ({"lora_r": 2.5}, "lora_r", "expected int, got float 2.5"),
+        ({"lora_bias": "some"}, "lora_bias", "expected one of none, all, lora_only"),
+        ({"lora_targets": "query"}, "lora_targets", "expected list, got str"),
+        ({"collapse_action": "ignore"}, "collapse_action", "expected one of warn, stop, restore, raise"),
+        ({"collapse_sample": "all"}, "collapse_sample", "expected int, got str"),
+    ],
+)
 def test_type_and_choice_errors_of_nested_fields_name_the_flat_field(values, flat_name, message):
     """The name the user wrote (`lora_r` in config.json, `--lora-r`), not the attribute inside its part."""
     with pytest.raises(ValueError, match=message) as e:
@@ -192,14 +245,35 @@ def test_nested_parts_must_be_their_config_class():
 
 
 def test_flags_parse_into_the_nested_fields():
-    c = parse(["--lora", "--lora-r", "4", "--collapse-action", "raise", "--encoder", "./my-encoder",
-               "--lora-targets", "query", "key", "--collapse-max-top-share", "0.9"])
+    c = parse(
+        [
+            "--lora",
+            "--lora-r",
+            "4",
+            "--collapse-action",
+            "raise",
+            "--encoder",
+            "./my-encoder",
+            "--lora-targets",
+            "query",
+            "key",
+            "--collapse-max-top-share",
+            "0.9",
+        ]
+    )
     assert c.model.lora.enabled is True and c.model.lora.r == 4 and c.model.lora.targets == ["query", "key"]
     assert c.collapse.action == "raise" and c.collapse.max_top_share == 0.9
     assert c.model.encoder == "./my-encoder"
-    assert c == TrainConfig.from_dict({"lora": True, "lora_r": 4, "collapse_action": "raise",
-                                       "encoder": "./my-encoder", "lora_targets": ["query", "key"],
-                                       "collapse_max_top_share": 0.9})
+    assert c == TrainConfig.from_dict(
+        {
+            "lora": True,
+            "lora_r": 4,
+            "collapse_action": "raise",
+            "encoder": "./my-encoder",
+            "lora_targets": ["query", "key"],
+            "collapse_max_top_share": 0.9,
+        }
+    )
     assert parse(["--no-lora"]).model.lora.enabled is False
     assert parse([]) == TrainConfig()
     assert parse(["--lora", "--lora-r", "8"], ModelConfig) == ModelConfig.from_dict({"lora": True, "lora_r": 8})
@@ -211,12 +285,15 @@ def test_config_file_then_flags(tmp_path):
     assert c == TrainConfig.from_dict({**FLAT, "lora_r": 2, "lora_use_rslora": False})
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--lora-r", "four"], "argument --lora-r: invalid int value: 'four'"),
-    (["--collapse-action", "ignore"], "argument --collapse-action: invalid choice: 'ignore'"),
-    (["--lora-bias", "some"], "argument --lora-bias: invalid choice: 'some'"),
-    (["--encoder-overrides", "{not json"], "argument --encoder-overrides: invalid loads value"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lora-r", "four"], "argument --lora-r: invalid int value: 'four'"),
+        (["--collapse-action", "ignore"], "argument --collapse-action: invalid choice: 'ignore'"),
+        (["--lora-bias", "some"], "argument --lora-bias: invalid choice: 'some'"),
+        (["--encoder-overrides", "{not json"], "argument --encoder-overrides: invalid loads value"),
+    ],
+)
 def test_bad_flags_are_argparse_errors_naming_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         parse(argv)

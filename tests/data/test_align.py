@@ -36,8 +36,9 @@ WORD_LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]  # O 0, B-LOC 1, I-LOC 2
 
 
 def word_corpus(*docs):
-    return Corpus([Document(tokens=t, tags=g, origin=f"words.txt:{i + 1}") for i, (t, g) in enumerate(docs)],
-                  "words.txt")
+    return Corpus(
+        [Document(tokens=t, tags=g, origin=f"words.txt:{i + 1}") for i, (t, g) in enumerate(docs)], "words.txt"
+    )
 
 
 def test_build_labels_order_used_here():
@@ -46,12 +47,21 @@ def test_build_labels_order_used_here():
 
 
 def test_word_level_first_subtoken_gets_the_label(tokenizer):
-    corpus = word_corpus((["John", "Smithsonianification", "visited", "Paris", "."],
-                          ["B-PER", "I-PER", "O", "B-LOC", "O"]))
+    corpus = word_corpus(
+        (["John", "Smithsonianification", "visited", "Paris", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])
+    )
     w = encode(corpus, tokenizer, WORD_LABELS, max_length=32, stride=4)
     assert len(w) == 1
     assert tokens_of(tokenizer, w.input_ids[0]) == [
-        "[CLS]", "john", "smithsonian", "##ification", "visited", "paris", ".", "[SEP]"]
+        "[CLS]",
+        "john",
+        "smithsonian",
+        "##ification",
+        "visited",
+        "paris",
+        ".",
+        "[SEP]",
+    ]
     assert w.input_ids[0][0] == CLS and w.input_ids[0][-1] == SEP
     assert w.labels[0].tolist() == [X, 3, 4, X, 0, 1, 0, X]
     assert w.unit_index[0].tolist() == [-1, 0, 1, -1, 2, 3, 4, -1]
@@ -66,12 +76,21 @@ def test_word_level_first_subtoken_gets_the_label(tokenizer):
 
 
 def test_word_level_label_all_tokens_continuations_get_i_form(tokenizer):
-    corpus = word_corpus((["Smithsonianification", "Brando", "Smithsonianification", "Paris"],
-                          ["B-PER", "I-PER", "O", "B-LOC"]))
+    corpus = word_corpus(
+        (["Smithsonianification", "Brando", "Smithsonianification", "Paris"], ["B-PER", "I-PER", "O", "B-LOC"])
+    )
     w = encode(corpus, tokenizer, WORD_LABELS, max_length=32, stride=4, label_all_tokens=True)
     assert tokens_of(tokenizer, w.input_ids[0]) == [
-        "[CLS]", "smithsonian", "##ification", "brand", "##o", "smithsonian", "##ification", "paris",
-        "[SEP]"]
+        "[CLS]",
+        "smithsonian",
+        "##ification",
+        "brand",
+        "##o",
+        "smithsonian",
+        "##ification",
+        "paris",
+        "[SEP]",
+    ]
     # B-PER word: continuation I-PER (never B-); I-PER word: I-PER; O word: O; specials -100
     assert w.labels[0].tolist() == [X, 3, 4, 4, 4, 0, 0, 1, X]
     # unit_index is unchanged by label_all_tokens: only first sub-tokens score a word
@@ -101,8 +120,7 @@ def test_word_that_tokenizes_to_nothing_is_counted_and_filled(tokenizer):
     assert tokenizer.tokenize("\u200b") == []  # the zero-width space disappears
     corpus = word_corpus((["John", "\u200b", "Smithsonianification", "x"], ["B-PER", "O", "O", "B-LOC"]))
     w = encode(corpus, tokenizer, WORD_LABELS, max_length=32, stride=4)
-    assert tokens_of(tokenizer, w.input_ids[0]) == [
-        "[CLS]", "john", "smithsonian", "##ification", "x", "[SEP]"]
+    assert tokens_of(tokenizer, w.input_ids[0]) == ["[CLS]", "john", "smithsonian", "##ification", "x", "[SEP]"]
     assert w.unit_index[0].tolist() == [-1, 0, 2, -1, 3, -1]
     assert w.labels[0].tolist() == [X, 3, 0, X, 1, X]
     assert w.units == [4]
@@ -121,8 +139,9 @@ def test_corpus_skipped_counts_are_carried(tokenizer):
 
 
 def test_mixed_word_and_span_documents_raise(tokenizer):
-    corpus = Corpus([Document(tokens=["a"], tags=["O"], origin="a"),
-                     Document(text="b", spans=[], origin="b")], "mixed.src")
+    corpus = Corpus(
+        [Document(tokens=["a"], tags=["O"], origin="a"), Document(text="b", spans=[], origin="b")], "mixed.src"
+    )
     with pytest.raises(DataError, match="mixed.src.*mixes word-level and span"):
         encode(corpus, tokenizer, ["O"], max_length=32, stride=4)
 
@@ -132,17 +151,57 @@ def test_mixed_word_and_span_documents_raise(tokenizer):
 
 NOTE = "Patient Marlon Brando, phone +47 912 34 567, born January 01. 1982."
 NOTE_SPANS = [(8, 21, "PATIENT"), (29, 43, "PHONE"), (50, 66, "DATE")]
-NOTE_TOKENS = ["patient", "marlon", "brand", "##o", ",", "phone", "+", "47", "91", "##2", "34", "56",
-               "##7", ",", "born", "january", "01", ".", "1982", "."]
-NOTE_OFFSETS = [(0, 7), (8, 14), (15, 20), (20, 21), (21, 22), (23, 28), (29, 30), (30, 32), (33, 35),
-                (35, 36), (37, 39), (40, 42), (42, 43), (43, 44), (45, 49), (50, 57), (58, 60), (60, 61),
-                (62, 66), (66, 67)]
+NOTE_TOKENS = [
+    "patient",
+    "marlon",
+    "brand",
+    "##o",
+    ",",
+    "phone",
+    "+",
+    "47",
+    "91",
+    "##2",
+    "34",
+    "56",
+    "##7",
+    ",",
+    "born",
+    "january",
+    "01",
+    ".",
+    "1982",
+    ".",
+]
+NOTE_OFFSETS = [
+    (0, 7),
+    (8, 14),
+    (15, 20),
+    (20, 21),
+    (21, 22),
+    (23, 28),
+    (29, 30),
+    (30, 32),
+    (33, 35),
+    (35, 36),
+    (37, 39),
+    (40, 42),
+    (42, 43),
+    (43, 44),
+    (45, 49),
+    (50, 57),
+    (58, 60),
+    (60, 61),
+    (62, 66),
+    (66, 67),
+]
 SPAN_LABELS = ["O", "B-DATE", "I-DATE", "B-PATIENT", "I-PATIENT", "B-PHONE", "I-PHONE"]
 
 
 def span_corpus(*docs, source="notes.jsonl"):
-    return Corpus([Document(text=t, spans=s, origin=f"{source}:record {i + 1}") for i, (t, s) in enumerate(docs)],
-                  source)
+    return Corpus(
+        [Document(text=t, spans=s, origin=f"{source}:record {i + 1}") for i, (t, s) in enumerate(docs)], source
+    )
 
 
 def test_span_text_is_as_expected():
@@ -159,8 +218,11 @@ def test_span_alignment_token_by_token(tokenizer):
     #                  patient marlon brand ##o ,  phone + 47 91 ##2 34 56 ##7 ,  born jan 01 .  1982 .
     assert w.labels[0].tolist() == [X, 0, 3, 4, 4, 0, 0, 5, 6, 6, 6, 6, 6, 6, 0, 0, 1, 2, 2, 2, 0, X]
     assert w.unit_index[0].tolist() == [-1] + list(range(20)) + [-1]
-    assert w.gold == [["O", "B-PATIENT", "I-PATIENT", "I-PATIENT", "O", "O", "B-PHONE"] + ["I-PHONE"] * 6
-                      + ["O", "O", "B-DATE", "I-DATE", "I-DATE", "I-DATE", "O"]]
+    assert w.gold == [
+        ["O", "B-PATIENT", "I-PATIENT", "I-PATIENT", "O", "O", "B-PHONE"]
+        + ["I-PHONE"] * 6
+        + ["O", "O", "B-DATE", "I-DATE", "I-DATE", "I-DATE", "O"]
+    ]
     assert w.units == [20]
     assert w.offsets[0].tolist() == [list(o) for o in NOTE_OFFSETS]
     enc = tokenizer(NOTE, add_special_tokens=False, return_offsets_mapping=True)
@@ -170,23 +232,22 @@ def test_span_alignment_token_by_token(tokenizer):
 
 def test_span_label_all_tokens_changes_nothing(tokenizer):
     a = encode(span_corpus((NOTE, NOTE_SPANS)), tokenizer, SPAN_LABELS, max_length=64, stride=8)
-    b = encode(span_corpus((NOTE, NOTE_SPANS)), tokenizer, SPAN_LABELS, max_length=64, stride=8,
-               label_all_tokens=True)
+    b = encode(span_corpus((NOTE, NOTE_SPANS)), tokenizer, SPAN_LABELS, max_length=64, stride=8, label_all_tokens=True)
     assert a.labels[0].tolist() == b.labels[0].tolist()
 
 
 def test_span_adjacent_entities_each_start_with_b(tokenizer):
     text = "Marlon Brando"
-    w = encode(span_corpus((text, [(0, 6, "PATIENT"), (7, 13, "PATIENT")])), tokenizer, SPAN_LABELS,
-               max_length=32, stride=4)
+    w = encode(
+        span_corpus((text, [(0, 6, "PATIENT"), (7, 13, "PATIENT")])), tokenizer, SPAN_LABELS, max_length=32, stride=4
+    )
     assert w.gold == [["B-PATIENT", "B-PATIENT", "I-PATIENT"]]
     assert w.labels[0].tolist() == [X, 3, 3, 4, X]
 
 
 def test_span_on_subtoken_boundary_is_accepted(tokenizer):
     # "Brand" of "Brando" ends on the brand|##o sub-token boundary: accepted as a token-level span
-    w = encode(span_corpus(("Marlon Brando", [(7, 12, "PATIENT")])), tokenizer, SPAN_LABELS,
-               max_length=32, stride=4)
+    w = encode(span_corpus(("Marlon Brando", [(7, 12, "PATIENT")])), tokenizer, SPAN_LABELS, max_length=32, stride=4)
     assert w.gold == [["O", "B-PATIENT", "O"]]
 
 
@@ -227,9 +288,7 @@ def test_span_covering_only_whitespace_raises(tokenizer):
 
 
 def test_misaligned_skip_drops_the_document_and_counts_it(tokenizer):
-    corpus = span_corpus(("Marlon Brando", [(1, 6, "PATIENT")]),
-                         (NOTE, NOTE_SPANS),
-                         ("a  b", [(1, 3, "PATIENT")]))
+    corpus = span_corpus(("Marlon Brando", [(1, 6, "PATIENT")]), (NOTE, NOTE_SPANS), ("a  b", [(1, 3, "PATIENT")]))
     w = encode(corpus, tokenizer, SPAN_LABELS, max_length=64, stride=8, misaligned="skip")
     assert w.skipped == {"documents with a span off token boundaries": 2}
     assert [d.origin for d in w.documents] == ["notes.jsonl:record 2"]
@@ -241,8 +300,9 @@ def test_misaligned_skip_drops_the_document_and_counts_it(tokenizer):
 # --------------------------------------------------------------------------
 # Windows
 
-SENTENCE = ("the cat sat on a mat and the dog ran to the park while the bird sang in a tree near our old "
-            "red house by a lake").split()  # 28 words, one sub-token each
+SENTENCE = (
+    "the cat sat on a mat and the dog ran to the park while the bird sang in a tree near our old red house by a lake"
+).split()  # 28 words, one sub-token each
 
 
 def check_windows(w, tokenizer, doc_ids, max_length, stride, d=0):
@@ -262,7 +322,7 @@ def check_windows(w, tokenizer, doc_ids, max_length, stride, d=0):
         seen[s:e] = True
     assert seen.all()
     assert cuts[0][0] == 0 and cuts[-1][1] == len(doc_ids)
-    for (s0, e0, _), (s1, e1, _) in zip(cuts, cuts[1:]):
+    for (_, e0, _), (s1, e1, _) in zip(cuts, cuts[1:]):
         assert s1 < e0 and e1 > e0  # overlapping, moving forward
     return cuts
 
@@ -292,12 +352,15 @@ def test_windows_last_window_ends_at_document_end(tokenizer):
     assert overlaps[:-1] == [3, 3] and overlaps[-1] >= 3
 
 
-@pytest.mark.parametrize("n, expected", [
-    (10, [[0, 10, 10]]),                    # exactly one window's content
-    (11, [[0, 10, 11], [1, 11, 11]]),       # one token too many
-    (17, [[0, 10, 17], [7, 17, 17]]),
-    (0, [[0, 0, 0]]),
-])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (10, [[0, 10, 10]]),  # exactly one window's content
+        (11, [[0, 10, 11], [1, 11, 11]]),  # one token too many
+        (17, [[0, 10, 17], [7, 17, 17]]),
+        (0, [[0, 0, 0]]),
+    ],
+)
 def test_window_cuts_for_lengths(tokenizer, n, expected):
     text = " ".join(SENTENCE[:n])
     corpus = span_corpus((text, []))
@@ -312,8 +375,7 @@ def test_windows_of_several_documents(tokenizer):
     corpus = word_corpus((SENTENCE[:5], ["O"] * 5), (SENTENCE, ["O"] * 28), (SENTENCE[:12], ["O"] * 12))
     w = encode(corpus, tokenizer, WORD_LABELS, max_length=12, stride=3)
     assert w.doc_index.tolist() == [0, 1, 1, 1, 1, 2, 2]
-    assert w.cut.tolist() == [[0, 5, 5], [0, 10, 28], [7, 17, 28], [14, 24, 28], [18, 28, 28],
-                              [0, 10, 12], [2, 12, 12]]
+    assert w.cut.tolist() == [[0, 5, 5], [0, 10, 28], [7, 17, 28], [14, 24, 28], [18, 28, 28], [0, 10, 12], [2, 12, 12]]
     assert w.units == [5, 28, 12]
 
 
@@ -359,10 +421,35 @@ def test_merge_round_trip_span_documents(tokenizer):
 
 @pytest.mark.parametrize("label_all_tokens", [False, True])
 def test_merge_round_trip_word_documents(tokenizer, label_all_tokens):
-    words = ("John Smithsonianification met Marlon Brando in Paris while Kari Nordmann stayed in "
-             "Smithsonianification near Oslo and the old red house by a lake").split()
-    tags = ["B-PER", "I-PER", "O", "B-PER", "I-PER", "O", "B-LOC", "O", "B-PER", "I-PER", "O", "O",
-            "B-LOC", "O", "B-LOC", "O", "O", "O", "O", "O", "O", "O", "O"]
+    words = (
+        "John Smithsonianification met Marlon Brando in Paris while Kari Nordmann stayed in "
+        "Smithsonianification near Oslo and the old red house by a lake"
+    ).split()
+    tags = [
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-LOC",
+        "O",
+        "B-PER",
+        "I-PER",
+        "O",
+        "O",
+        "B-LOC",
+        "O",
+        "B-LOC",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+    ]
     assert len(words) == len(tags)
     corpus = word_corpus((words, tags), (words[:3], tags[:3]), (words[::-1], tags[::-1]))
     w = encode(corpus, tokenizer, WORD_LABELS, max_length=12, stride=3, label_all_tokens=label_all_tokens)
@@ -404,16 +491,32 @@ def test_merge_rows_of_logits_and_dtype(tokenizer):
 def test_merge_hand_made_windows():
     # two windows over one 6-token document, content [0, 4) and [2, 6); prefix 1
     w = Windows(
-        input_ids=[np.zeros(6, np.int32), np.zeros(6, np.int32)], labels=[None, None],
+        input_ids=[np.zeros(6, np.int32), np.zeros(6, np.int32)],
+        labels=[None, None],
         unit_index=[np.array([-1, 0, 1, 2, 3, -1]), np.array([-1, 2, 3, 4, 5, -1])],
-        doc_index=np.array([0, 0]), cut=np.array([[0, 4, 6], [2, 6, 6]]), prefix=1, units=[6],
-        gold=[None], offsets=[None], documents=[None])
+        doc_index=np.array([0, 0]),
+        cut=np.array([[0, 4, 6], [2, 6, 6]]),
+        prefix=1,
+        units=[6],
+        gold=[None],
+        offsets=[None],
+        documents=[None],
+    )
     a = np.array([0, 10, 11, 12, 13, 0])
     b = np.array([0, 20, 21, 22, 23, 0])
     # token 2: window a 1 from its cut, window b 0 -> a; token 3: a 0, b 1 -> b
     assert merge(w, [a, b], fill=-1)[0].tolist() == [10, 11, 12, 21, 22, 23]
     # order of the windows does not matter when there is no tie
-    w2 = Windows(input_ids=w.input_ids[::-1], labels=[None, None], unit_index=w.unit_index[::-1],
-                 doc_index=w.doc_index, cut=w.cut[::-1], prefix=1, units=[6], gold=[None],
-                 offsets=[None], documents=[None])
+    w2 = Windows(
+        input_ids=w.input_ids[::-1],
+        labels=[None, None],
+        unit_index=w.unit_index[::-1],
+        doc_index=w.doc_index,
+        cut=w.cut[::-1],
+        prefix=1,
+        units=[6],
+        gold=[None],
+        offsets=[None],
+        documents=[None],
+    )
     assert merge(w2, [b, a], fill=-1)[0].tolist() == [10, 11, 12, 21, 22, 23]

@@ -55,9 +55,9 @@ def test_buckets_pad_to_the_bound_and_fill_every_batch():
     windows = _windows(LENGTHS)
     data = make_dataset(windows, 4, PAD, padding="buckets", bounds=[16, 32, 64], max_length=128)
     rows, shapes = _rows(data)
-    assert {s[0] for s in shapes} == {4}            # partial batches get empty rows
+    assert {s[0] for s in shapes} == {4}  # partial batches get empty rows
     assert {s[1] for s in shapes} <= {16, 32, 64, 128}
-    for x, _ in data:                               # each row sits in the smallest bucket that holds it
+    for x, _ in data:  # each row sits in the smallest bucket that holds it
         lengths = x["attention_mask"].numpy().sum(1)
         width = x["input_ids"].shape[1]
         real = lengths[lengths > 0]

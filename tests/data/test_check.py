@@ -11,32 +11,58 @@ from tfner.check import main as check_main
 from tfner.data.check import Split, check, duplicate_findings, read_split, windows
 from tfner.data.readers import Corpus, Document
 
-LONG = "the patient was seen in the clinic today and reported no new symptoms since the last visit two weeks ago " \
-       "when the dose was changed".split()
+LONG = (
+    "the patient was seen in the clinic today and reported no new symptoms since the last visit two weeks ago "
+    "when the dose was changed".split()
+)
 
 # Each line is commented with the problem it seeds (1-based line numbers).
 TRAIN = [
-    "Kari B-PER", "Nordmann I-PER", "bor O", "i O", "Oslo B-LOC", "",     # 1-6  a clean sentence
-    "lonely", "x O", "",                                                  # 7    a row with one column
-    "\ufeff",                                                             # 10   a line of only a BOM
-    "Ola B-PER", "Bergen I-LOC", "",                                      # 12   I-LOC after B-PER (IOB2)
-    "Per B_PER", "",                                                      # 14   not a tag
-    "Expo B-MISC", "",                                                    # 16   rare label (and PER, LOC)
-    "smile O", "\ufe0f O", "",                                            # 19   a word without sub-tokens
-    *[f"{w} O" for w in LONG], "",                                        # 21-45 long; near-duplicated
-    "Ola B-PER", "bor O", "i O", "Oslo B-LOC", "",                        # 47   duplicated exactly
+    "Kari B-PER",
+    "Nordmann I-PER",
+    "bor O",
+    "i O",
+    "Oslo B-LOC",
+    "",  # 1-6  a clean sentence
+    "lonely",
+    "x O",
+    "",  # 7    a row with one column
+    "\ufeff",  # 10   a line of only a BOM
+    "Ola B-PER",
+    "Bergen I-LOC",
+    "",  # 12   I-LOC after B-PER (IOB2)
+    "Per B_PER",
+    "",  # 14   not a tag
+    "Expo B-MISC",
+    "",  # 16   rare label (and PER, LOC)
+    "smile O",
+    "\ufe0f O",
+    "",  # 19   a word without sub-tokens
+    *[f"{w} O" for w in LONG],
+    "",  # 21-45 long; near-duplicated
+    "Ola B-PER",
+    "bor O",
+    "i O",
+    "Oslo B-LOC",
+    "",  # 47   duplicated exactly
 ]
 VALIDATION = [
-    "Ola B-PER", "bor O", "i O", "Oslo B-LOC", "",                        # 1    exact duplicate of train:47
-    *[f"{w} O" for w in LONG[:-1] + ["altered"]], "",                     # 6    near duplicate of train:21
-    "Statoil B-ORG", "",                                                  # 32   label unseen in training
+    "Ola B-PER",
+    "bor O",
+    "i O",
+    "Oslo B-LOC",
+    "",  # 1    exact duplicate of train:47
+    *[f"{w} O" for w in LONG[:-1] + ["altered"]],
+    "",  # 6    near duplicate of train:21
+    "Statoil B-ORG",
+    "",  # 32   label unseen in training
 ]
 TEST = [
-    {"text": "Kari bor i Oslo", "ner_tags": [[0, 8, "PER"], [5, 10, "LOC"]]},        # record 1: overlapping
-    {"text": "Kari Nordmann", "ner_tags": [[0, 13, "PER"], [5, 13, "PER"]]},        # record 2: nested
-    {"text": "Kari bor i Oslo", "ner_tags": [[0, 3, "PER"]]},                        # record 3: cuts a word
-    {"text": "   ", "ner_tags": []},                                                # record 4: empty
-    '{"text": "Oslo", ',                                                           # record 5: not JSON
+    {"text": "Kari bor i Oslo", "ner_tags": [[0, 8, "PER"], [5, 10, "LOC"]]},  # record 1: overlapping
+    {"text": "Kari Nordmann", "ner_tags": [[0, 13, "PER"], [5, 13, "PER"]]},  # record 2: nested
+    {"text": "Kari bor i Oslo", "ner_tags": [[0, 3, "PER"]]},  # record 3: cuts a word
+    {"text": "   ", "ner_tags": []},  # record 4: empty
+    '{"text": "Oslo", ',  # record 5: not JSON
 ]
 
 
@@ -92,12 +118,19 @@ def test_each_seeded_problem_is_found_with_its_line(seeded):
 def test_severities_and_stats(seeded):
     _, stats, findings = seeded
     errors = {f.kind for f in findings if f.severity == "error"}
-    assert errors == {"unreadable", "scheme-violation", "unseen-label", "overlapping-span", "nested-span",
-                      "misaligned-span"}
+    assert errors == {
+        "unreadable",
+        "scheme-violation",
+        "unseen-label",
+        "overlapping-span",
+        "nested-span",
+        "misaligned-span",
+    }
     assert stats["train"]["entities"] == {"LOC": 3, "MISC": 1, "PER": 3}
     assert stats["train"]["tag_scheme"] == "IOB2" and stats["test"]["format"] == "jsonl"
     assert stats["validation"]["documents"] == 3 and stats["train"]["skipped"] == {
-        "line of only invisible characters (BOM / zero-width space), read as a blank line": 1}
+        "line of only invisible characters (BOM / zero-width space), read as a blank line": 1
+    }
 
 
 def test_windows_counts_as_align_cuts(tokenizer):
@@ -110,8 +143,21 @@ def test_windows_counts_as_align_cuts(tokenizer):
 
 def test_the_command_exit_codes_and_outputs(tmp_path, capsys):
     paths = write_seeded(tmp_path)
-    code = check_main([paths["train"], "--validation", paths["validation"], "--test", paths["test"],
-                       "--tag-scheme", "IOB2", "--max-length", "16", "--stride", "4"])
+    code = check_main(
+        [
+            paths["train"],
+            "--validation",
+            paths["validation"],
+            "--test",
+            paths["test"],
+            "--tag-scheme",
+            "IOB2",
+            "--max-length",
+            "16",
+            "--stride",
+            "4",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert f"  {paths['train']}:12: I-LOC follows B-PER" in out and "error unseen-label: 1" in out
@@ -130,16 +176,21 @@ def test_other_formats_read_leniently(tmp_path, tokenizer):
     folder = tmp_path / "brat"
     folder.mkdir()
     (folder / "a.txt").write_text("Kari bor i Oslo", encoding="utf-8")
-    (folder / "a.ann").write_text("T1\tPER 0 4\tKari\nT2\tLOC 11 15\tOslo\nR1\tLives Arg1:T1 Arg2:T2\n"
-                                  "T3\tLOC 12 15\tslo\nT4\tPER 0 4\tOla\n", encoding="utf-8")
+    (folder / "a.ann").write_text(
+        "T1\tPER 0 4\tKari\nT2\tLOC 11 15\tOslo\nR1\tLives Arg1:T1 Arg2:T2\nT3\tLOC 12 15\tslo\nT4\tPER 0 4\tOla\n",
+        encoding="utf-8",
+    )
     export = tmp_path / "ls.json"
     export.write_text(json.dumps([{"id": 3, "data": {"text": "Oslo"}, "annotations": []}]), encoding="utf-8")
     splits = [read_split("train", str(folder)), read_split("validation", str(export))]
     _, findings = check(splits, tokenizer)
     assert {(f.kind, f.where) for f in findings} >= {
-        ("unsupported", f"{folder}/a.ann:3"), ("nested-span", f"{folder}/a.ann"),
-        ("misaligned-span", f"{folder}/a.ann"), ("unreadable", f"{folder}/a.ann:5"),
-        ("unannotated", f"{export}:task 1 (id 3)")}
+        ("unsupported", f"{folder}/a.ann:3"),
+        ("nested-span", f"{folder}/a.ann"),
+        ("misaligned-span", f"{folder}/a.ann"),
+        ("unreadable", f"{folder}/a.ann:5"),
+        ("unannotated", f"{export}:task 1 (id 3)"),
+    }
 
 
 def test_leakage_detection_is_fast_on_a_conll_sized_corpus():
@@ -153,8 +204,11 @@ def test_leakage_detection_is_fast_on_a_conll_sized_corpus():
     copy = planted[:-1] + ["changed"]
 
     def split(name, docs):
-        return Split(name, Corpus([Document(tokens=t, tags=["O"] * len(t), origin=f"{name}:{i}")
-                                   for i, t in enumerate(docs)], name), "conll")
+        return Split(
+            name,
+            Corpus([Document(tokens=t, tags=["O"] * len(t), origin=f"{name}:{i}") for i, t in enumerate(docs)], name),
+            "conll",
+        )
 
     train, validation = split("train", sentences[:14041]), split("validation", sentences[14041:] + [copy])
     start = time.perf_counter()

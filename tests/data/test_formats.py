@@ -29,11 +29,17 @@ def spans_of(text, *entities):
 
 # Unicode (combining marks, emoji, CJK, right-to-left), CRLF line ends, adjacent entities, a span over a line break.
 HAND_MADE = [
-    spans_of("Kari Nordmann (f. 03.04.1981)\r\nBor i Tromsø 🏔️, tlf 004791234567.\r\n",
-             ("Kari Nordmann", "PATIENT"), ("03.04.1981", "DATE"), ("Tromsø", "LOC"), ("004791234567", "PHONE")),
+    spans_of(
+        "Kari Nordmann (f. 03.04.1981)\r\nBor i Tromsø 🏔️, tlf 004791234567.\r\n",
+        ("Kari Nordmann", "PATIENT"),
+        ("03.04.1981", "DATE"),
+        ("Tromsø", "LOC"),
+        ("004791234567", "PHONE"),
+    ),
     spans_of("OsloBergen", ("Oslo", "LOC"), ("Bergen", "LOC")),
-    spans_of("José Álvarez\nvisited 東京 and القاهرة", ("José Álvarez", "PATIENT"), ("東京", "LOC"),
-             ("القاهرة", "LOC")),
+    spans_of(
+        "José Álvarez\nvisited 東京 and القاهرة", ("José Álvarez", "PATIENT"), ("東京", "LOC"), ("القاهرة", "LOC")
+    ),
     spans_of("Dr. A\r\nB Smith", ("A\r\nB Smith", "NAME")),
     spans_of("e\u0301 <script>alert(1)</script>", ("e\u0301", "X"), ("<script>", "TAG")),
 ]
@@ -77,15 +83,21 @@ def test_brat_unsupported_annotations_are_counted_not_dropped_silently(tmp_path)
         "T1\tPER 0 4\tKari\nT2\tLOC 11 15\tOslo\nT3\tLOC 0 4;28 34\tKari Bergen\nR1\tLives Arg1:T1 Arg2:T2\n"
         "T4\tMove 5 8\tbor\nE1\tMove:T4 Agent:T1\nA1\tNegated E1\n#1\tAnnotatorNotes T1\tcheck\n"
         "N1\tRef T2 geo:1\tOslo\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (tmp_path / "b.txt").write_text("not annotated", encoding="utf-8")
     corpus = read_data(str(tmp_path))
     assert [d.spans for d in corpus.documents] == [[(0, 4, "PER"), (11, 15, "LOC")]]
     assert corpus.skipped == {
-        "brat discontinuous entity (not supported)": 1, "brat relation (not supported)": 1,
-        "brat event (not supported)": 1, "brat event trigger (not supported)": 1,
-        "brat attribute (not supported)": 1, "brat note (not supported)": 1,
-        "brat normalization (not supported)": 1, "brat text without .ann (not annotated)": 1}
+        "brat discontinuous entity (not supported)": 1,
+        "brat relation (not supported)": 1,
+        "brat event (not supported)": 1,
+        "brat event trigger (not supported)": 1,
+        "brat attribute (not supported)": 1,
+        "brat note (not supported)": 1,
+        "brat normalization (not supported)": 1,
+        "brat text without .ann (not annotated)": 1,
+    }
     assert "brat relation (not supported): 1" in summarize(corpus)
 
 
@@ -103,9 +115,16 @@ def test_brat_errors_name_the_ann_file_and_line(tmp_path):
 
 
 def label_studio_task(text, regions, **extra):
-    result = [{"id": f"r{i}", "type": "labels", "from_name": "label", "to_name": "text",
-               "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}}
-              for i, (s, e, label) in enumerate(regions)]
+    result = [
+        {
+            "id": f"r{i}",
+            "type": "labels",
+            "from_name": "label",
+            "to_name": "text",
+            "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]},
+        }
+        for i, (s, e, label) in enumerate(regions)
+    ]
     return {"id": 7, "data": {"text": text}, "annotations": [{"result": result}], **extra}
 
 
@@ -115,15 +134,24 @@ def test_label_studio_annotations_other_results_and_utf16_offsets(tmp_path):
     two["annotations"][0]["result"].append({"type": "relation", "from_id": "r0", "to_id": "r0"})
     cancelled = label_studio_task("Oslo", [(0, 4, "LOC")])
     cancelled["annotations"][0]["was_cancelled"] = True
-    emoji = {"data": {"text": "😀 Oslo"}, "annotations": [{"result": [
-        {"type": "labels", "value": {"start": 3, "end": 7, "text": "Oslo", "labels": ["LOC"]}}]}]}
+    emoji = {
+        "data": {"text": "😀 Oslo"},
+        "annotations": [
+            {"result": [{"type": "labels", "value": {"start": 3, "end": 7, "text": "Oslo", "labels": ["LOC"]}}]}
+        ],
+    }
     path = tmp_path / "export.json"
     path.write_text(json.dumps([two, cancelled, emoji, {"data": {"text": "x"}}]), encoding="utf-8")
     corpus = read_data(str(path))
-    assert [(d.text, d.spans) for d in corpus.documents] == [("Kari i Oslo", [(0, 4, "PER")]),
-                                                             ("😀 Oslo", [(2, 6, "LOC")])]
-    assert corpus.skipped == {labelstudio.EXTRA: 1, "Label Studio relation result (not supported)": 1,
-                              labelstudio.UNANNOTATED: 2}
+    assert [(d.text, d.spans) for d in corpus.documents] == [
+        ("Kari i Oslo", [(0, 4, "PER")]),
+        ("😀 Oslo", [(2, 6, "LOC")]),
+    ]
+    assert corpus.skipped == {
+        labelstudio.EXTRA: 1,
+        "Label Studio relation result (not supported)": 1,
+        labelstudio.UNANNOTATED: 2,
+    }
     assert corpus.documents[1].origin == f"{path}:task 3"
 
 
@@ -141,10 +169,19 @@ def test_label_studio_errors_name_the_task(tmp_path):
 
 def test_doccano_label_and_entities_forms_and_relations(tmp_path):
     path = tmp_path / "d.jsonl"
-    path.write_text(json.dumps({"id": 1, "text": "Kari i Oslo", "label": [[7, 11, "LOC"], [0, 4, "PER"]]}) + "\n\n" +
-                    json.dumps({"text": "Bergen", "entities": [{"id": 3, "start_offset": 0, "end_offset": 6,
-                                                                 "label": "LOC"}], "relations": [{"id": 1}]}) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"id": 1, "text": "Kari i Oslo", "label": [[7, 11, "LOC"], [0, 4, "PER"]]})
+        + "\n\n"
+        + json.dumps(
+            {
+                "text": "Bergen",
+                "entities": [{"id": 3, "start_offset": 0, "end_offset": 6, "label": "LOC"}],
+                "relations": [{"id": 1}],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert formats.detect_format(str(path)) == "doccano"
     corpus = read_data(str(path))
     assert [d.spans for d in corpus.documents] == [[(0, 4, "PER"), (7, 11, "LOC")], [(0, 6, "LOC")]]
@@ -155,14 +192,24 @@ def test_doccano_label_and_entities_forms_and_relations(tmp_path):
         read_data(str(path))
 
 
-WORDS = Corpus([Document(tokens="Kari Nordmann bor i Oslo".split(), tags=["B-PER", "I-PER", "O", "O", "B-LOC"],
-                         origin="a"),
-                Document(tokens="Oslo Bergen Ola".split(), tags=["B-LOC", "B-LOC", "B-PER"], origin="b")], "w")
+WORDS = Corpus(
+    [
+        Document(tokens="Kari Nordmann bor i Oslo".split(), tags=["B-PER", "I-PER", "O", "O", "B-LOC"], origin="a"),
+        Document(tokens="Oslo Bergen Ola".split(), tags=["B-LOC", "B-LOC", "B-PER"], origin="b"),
+    ],
+    "w",
+)
 
 
-@pytest.mark.parametrize("scheme, expected", [
-    ("IOBES", ["B-PER", "E-PER", "O", "O", "S-LOC"]), ("BILOU", ["B-PER", "L-PER", "O", "O", "U-LOC"]),
-    ("IOB1", ["I-PER", "I-PER", "O", "O", "I-LOC"]), ("IOB2", ["B-PER", "I-PER", "O", "O", "B-LOC"])])
+@pytest.mark.parametrize(
+    "scheme, expected",
+    [
+        ("IOBES", ["B-PER", "E-PER", "O", "O", "S-LOC"]),
+        ("BILOU", ["B-PER", "L-PER", "O", "O", "U-LOC"]),
+        ("IOB1", ["I-PER", "I-PER", "O", "O", "I-LOC"]),
+        ("IOB2", ["B-PER", "I-PER", "O", "O", "B-LOC"]),
+    ],
+)
 def test_conll_written_and_read_in_every_scheme(tmp_path, scheme, expected):
     path = str(tmp_path / "w.conll")
     conll.write(WORDS, path, scheme)
@@ -177,8 +224,11 @@ def test_conll_written_and_read_in_every_scheme(tmp_path, scheme, expected):
 def test_conll_scheme_violations_and_ambiguity_are_errors_with_their_line(tmp_path):
     path = tmp_path / "v.conll"
     path.write_text("Kari B-PER\nNordmann E-PER\n\nOslo B-LOC\nby O\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"v\.conll:5: the LOC entity before position 1 has no E- end \(IOBES\) "
-                                        r"\(the file was read as IOBES from its tags"):
+    with pytest.raises(
+        DataError,
+        match=r"v\.conll:5: the LOC entity before position 1 has no E- end \(IOBES\) "
+        r"\(the file was read as IOBES from its tags",
+    ):
         read_conll(str(path))
     path.write_text("Kari S-PER\n\nOslo U-LOC\n", encoding="utf-8")
     with pytest.raises(DataError, match="both IOBES .* and BILOU .* prefixes"):
@@ -227,22 +277,24 @@ def test_writers_refuse_what_they_cannot_write(tmp_path):
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TAGS = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-LOC", "L-X", "U-X", "B-", "X-Y", "PER", "-DOCSTART-"])
 TOKENS = st.sampled_from(["Kari", "Oslo", "\ufeff", "\u200b", "é", "a b", "", "-DOCSTART-", "🏔️", "\t"])
-CONLL_LINE = st.one_of(st.builds(lambda t, g: f"{t} {g}", TOKENS, TAGS), st.just(""), TOKENS,
-                       st.text(max_size=12))
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 40) | st.floats(allow_nan=False) |
-                    st.text(max_size=8), lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c,
-                                                                                               max_size=4),
-                    max_leaves=12)
+CONLL_LINE = st.one_of(st.builds(lambda t, g: f"{t} {g}", TOKENS, TAGS), st.just(""), TOKENS, st.text(max_size=12))
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 40) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+    max_leaves=12,
+)
 TEXT = st.text(alphabet="Kari Oslo\n\r😀é", min_size=0, max_size=20) | st.just("Kari i Oslo")
-SPAN = st.one_of(st.tuples(st.integers(-1, 22), st.integers(-1, 22), st.sampled_from(["PER", "B-PER", "", 5, "A B"])),
-                 *[st.tuples(st.integers(0, 3), st.integers(4, 6), st.sampled_from(["PER", "LOC"]))] * 3)
+SPAN = st.one_of(
+    st.tuples(st.integers(-1, 22), st.integers(-1, 22), st.sampled_from(["PER", "B-PER", "", 5, "A B"])),
+    *[st.tuples(st.integers(0, 3), st.integers(4, 6), st.sampled_from(["PER", "LOC"]))] * 3,
+)
 
 
 def _raises_with_location(error, path, pattern):
     event("DataError")
     message = str(error)
     assert message.startswith(str(path)), message
-    assert pattern in message[len(str(path)):len(str(path)) + 40], message
+    assert pattern in message[len(str(path)) : len(str(path)) + 40], message
 
 
 @FUZZ
@@ -268,9 +320,18 @@ def _jsonl(records):
 
 
 @FUZZ
-@given(records=st.lists(st.one_of(JSON, st.builds(lambda t, s: {"text": t, "ner_tags": s}, TEXT, st.lists(SPAN,
-                                                                                                        max_size=3)),
-                                  st.text(max_size=10)), max_size=6), raw=st.binary(max_size=30), use_raw=st.booleans())
+@given(
+    records=st.lists(
+        st.one_of(
+            JSON,
+            st.builds(lambda t, s: {"text": t, "ner_tags": s}, TEXT, st.lists(SPAN, max_size=3)),
+            st.text(max_size=10),
+        ),
+        max_size=6,
+    ),
+    raw=st.binary(max_size=30),
+    use_raw=st.booleans(),
+)
 def test_span_jsonl_readers_property(tmp_path, records, raw, use_raw):
     path = tmp_path / "p.jsonl"
     path.write_bytes(raw if use_raw else _jsonl(records).encode("utf-8", "surrogatepass"))
@@ -285,15 +346,18 @@ def test_span_jsonl_readers_property(tmp_path, records, raw, use_raw):
         assert len(corpus.documents) + sum(corpus.skipped.values()) == len(lines)
     problems = []  # lenient: never raises, every record a document or counted, every problem located
     corpus = spans.read(str(path), problems)
-    lines = [line for line in path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff").split("\n")
-             if line.strip()]
+    lines = [line for line in path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff").split("\n") if line.strip()]
     assert len(corpus.documents) + sum(corpus.skipped.values()) == len(lines)
     assert all(p.where.startswith(f"{path}:") for p in problems)
 
 
 @FUZZ
-@given(records=st.lists(st.one_of(JSON, *[st.builds(lambda t, s: {"text": t, "label": s}, TEXT,
-                                                     st.lists(SPAN, max_size=2))] * 4), max_size=4))
+@given(
+    records=st.lists(
+        st.one_of(JSON, *[st.builds(lambda t, s: {"text": t, "label": s}, TEXT, st.lists(SPAN, max_size=2))] * 4),
+        max_size=4,
+    )
+)
 def test_doccano_reader_property(tmp_path, records):
     path = tmp_path / "p.jsonl"
     path.write_text(_jsonl(records), encoding="utf-8", errors="surrogatepass")
@@ -313,8 +377,10 @@ def _task(text, regions, cancelled):
 
 
 @FUZZ
-@given(tasks=st.lists(st.one_of(JSON, st.builds(_task, TEXT, st.lists(SPAN, max_size=3), st.booleans())),
-                      max_size=5), as_dict=st.booleans())
+@given(
+    tasks=st.lists(st.one_of(JSON, st.builds(_task, TEXT, st.lists(SPAN, max_size=3), st.booleans())), max_size=5),
+    as_dict=st.booleans(),
+)
 def test_label_studio_reader_property(tmp_path, tasks, as_dict):
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"tasks": tasks} if as_dict else tasks), encoding="utf-8")
@@ -329,9 +395,17 @@ def test_label_studio_reader_property(tmp_path, tasks, as_dict):
 
 
 ANN_LINE = st.one_of(
-    st.builds(lambda i, label, s, e, t: f"T{i}\t{label} {s} {e}\t{t}", st.integers(1, 3),
-              st.sampled_from(["PER", "B-PER", "L"]), st.integers(-1, 12), st.integers(-1, 12), TEXT),
-    st.builds(lambda k: f"{k}1\tRel Arg1:T1 Arg2:T2", st.sampled_from("REAMN#*")), st.text(max_size=15))
+    st.builds(
+        lambda i, label, s, e, t: f"T{i}\t{label} {s} {e}\t{t}",
+        st.integers(1, 3),
+        st.sampled_from(["PER", "B-PER", "L"]),
+        st.integers(-1, 12),
+        st.integers(-1, 12),
+        TEXT,
+    ),
+    st.builds(lambda k: f"{k}1\tRel Arg1:T1 Arg2:T2", st.sampled_from("REAMN#*")),
+    st.text(max_size=15),
+)
 
 
 @FUZZ
@@ -357,14 +431,25 @@ def test_brat_reader_property(tmp_path, text, lines):
 
 def test_lenient_reading_reports_every_problem_and_goes_on(tmp_path):
     path = tmp_path / "l.jsonl"
-    path.write_text(_jsonl(['{"text": ', {"text": "Kari i Oslo", "ner_tags": [[0, 4, "PER"], [2, 6, "LOC"],
-                                                                             [0, 99, "LOC"]]},
-                            {"text": "", "ner_tags": []}, {"ner_tags": []}]), encoding="utf-8")
+    path.write_text(
+        _jsonl(
+            [
+                '{"text": ',
+                {"text": "Kari i Oslo", "ner_tags": [[0, 4, "PER"], [2, 6, "LOC"], [0, 99, "LOC"]]},
+                {"text": "", "ner_tags": []},
+                {"ner_tags": []},
+            ]
+        ),
+        encoding="utf-8",
+    )
     problems = []
     corpus = spans.read(str(path), problems)
     assert [(p.where, p.kind) for p in problems] == [
-        (f"{path}:record 1 (line 1)", "unreadable"), (f"{path}:record 2 (line 2)", "unreadable"),
-        (f"{path}:record 3 (line 3)", "empty-document"), (f"{path}:record 4 (line 4)", "unreadable")]
+        (f"{path}:record 1 (line 1)", "unreadable"),
+        (f"{path}:record 2 (line 2)", "unreadable"),
+        (f"{path}:record 3 (line 3)", "empty-document"),
+        (f"{path}:record 4 (line 4)", "unreadable"),
+    ]
     assert corpus.documents[0].spans == [(0, 4, "PER"), (2, 6, "LOC")]  # the overlap kept, for tfner check
     assert corpus.skipped == {"unreadable record (reported)": 2, "empty document": 1}
     assert os.path.exists(path)
@@ -374,7 +459,13 @@ def test_scheme_names_descriptions_and_prefixes():
     from tfner.data.tags import describe, prefixes_used, scheme_name
 
     assert [scheme_name(n) for n in ("iob2", "BIO", "bioes", "BIOUL", "bilou", "IOB1")] == [
-        "IOB2", "IOB2", "IOBES", "BILOU", "BILOU", "IOB1"]
+        "IOB2",
+        "IOB2",
+        "IOBES",
+        "BILOU",
+        "BILOU",
+        "IOB1",
+    ]
     with pytest.raises(ValueError, match="unknown tag scheme"):
         scheme_name("IOB")  # IOB1 or IOB2? ambiguous, so not an alias
     assert describe("IOBES") == "O, B-TYPE, I-TYPE, E-TYPE or S-TYPE" and describe("IOB1") == "O, B-TYPE or I-TYPE"

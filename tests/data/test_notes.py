@@ -42,11 +42,21 @@ def bert_break(ch):
 
 
 MONTH_WORD = r"[^\W\d_]{3,}(?:-[^\W\d_]+)?"
-DATE_RE = re.compile("|".join((
-    r"\d{4}-\d{2}-\d{2}", r"\d{1,2}\.\d{1,2}\.(\d{4}|\d{2})", r"\d{1,2}/\d{1,2}/(\d{4}|\d{2})", r"\d{2}-\d{2}-\d{4}",
-    r"\d{8}", rf"({MONTH_WORD},? )?\d{{1,2}}(st|nd|rd|th|\.)? (de )?{MONTH_WORD}( de)? \d{{4}}",
-    rf"({MONTH_WORD},? )?{MONTH_WORD} \d{{1,2}},? \d{{4}}", rf"\d{{1,2}}-{MONTH_WORD}-\d{{4}}",
-)), re.I)
+DATE_RE = re.compile(
+    "|".join(
+        (
+            r"\d{4}-\d{2}-\d{2}",
+            r"\d{1,2}\.\d{1,2}\.(\d{4}|\d{2})",
+            r"\d{1,2}/\d{1,2}/(\d{4}|\d{2})",
+            r"\d{2}-\d{2}-\d{4}",
+            r"\d{8}",
+            rf"({MONTH_WORD},? )?\d{{1,2}}(st|nd|rd|th|\.)? (de )?{MONTH_WORD}( de)? \d{{4}}",
+            rf"({MONTH_WORD},? )?{MONTH_WORD} \d{{1,2}},? \d{{4}}",
+            rf"\d{{1,2}}-{MONTH_WORD}-\d{{4}}",
+        )
+    ),
+    re.I,
+)
 SHAPES = {
     "AGE": re.compile(r"\d{1,3}"),
     "DATE": DATE_RE,
@@ -70,13 +80,13 @@ def check_record(r, labels):
         span = text[s:e]
         assert label in labels and label == vlabel
         assert span == value, (span, value)  # exactly the inserted value
-        assert s >= end, f"overlap at {s}: {text[max(0, s - 30):e + 10]!r}"
+        assert s >= end, f"overlap at {s}: {text[max(0, s - 30) : e + 10]!r}"
         if prev_label == label:  # two values of one type are never joined by a single space only
-            assert text[end:s] != " ", f"two values run together: {text[end - 20:e]!r}"
+            assert text[end:s] != " ", f"two values run together: {text[end - 20 : e]!r}"
         end, prev_label = e, label
         assert span and span == span.strip() and "\n" not in span
-        assert s == 0 or bert_break(text[s - 1]), repr(text[max(0, s - 20):e])
-        assert e == len(text) or bert_break(text[e]), repr(text[s:e + 20])
+        assert s == 0 or bert_break(text[s - 1]), repr(text[max(0, s - 20) : e])
+        assert e == len(text) or bert_break(text[e]), repr(text[s : e + 20])
         assert span[-1].isalnum() and (span[0].isalnum() or span[0] in "+("), span
         assert SHAPES[label].fullmatch(span), (label, span)
     assert tags, r["text"]  # every note has personal data
@@ -117,8 +127,11 @@ def test_each_locale_alone(locale):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(min_value=0, max_value=2**64), label_set=st.sampled_from(["default", "extended"]),
-       n=st.integers(min_value=1, max_value=6))
+@given(
+    seed=st.integers(min_value=0, max_value=2**64),
+    label_set=st.sampled_from(["default", "extended"]),
+    n=st.integers(min_value=1, max_value=6),
+)
 def test_property_any_seed_gives_valid_records(seed, label_set, n):
     labels = LABELS if label_set == "default" else EXTENDED_LABELS
     for r in records(n, seed, label_set=label_set):
@@ -152,15 +165,20 @@ def test_every_phi_type_in_many_surface_forms(corpus):
         if where == "span":
             return sum(bool(rx.search(v)) for v in text_of[label])
         if where == "before":
-            return sum(bool(rx.search(t[max(0, s - 12):s])) for t, s, e in by[label])
-        return sum(bool(rx.match(t[e:e + 12])) for t, s, e in by[label])
+            return sum(bool(rx.search(t[max(0, s - 12) : s])) for t, s, e in by[label])
+        return sum(bool(rx.match(t[e : e + 12])) for t, s, e in by[label])
 
     dates = {
-        "iso": r"^\d{4}-\d\d-\d\d$", "dotted": r"^\d{1,2}\.\d{1,2}\.\d{2,4}$", "slashed": r"^\d{1,2}/\d{1,2}/\d{2,4}$",
-        "dashed": r"^\d\d-\d\d-\d{4}$", "month name": r"[A-Za-z]{3}", "localised month": r"(?i)(März|mars|mai|juni|"
+        "iso": r"^\d{4}-\d\d-\d\d$",
+        "dotted": r"^\d{1,2}\.\d{1,2}\.\d{2,4}$",
+        "slashed": r"^\d{1,2}/\d{1,2}/\d{2,4}$",
+        "dashed": r"^\d\d-\d\d-\d{4}$",
+        "month name": r"[A-Za-z]{3}",
+        "localised month": r"(?i)(März|mars|mai|juni|"
         r"maaliskuuta|stycznia|lutego|de \w+ de|oktober|januar|augusti|maart|giugno|dicembre)",
         "weekday": r"(?i)(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\b",
-        "two-digit year": r"^\d{1,2}[./]\d{1,2}[./]\d\d$", "compact": r"^\d{8}$",
+        "two-digit year": r"^\d{1,2}[./]\d{1,2}[./]\d\d$",
+        "compact": r"^\d{8}$",
     }
     for what, pattern in dates.items():
         assert count("DATE", pattern) >= 3, what
@@ -170,15 +188,26 @@ def test_every_phi_type_in_many_surface_forms(corpus):
     assert count("AGE", r"^ (år|Jahre|ans|años|anni|lat|anos|vuotta|jaar)\b", "after") >= 2
     assert count("AGE", r"^[^\w-]|^ [a-z]{4,}|^$", "after") >= 5  # bare numbers
     names = {
-        "comma": r"^[^,]+, [^,]+$", "initials": r"\b[A-Z]\.", "non-ASCII": r"[^\x00-\x7f]", "hyphenated": r"\w-\w",
-        "ALL CAPS family": r"^[A-ZÀ-Þ' -]{3,}(,| [A-Z][a-z])", "three parts": r"^\S+ \S+ \S+$",
+        "comma": r"^[^,]+, [^,]+$",
+        "initials": r"\b[A-Z]\.",
+        "non-ASCII": r"[^\x00-\x7f]",
+        "hyphenated": r"\w-\w",
+        "ALL CAPS family": r"^[A-ZÀ-Þ' -]{3,}(,| [A-Z][a-z])",
+        "three parts": r"^\S+ \S+ \S+$",
         "single name": r"^\w+$",
     }
     for what, pattern in names.items():
         assert count("PATIENT", pattern) >= 3, what
     assert count("PATIENT", r"(Mr\.?|Mrs\.?|Ms\.?|Herr|Fru|Frau|Mme|Sr\.|Sra\.|Pan|Pani|Dhr\.|Sig\.) $", "before") >= 5
-    phones = {"international +": r"^\+\d", "00 prefix": r"^00\d", "extension": r"(?i)(ext|x)\.? ?\d+$",
-              "spaced": r"^\+?\d+ \d+ \d+", "dashed": r"\d-\d", "dotted": r"\d\.\d", "parenthesised": r"\(\d+\)"}
+    phones = {
+        "international +": r"^\+\d",
+        "00 prefix": r"^00\d",
+        "extension": r"(?i)(ext|x)\.? ?\d+$",
+        "spaced": r"^\+?\d+ \d+ \d+",
+        "dashed": r"\d-\d",
+        "dotted": r"\d\.\d",
+        "parenthesised": r"\(\d+\)",
+    }
     for what, pattern in phones.items():
         assert count("PHONE", pattern) >= 3, what
     ids = {"digits only": r"^\d+$", "letters": r"[A-Z]", "separators": r"\d[-/. ]\d", "year based": r"^(20\d\d)-\d+$"}
@@ -218,7 +247,7 @@ def test_noise_caps_spaces_and_breaks(corpus):
     caps = 0
     for r in corpus:
         for s, _, label in r["ner_tags"]:
-            line = r["text"][r["text"].rfind("\n", 0, s) + 1:]
+            line = r["text"][r["text"].rfind("\n", 0, s) + 1 :]
             line = line.split("\n", 1)[0]
             caps += label == "PATIENT" and len(line) > 12 and line == line.upper() and any(c.isalpha() for c in line)
     assert caps >= 5
@@ -230,9 +259,17 @@ def test_noise_never_touches_values_or_boundaries():
     for seed in range(300):
         r = random.Random(seed)
         note = Note(LABELS)
-        note.add("Patient information for the admission:", V("Mårten Ødegård-Lie", "PATIENT"), " was admitted on ",
-                 V("12.03.2021", "DATE"), " with persistent abdominal discomfort,\nnausea and vomiting. Contact ",
-                 V("+47 22 33 44 55", "PHONE"), " (mobile); lives in ", V("Lillehammer", "LOC"), ".")
+        note.add(
+            "Patient information for the admission:",
+            V("Mårten Ødegård-Lie", "PATIENT"),
+            " was admitted on ",
+            V("12.03.2021", "DATE"),
+            " with persistent abdominal discomfort,\nnausea and vomiting. Contact ",
+            V("+47 22 33 44 55", "PHONE"),
+            " (mobile); lives in ",
+            V("Lillehammer", "LOC"),
+            ".",
+        )
         before = [p[0] for p in note.pieces if p[1]]
         noise.typos(note, r, 5)
         noise.spacing(note, r)
@@ -257,11 +294,15 @@ def test_typos_happen_only_outside_spans():
 
 DISTRACTORS = {
     "dose": r"\b\d+(\.\d+)? ?(mg|mcg|mL|IU|g/dL|mmol/L|µmol/L|ng/L)\b",
-    "bp": r"\bBP:? \d{2,3}/\d{2,3}\b", "hr": r"\b(HR|pulse) \d{2,3}\b", "spo2": r"\bSpO2 \d{2,3} ?%",
-    "temp": r"\bTemp\.? \d{2}\.\d\b", "time": r"(?<![\d.:/-])\d{1,2}:\d{2}(?![\d:])",
+    "bp": r"\bBP:? \d{2,3}/\d{2,3}\b",
+    "hr": r"\b(HR|pulse) \d{2,3}\b",
+    "spo2": r"\bSpO2 \d{2,3} ?%",
+    "temp": r"\bTemp\.? \d{2}\.\d\b",
+    "time": r"(?<![\d.:/-])\d{1,2}:\d{2}(?![\d:])",
     "room": r"\b(Room|room|bed|Bed|Ward) \d+[A-C]?\b",
     "icd": r"\b(" + "|".join(re.escape(c) for c, _ in dx.ICD) + r")\b",
-    "pain": r"\b\d{1,2}/10(?![/\d])", "lab": r"\b(Hb|CRP|WBC|INR|Na|K) :?\d+(\.\d+)?\b",
+    "pain": r"\b\d{1,2}/10(?![/\d])",
+    "lab": r"\b(Hb|CRP|WBC|INR|Na|K) :?\d+(\.\d+)?\b",
     "disp": r"#\d{2}\b",
 }
 
@@ -316,8 +357,14 @@ def test_filters_are_honoured():
     assert {r["family"] for r in generate_notes(5, seed=2, families="table")} == {"table"}
 
 
-@pytest.mark.parametrize("kwargs, name", [({"families": ["kv_form", "sonnet"]}, "sonnet"),
-                                          ({"locales": ["nb_NO"]}, "nb_NO"), ({"label_set": "i2b2"}, "i2b2")])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"families": ["kv_form", "sonnet"]}, "sonnet"),
+        ({"locales": ["nb_NO"]}, "nb_NO"),
+        ({"label_set": "i2b2"}, "i2b2"),
+    ],
+)
 def test_unknown_names_raise_value_error_naming_them(kwargs, name):
     with pytest.raises(ValueError) as err:
         generate_notes(3, **kwargs)
@@ -364,9 +411,11 @@ def test_package_is_pure_python_and_fast():
 
 
 def test_fresh_process_gives_the_same_notes_without_tensorflow():
-    code = ("import hashlib, json, sys; from tfner.data.notes import generate_notes; "
-            "r = generate_notes(40, seed=9, label_set='extended'); "
-            "print(hashlib.sha256(json.dumps(r).encode()).hexdigest(), 'tensorflow' in sys.modules)")
+    code = (
+        "import hashlib, json, sys; from tfner.data.notes import generate_notes; "
+        "r = generate_notes(40, seed=9, label_set='extended'); "
+        "print(hashlib.sha256(json.dumps(r).encode()).hexdigest(), 'tensorflow' in sys.modules)"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": ROOT}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr

@@ -251,10 +251,7 @@ def test_entity_types_and_build_labels_word_level(tmp_path):
 
 def test_build_labels_span_level():
     corpus = Corpus(
-        documents=[
-            Document(text="ab cd", spans=[(0, 2, "PATIENT"), (3, 5, "AGE")]),
-            Document(text="ef", spans=[]),
-        ],
+        documents=[Document(text="ab cd", spans=[(0, 2, "PATIENT"), (3, 5, "AGE")]), Document(text="ef", spans=[])],
         source="mem",
     )
     assert entity_types(corpus) == ["AGE", "PATIENT"]
@@ -268,9 +265,7 @@ def test_check_labels_names_exact_line_of_unknown_tag(tmp_path):
     valid = read_conll(valid_path)
     with pytest.raises(DataError) as e:
         check_labels(valid, labels)
-    assert str(e.value) == (
-        f"{valid_path}:5: label 'B-FOO' does not occur in the training data (known: LOC, PER)"
-    )
+    assert str(e.value) == (f"{valid_path}:5: label 'B-FOO' does not occur in the training data (known: LOC, PER)")
     check_labels(train, labels)  # no error on the training data itself
 
 
@@ -339,10 +334,7 @@ def test_load_hf_from_disk_and_missing_split(tmp_path):
     import datasets
 
     dd = datasets.DatasetDict(
-        {
-            "train": hf_dataset([["Kari", "Furu"]], [[1, 2]]),
-            "validation": hf_dataset([["Oslo"], ["x"]], [[3], [0]]),
-        }
+        {"train": hf_dataset([["Kari", "Furu"]], [[1, 2]]), "validation": hf_dataset([["Oslo"], ["x"]], [[3], [0]])}
     )
     path = str(tmp_path / "saved")
     dd.save_to_disk(path)
@@ -440,7 +432,6 @@ def test_summarize_no_entities():
 
 
 def test_data_module_does_not_import_tensorflow():
-    code = ("import sys, tfner.data, tfner.data.synthetic; "
-            "print('tensorflow' in sys.modules, 'datasets' in sys.modules)")
+    code = "import sys, tfner.data, tfner.data.synthetic; print('tensorflow' in sys.modules, 'datasets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

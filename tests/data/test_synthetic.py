@@ -41,7 +41,10 @@ def test_families_locales_and_label_set_narrow_the_draw():
     expected = generate_notes(20, seed=6, families=["kv_form"], locales=["de_DE"], label_set="extended")
     assert [d.text for d in train.documents] == [r["text"] for r in expected]
     assert synthetic_scope({"synthetic_families": [], "synthetic_locales": ["fr_FR"]}) == {
-        "families": None, "locales": ["fr_FR"], "label_set": "default"}
+        "families": None,
+        "locales": ["fr_FR"],
+        "label_set": "default",
+    }
     with pytest.raises(ValueError, match="unknown family 'nope'"):
         clinical_notes(2, 2, families=["nope"])
 

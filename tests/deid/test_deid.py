@@ -13,17 +13,21 @@ from tfner.deid import audit, cli, io, run
 from tfner.deid.operators import MODES, deidentify_text, merge_entities
 from tfner.deid.surrogates import Surrogates, kind_of
 
-NOTE = ("Patient John Smith (MRN 4471902), 45-year-old, seen on 2021-03-04 by Dr. Mary Jones. "
-        "Mr. Smith will call 617-555-0134 before March 18, 2021. SMITH, John lives in Boston.")
-DETECTOR = run.RegexDetector({
-    "PATIENT": r"John Smith|Mr\. Smith|SMITH, John",
-    "DOCTOR": r"Mary Jones",
-    "ID": r"(?<=MRN )\d+",
-    "AGE": r"\d+(?=-year-old)",
-    "DATE": r"\d{4}-\d{2}-\d{2}|March 18, 2021",
-    "PHONE": r"\d{3}-\d{3}-\d{4}",
-    "LOC": r"Boston",
-})
+NOTE = (
+    "Patient John Smith (MRN 4471902), 45-year-old, seen on 2021-03-04 by Dr. Mary Jones. "
+    "Mr. Smith will call 617-555-0134 before March 18, 2021. SMITH, John lives in Boston."
+)
+DETECTOR = run.RegexDetector(
+    {
+        "PATIENT": r"John Smith|Mr\. Smith|SMITH, John",
+        "DOCTOR": r"Mary Jones",
+        "ID": r"(?<=MRN )\d+",
+        "AGE": r"\d+(?=-year-old)",
+        "DATE": r"\d{4}-\d{2}-\d{2}|March 18, 2021",
+        "PHONE": r"\d{3}-\d{3}-\d{4}",
+        "LOC": r"Boston",
+    }
+)
 
 
 def entities_of(text, detector=DETECTOR):
@@ -31,10 +35,11 @@ def entities_of(text, detector=DETECTOR):
 
 
 def values_of(text, detector=DETECTOR):
-    return [text[e["start"]:e["end"]] for e in entities_of(text, detector)]
+    return [text[e["start"] : e["end"]] for e in entities_of(text, detector)]
 
 
 # operators -----------------------------------------------------------------------------------------
+
 
 def test_redact_and_mask():
     ents = entities_of(NOTE)
@@ -43,29 +48,41 @@ def test_redact_and_mask():
     masked = deidentify_text(NOTE, ents, "mask")
     assert len(masked) == len(NOTE)
     for e in ents:
-        assert masked[e["start"]:e["end"]] == "*" * (e["end"] - e["start"])
+        assert masked[e["start"] : e["end"]] == "*" * (e["end"] - e["start"])
     assert [i for i, c in enumerate(NOTE) if masked[i] != c] == sorted(
-        i for e in merge_entities(NOTE, ents) for i in range(e["start"], e["end"]))
+        i for e in merge_entities(NOTE, ents) for i in range(e["start"], e["end"])
+    )
     assert MODES == ("redact", "mask", "surrogate")
 
 
 def test_overlaps_merge_to_the_higher_score_and_touching_labels_stay_apart():
     text = "Seen 03/04 /2021 by Anna Lee"
-    ents = [{"label": "DATE", "start": 5, "end": 10, "score": 0.9},
-            {"label": "DATE", "start": 10, "end": 16, "score": 0.6},   # touches, same label: merged
-            {"label": "NAME", "start": 20, "end": 28, "score": 0.7},
-            {"label": "LOC", "start": 20, "end": 24, "score": 0.95}]   # overlaps, scores higher
+    ents = [
+        {"label": "DATE", "start": 5, "end": 10, "score": 0.9},
+        {"label": "DATE", "start": 10, "end": 16, "score": 0.6},  # touches, same label: merged
+        {"label": "NAME", "start": 20, "end": 28, "score": 0.7},
+        {"label": "LOC", "start": 20, "end": 24, "score": 0.95},
+    ]  # overlaps, scores higher
     merged = merge_entities(text, ents)
     assert [(e["label"], e["start"], e["end"], e["score"]) for e in merged] == [
-        ("DATE", 5, 16, 0.9), ("LOC", 20, 28, 0.95)]
+        ("DATE", 5, 16, 0.9),
+        ("LOC", 20, 28, 0.95),
+    ]
     assert deidentify_text(text, ents, "redact") == "Seen [DATE] by [LOC]"
     touching = [{"label": "NAME", "start": 20, "end": 24, "score": 1}, {"label": "LOC", "start": 24, "end": 28}]
     assert deidentify_text(text, touching, "redact") == "Seen 03/04 /2021 by [NAME][LOC]"
 
 
-@pytest.mark.parametrize("bad", [{"label": "NAME", "start": 3, "end": 3}, {"label": "NAME", "start": -1, "end": 2},
-                                 {"label": "NAME", "start": 0, "end": 99}, {"label": "", "start": 0, "end": 2},
-                                 {"label": "NAME", "start": "0", "end": 2}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"label": "NAME", "start": 3, "end": 3},
+        {"label": "NAME", "start": -1, "end": 2},
+        {"label": "NAME", "start": 0, "end": 99},
+        {"label": "", "start": 0, "end": 2},
+        {"label": "NAME", "start": "0", "end": 2},
+    ],
+)
 def test_invalid_entities_are_errors_naming_the_entity(bad):
     with pytest.raises(ValueError, match=r"entity 1 \(label="):
         deidentify_text("Anna Lee", [{"label": "NAME", "start": 0, "end": 4}, bad], "redact")
@@ -76,6 +93,7 @@ def test_invalid_entities_are_errors_naming_the_entity(bad):
 
 
 # surrogates: names ---------------------------------------------------------------------------------
+
 
 def test_names_are_consistent_and_parts_reuse_them():
     s = Surrogates("key", "doc-1")
@@ -92,8 +110,10 @@ def test_names_are_consistent_and_parts_reuse_them():
 
 def test_name_parts_are_consistent_whatever_the_order_in_the_text():
     text = "Smith was seen. J. Smith signed. John Smith left."
-    ents = [{"label": "PATIENT", "start": m.start(), "end": m.end()}
-            for m in re.finditer(r"J\. Smith|John Smith|Smith(?= was)", text)]
+    ents = [
+        {"label": "PATIENT", "start": m.start(), "end": m.end()}
+        for m in re.finditer(r"J\. Smith|John Smith|Smith(?= was)", text)
+    ]
     out = deidentify_text(text, ents, "surrogate", Surrogates("k", "doc"))
     m = re.fullmatch(r"(\w+) was seen\. (\w)\. (\w+) signed\. (\w+) (\w+) left\.", out)
     assert m, out
@@ -108,19 +128,30 @@ def test_gendered_given_names_and_different_names_get_different_surrogates():
 
 # surrogates: dates ---------------------------------------------------------------------------------
 
+
 def shifted(s, value):
     return s.surrogate("DATE", value)
 
 
-@pytest.mark.parametrize("value, pattern", [
-    ("2021-03-04", r"\d{4}-\d{2}-\d{2}"), ("04.03.2021", r"\d{2}\.\d{2}\.\d{4}"), ("4/3/21", r"\d{1,2}/\d{1,2}/\d{2}"),
-    ("03/04/2021", r"\d{2}/\d{2}/\d{4}"), ("March 4, 2021", r"[A-Z][a-z]+ \d{1,2}, \d{4}"),
-    ("4 March 2021", r"\d{1,2} [A-Z][a-z]+ \d{4}"), ("4 Mar 2021", r"\d{1,2} [A-Z][a-z]{2} \d{4}"),
-    ("Thursday, 4 March 2021", r"[A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+ \d{4}"), ("2021", r"20(20|22)"),
-    ("March 2021", r"[A-Z][a-z]+ \d{4}"), ("04-MAR-21", r"\d{2}-[A-Z]{3}-\d{2}"),
-    ("4th of March", r"\d{1,2}(st|nd|rd|th) of [A-Z][a-z]+"),
-    ("14/11/2021 10:30", r"\d{2}/\d{2}/\d{4} 10:30"), ("31/02/2021", r"\d{2}/\d{2}/\d{4}"),
-])
+@pytest.mark.parametrize(
+    "value, pattern",
+    [
+        ("2021-03-04", r"\d{4}-\d{2}-\d{2}"),
+        ("04.03.2021", r"\d{2}\.\d{2}\.\d{4}"),
+        ("4/3/21", r"\d{1,2}/\d{1,2}/\d{2}"),
+        ("03/04/2021", r"\d{2}/\d{2}/\d{4}"),
+        ("March 4, 2021", r"[A-Z][a-z]+ \d{1,2}, \d{4}"),
+        ("4 March 2021", r"\d{1,2} [A-Z][a-z]+ \d{4}"),
+        ("4 Mar 2021", r"\d{1,2} [A-Z][a-z]{2} \d{4}"),
+        ("Thursday, 4 March 2021", r"[A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+ \d{4}"),
+        ("2021", r"20(20|22)"),
+        ("March 2021", r"[A-Z][a-z]+ \d{4}"),
+        ("04-MAR-21", r"\d{2}-[A-Z]{3}-\d{2}"),
+        ("4th of March", r"\d{1,2}(st|nd|rd|th) of [A-Z][a-z]+"),
+        ("14/11/2021 10:30", r"\d{2}/\d{2}/\d{4} 10:30"),
+        ("31/02/2021", r"\d{2}/\d{2}/\d{4}"),
+    ],
+)
 def test_dates_keep_their_format(value, pattern):
     s = Surrogates("key", "doc-7")
     out = shifted(s, value)
@@ -133,16 +164,31 @@ def test_one_offset_per_document_weekday_recomputed_and_day_month_order():
     new = datetime.date(2021, 3, 4) + datetime.timedelta(days=s.date_offset)
     assert shifted(s, "2021-03-04") == new.isoformat()
     assert shifted(s, "Thursday, 4 March 2021") == new.strftime("%A, ") + f"{new.day} " + new.strftime("%B %Y")
-    assert shifted(s, "03/04/2021") == new.strftime("%m/%d/%Y")                 # en_US: month first
-    assert shifted(s, "04.03.2021") == new.strftime("%d.%m.%Y")                 # dots: day first
+    assert shifted(s, "03/04/2021") == new.strftime("%m/%d/%Y")  # en_US: month first
+    assert shifted(s, "04.03.2021") == new.strftime("%d.%m.%Y")  # dots: day first
     assert Surrogates("key", "doc-7", "en_GB").surrogate("DATE", "04/03/2021") == new.strftime("%d/%m/%Y")
     assert shifted(s, "13/03/2021") == (datetime.date(2021, 3, 13) + (new - datetime.date(2021, 3, 4))).strftime(
-        "%d/%m/%Y")                                                              # only valid day first
+        "%d/%m/%Y"
+    )  # only valid day first
     assert Surrogates("key", "doc-8").date_offset != s.date_offset or Surrogates("k2", "doc-7").date_offset
 
 
-FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%m/%d/%y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d, %Y",
-           "%A, %d %B %Y", "%a %d %b %Y", "%d-%b-%y", "%Y/%m/%d", "%B %Y", "%m/%Y"]
+FORMATS = [
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%B %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%A, %d %B %Y",
+    "%a %d %b %Y",
+    "%d-%b-%y",
+    "%Y/%m/%d",
+    "%B %Y",
+    "%m/%Y",
+]
 
 
 def render(date, fmt, padded):
@@ -157,9 +203,16 @@ def parses(text, fmt):
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
-@given(st.lists(st.tuples(st.dates(datetime.date(1975, 1, 1), datetime.date(2035, 12, 31)),
-                          st.sampled_from(FORMATS), st.booleans()), min_size=1, max_size=5),
-       st.text("abcdef", min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(datetime.date(1975, 1, 1), datetime.date(2035, 12, 31)), st.sampled_from(FORMATS), st.booleans()
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.text("abcdef", min_size=1, max_size=6),
+)
 def test_date_shift_keeps_intervals_and_formats(items, doc):
     s = Surrogates("secret", doc)
     pieces = [render(d, fmt, padded) for d, fmt, padded in items]
@@ -176,7 +229,7 @@ def test_date_shift_keeps_intervals_and_formats(items, doc):
             fmt = next(f for f in (fmt, fmt.replace("%b", "%B"), fmt.replace("%B", "%b")) if parses(new, f))
         parsed = datetime.datetime.strptime(new, fmt).date()
         if "%d" in fmt:
-            assert parsed == date + delta, (old, new)      # so every interval between dates is kept
+            assert parsed == date + delta, (old, new)  # so every interval between dates is kept
             if "%a" in fmt.lower():
                 assert new.split()[0].rstrip(",") == parsed.strftime(fmt.split()[0].rstrip(","))
         else:
@@ -188,15 +241,17 @@ def test_date_shift_keeps_intervals_and_formats(items, doc):
 
 # surrogates: numbers, ages, places, others ---------------------------------------------------------
 
+
 @settings(max_examples=80, deadline=None, derandomize=True, database=None)
-@given(st.from_regex(r"[A-Za-z0-9()\-./ +#]{1,20}", fullmatch=True).filter(lambda v: any(c.isalnum() for c in v)),
-       st.sampled_from(["PHONE", "ID", "MRN", "FAX", "ACCOUNT"]))
+@given(
+    st.from_regex(r"[A-Za-z0-9()\-./ +#]{1,20}", fullmatch=True).filter(lambda v: any(c.isalnum() for c in v)),
+    st.sampled_from(["PHONE", "ID", "MRN", "FAX", "ACCOUNT"]),
+)
 def test_numbers_are_replaced_character_for_character(value, label):
     new = Surrogates("k", "doc").surrogate(label, value)
     assert len(new) == len(value) and new != value
     for a, b in zip(value, new):
-        assert (a.isdigit() and b.isdigit()) or (a.isupper() and b.isupper()) or (a.islower() and b.islower()) \
-            or a == b
+        assert (a.isdigit() and b.isdigit()) or (a.isupper() and b.isupper()) or (a.islower() and b.islower()) or a == b
 
 
 def test_ages_keep_their_shape_and_ages_over_89_stay_in_the_90_or_older_category():
@@ -225,8 +280,10 @@ def test_places_keep_house_numbers_postcodes_and_casing():
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, database=None)
-@given(st.sampled_from(["PATIENT", "DATE", "AGE", "PHONE", "LOC", "STREET", "HOSPITAL", "EMAIL", "STATE", "XYZ"]),
-       st.one_of(st.text(min_size=1, max_size=25), st.from_regex(r"[A-Za-z0-9 ,.'/-]{1,25}", fullmatch=True)))
+@given(
+    st.sampled_from(["PATIENT", "DATE", "AGE", "PHONE", "LOC", "STREET", "HOSPITAL", "EMAIL", "STATE", "XYZ"]),
+    st.one_of(st.text(min_size=1, max_size=25), st.from_regex(r"[A-Za-z0-9 ,.'/-]{1,25}", fullmatch=True)),
+)
 def test_a_surrogate_never_contains_its_original(label, value):
     new = Surrogates("k", "doc").surrogate(label, value)
     assert not value.strip() or value.strip().lower() not in new.lower()
@@ -248,8 +305,10 @@ PHI = st.one_of(
     st.tuples(st.just("PATIENT"), st.one_of(NAME, st.builds(lambda a, b: f"{a} {b}", NAME, NAME))),
     st.tuples(st.just("ID"), st.from_regex(r"[A-Z]{2}\d{6,9}", fullmatch=True)),
     st.tuples(st.just("PHONE"), st.from_regex(r"\(\d{3}\) \d{3}-\d{4}", fullmatch=True)),
-    st.tuples(st.just("DATE"), st.builds(lambda d, f: d.strftime(f), st.dates(datetime.date(1980, 1, 1)),
-                                         st.sampled_from(FORMATS[:-2]))),
+    st.tuples(
+        st.just("DATE"),
+        st.builds(lambda d, f: d.strftime(f), st.dates(datetime.date(1980, 1, 1)), st.sampled_from(FORMATS[:-2])),
+    ),
 )
 FILLER = st.sampled_from(["the", "patient", "was", "seen", "on", "and", "at", "call", "in", "by", ",", "."])
 
@@ -259,8 +318,11 @@ FILLER = st.sampled_from(["the", "patient", "was", "seen", "on", "and", "at", "c
 def test_no_detected_phi_survives(pieces, mode):
     text = " ".join(p[1] if isinstance(p, tuple) else p for p in pieces)
     values = {p for p in pieces if isinstance(p, tuple)}
-    ents = [{"label": label, "start": m.start(), "end": m.end(), "score": 0.9}
-            for label, value in values for m in re.finditer(re.escape(value), text)]
+    ents = [
+        {"label": label, "start": m.start(), "end": m.end(), "score": 0.9}
+        for label, value in values
+        for m in re.finditer(re.escape(value), text)
+    ]
     out = deidentify_text(text, ents, mode, Surrogates("k", "doc") if mode == "surrogate" else None)
     for _, value in values:
         assert value not in out, (value, text, out)
@@ -270,24 +332,29 @@ def test_no_detected_phi_survives(pieces, mode):
 
 # io ------------------------------------------------------------------------------------------------
 
+
 def write_bytes(path, lines):
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
 
 
 def jsonl_input(tmp_path):
-    return write_bytes(tmp_path / "notes.jsonl", [
-        json.dumps({"id": 1, "text": NOTE, "site": "A"}).encode(),
-        b'{"id": 2, "text": "broken',
-        json.dumps({"id": 3, "text": "Caf\u00e9 John Smith"}, ensure_ascii=False).encode().replace(b"Caf\xc3\xa9",
-                                                                                                    b"Caf\xe9"),
-        json.dumps({"id": 4, "body": "no text"}).encode(),
-        b"",
-        json.dumps({"id": 6, "text": ""}).encode(),
-        json.dumps([1, 2]).encode(),
-        json.dumps({"id": 8, "text": 42}).encode(),
-        json.dumps({"id": 9, "text": "Seen on 2021-03-04."}).encode(),
-    ])
+    return write_bytes(
+        tmp_path / "notes.jsonl",
+        [
+            json.dumps({"id": 1, "text": NOTE, "site": "A"}).encode(),
+            b'{"id": 2, "text": "broken',
+            json.dumps({"id": 3, "text": "Caf\u00e9 John Smith"}, ensure_ascii=False)
+            .encode()
+            .replace(b"Caf\xc3\xa9", b"Caf\xe9"),
+            json.dumps({"id": 4, "body": "no text"}).encode(),
+            b"",
+            json.dumps({"id": 6, "text": ""}).encode(),
+            json.dumps([1, 2]).encode(),
+            json.dumps({"id": 8, "text": 42}).encode(),
+            json.dumps({"id": 9, "text": "Seen on 2021-03-04."}).encode(),
+        ],
+    )
 
 
 def test_jsonl_records_keep_everything_and_report_bad_lines(tmp_path):
@@ -313,9 +380,13 @@ def test_jsonl_records_keep_everything_and_report_bad_lines(tmp_path):
     assert rows[0]["entities"][0] == {"label": "PATIENT", "start": 8, "end": 18, "score": 1.0}
     assert rows[1]["text"] is None and rows[1]["error"].startswith("line 2:")
     assert rows[5] == {"id": 6, "text": "", "entities": []}
-    assert run.summary(results) == {"records": 9, "errors": 6, "empty": 1, "entities": 11,
-                                    "labels": {"AGE": 1, "DATE": 3, "DOCTOR": 1, "ID": 1, "LOC": 1, "PATIENT": 3,
-                                               "PHONE": 1}}
+    assert run.summary(results) == {
+        "records": 9,
+        "errors": 6,
+        "empty": 1,
+        "entities": 11,
+        "labels": {"AGE": 1, "DATE": 3, "DOCTOR": 1, "ID": 1, "LOC": 1, "PATIENT": 3, "PHONE": 1},
+    }
 
 
 def test_text_lines_one_output_line_per_input_line(tmp_path):
@@ -353,9 +424,14 @@ def test_paths_that_would_lose_data_are_refused(tmp_path):
     src = jsonl_input(tmp_path)
     folder = tmp_path / "folder"
     folder.mkdir()
-    cases = [(tmp_path / "missing.jsonl", tmp_path / "o.jsonl", "input not found"), (src, src, "is the input"),
-             (src, folder, "is a directory"), (src, tmp_path / "o.txt", "is a text file"),
-             (folder, src, "is a file"), (folder, folder / "out", "must not contain each other")]
+    cases = [
+        (tmp_path / "missing.jsonl", tmp_path / "o.jsonl", "input not found"),
+        (src, src, "is the input"),
+        (src, folder, "is a directory"),
+        (src, tmp_path / "o.txt", "is a text file"),
+        (folder, src, "is a file"),
+        (folder, folder / "out", "must not contain each other"),
+    ]
     for inp, out, message in cases:
         with pytest.raises(io.PathError, match=message):
             io.check_paths(inp, out)
@@ -366,6 +442,7 @@ def test_paths_that_would_lose_data_are_refused(tmp_path):
 
 # run, audit ----------------------------------------------------------------------------------------
 
+
 def test_batches_skip_failed_and_empty_records_and_bad_detector_output_fails_the_record():
     calls = []
 
@@ -373,8 +450,10 @@ def test_batches_skip_failed_and_empty_records_and_bad_detector_output_fails_the
         calls.append(list(texts))
         return [[{"label": "X", "start": 0, "end": 99 if t == "boom" else 1, "score": 0.5}] for t in texts]
 
-    records = [io.Record(i, "s", f"s:{i}", t, {}, "err" if t is None else None)
-               for i, t in enumerate(["a", None, "", "b", "boom", "c"])]
+    records = [
+        io.Record(i, "s", f"s:{i}", t, {}, "err" if t is None else None)
+        for i, t in enumerate(["a", None, "", "b", "boom", "c"])
+    ]
     out = list(run.deidentify_records(records, detector, "redact", "k", batch_size=2))
     assert calls == [["a", "b"], ["boom", "c"]]
     assert [text for _, text, _ in out] == ["[X]", None, "", "[X]", None, "[X]"]
@@ -405,8 +484,13 @@ def test_detector_from_model_maps_the_pipeline_entity_groups(monkeypatch):
             assert tagger == "tagger of /m" and aggregation == "simple"  # the model's decoder decides
 
         def __call__(self, texts):
-            return [[{"entity_group": "DATE", "score": 0.4, "word": t[:2], "start": 0, "end": 2},
-                     {"entity_group": "NAME", "score": 0.9, "word": t[3:5], "start": 3, "end": 5}] for t in texts]
+            return [
+                [
+                    {"entity_group": "DATE", "score": 0.4, "word": t[:2], "start": 0, "end": 2},
+                    {"entity_group": "NAME", "score": 0.9, "word": t[3:5], "start": 3, "end": 5},
+                ]
+                for t in texts
+            ]
 
     class FakeTagger:
         thresholds = {"DATE": 0.05}
@@ -417,13 +501,22 @@ def test_detector_from_model_maps_the_pipeline_entity_groups(monkeypatch):
     monkeypatch.setattr(tfner, "load", lambda model_dir: FakeTagger() if model_dir == "/m" else None)
     monkeypatch.setattr(pipeline, "NERPipeline", FakePipeline)
     detect = run.detector_from_model("/m")
-    assert detect(["ab cd", "ef gh"]) == [[{"label": "DATE", "start": 0, "end": 2, "score": 0.4},
-                                            {"label": "NAME", "start": 3, "end": 5, "score": 0.9}]] * 2
+    assert (
+        detect(["ab cd", "ef gh"])
+        == [
+            [
+                {"label": "DATE", "start": 0, "end": 2, "score": 0.4},
+                {"label": "NAME", "start": 3, "end": 5, "score": 0.9},
+            ]
+        ]
+        * 2
+    )
     assert detect.thresholds == {"DATE": 0.05}  # the model's own, for the audit
     assert detect([]) == []
 
 
 # cli -----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def model_dir(tmp_path, monkeypatch):
@@ -438,12 +531,14 @@ def model_dir(tmp_path, monkeypatch):
 def test_cli_usage_and_data_errors_exit_2(tmp_path, model_dir, capsys):
     src = jsonl_input(tmp_path)
     base = ["--model", str(model_dir), "--mode", "redact"]
-    for argv in (base + ["--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o.jsonl")],
-                 ["deid", "--model", str(model_dir), "--mode", "blank", "--input", str(src), "--output", "o.jsonl"],
-                 base + ["--input", str(src), "--output", str(src)],
-                 ["--model", str(tmp_path / "none"), "--mode", "mask", "--input", str(src), "--output", "o.jsonl"],
-                 base + ["--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--locale", "xx_YY"],
-                 base + ["--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--unknown"]):
+    for argv in (
+        base + ["--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o.jsonl")],
+        ["deid", "--model", str(model_dir), "--mode", "blank", "--input", str(src), "--output", "o.jsonl"],
+        base + ["--input", str(src), "--output", str(src)],
+        ["--model", str(tmp_path / "none"), "--mode", "mask", "--input", str(src), "--output", "o.jsonl"],
+        base + ["--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--locale", "xx_YY"],
+        base + ["--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--unknown"],
+    ):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -452,8 +547,23 @@ def test_cli_usage_and_data_errors_exit_2(tmp_path, model_dir, capsys):
 
 def test_cli_runs_and_prints_a_summary_without_phi(tmp_path, model_dir, capsys):
     src, out, log = jsonl_input(tmp_path), tmp_path / "o.jsonl", tmp_path / "audit.jsonl"
-    argv = ["deid", "--model", str(model_dir), "--input", str(src), "--output", str(out), "--mode", "surrogate",
-            "--seed", "7", "--audit", str(log), "--batch-size", "3"]
+    argv = [
+        "deid",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(src),
+        "--output",
+        str(out),
+        "--mode",
+        "surrogate",
+        "--seed",
+        "7",
+        "--audit",
+        str(log),
+        "--batch-size",
+        "3",
+    ]
     assert cli.main(argv) == 0
     captured = capsys.readouterr()
     assert "records: 9  errors: 6  empty: 1  entities: 11" in captured.out
@@ -467,9 +577,10 @@ def test_cli_runs_and_prints_a_summary_without_phi(tmp_path, model_dir, capsys):
         assert value not in texts
         if len(value) > 3:  # short ones ("45") may occur in temporary paths and hashes
             assert value not in captured.out + captured.err + log.read_text()
-    assert cli.main(argv) == 0 and out.read_text() == first          # same seed, same output
+    assert cli.main(argv) == 0 and out.read_text() == first  # same seed, same output
 
     def broken(model_dir):
         return lambda texts: 1 / 0
+
     cli.detector_from_model = broken
     assert cli.main(argv) == 1 and "error: run failed" in capsys.readouterr().err

@@ -34,10 +34,12 @@ def notes(n=50, seed=0):
         title = "Mr." if first in ("John", "Peter", "Omar", "Carlos") else "Ms."
         y, m, d = rng.randint(2015, 2024), rng.randint(1, 12), rng.randint(1, 28)
         date = rng.choice([f"{y}-{m:02d}-{d:02d}", f"{m}/{d}/{y}", f"March {d}, {y}"])
-        out.append(f"Patient {first} {last}, {rng.randint(1, 99)} years old, MRN {rng.randint(10**6, 10**7 - 1)}, "
-                   f"seen on {date} by Dr. {doc}. {title} {last} lives in {rng.choice(CITIES)} and can be reached at "
-                   f"({rng.randint(200, 999)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}."
-                   + ("" if i % 7 else f" Follow-up on {m}/{d}/{y + 1}."))
+        out.append(
+            f"Patient {first} {last}, {rng.randint(1, 99)} years old, MRN {rng.randint(10**6, 10**7 - 1)}, "
+            f"seen on {date} by Dr. {doc}. {title} {last} lives in {rng.choice(CITIES)} and can be reached at "
+            f"({rng.randint(200, 999)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}."
+            + ("" if i % 7 else f" Follow-up on {m}/{d}/{y + 1}.")
+        )
     return out
 
 
@@ -60,9 +62,17 @@ def single_process(path, mode, key):
 
 def beam_run(path, tmp_path, mode, key, *options):
     factory = functools.partial(run.RegexDetector, PATTERNS)
-    summary = deid_beam.run_pipeline(path, tmp_path / "out" / "deid", factory, mode, key,
-                                     audit_prefix=tmp_path / "out" / "audit", batch_size=5, num_shards=3,
-                                     beam_args=["--runner", "DirectRunner", *options])
+    summary = deid_beam.run_pipeline(
+        path,
+        tmp_path / "out" / "deid",
+        factory,
+        mode,
+        key,
+        audit_prefix=tmp_path / "out" / "audit",
+        batch_size=5,
+        num_shards=3,
+        beam_args=["--runner", "DirectRunner", *options],
+    )
     shards = deid_beam.read_shards(tmp_path / "out" / "deid")
     return shards, deid_beam.read_shards(tmp_path / "out" / "audit"), summary
 
@@ -91,9 +101,25 @@ def test_cli_runner_on_a_directory(tmp_path, monkeypatch, capsys):
     (model / "labels.json").write_text('["O", "B-NAME", "I-NAME"]')
     for module in (run, cli):  # Beam's ModelFactory calls run's; the single-process run cli's
         monkeypatch.setattr(module, "detector_from_model", lambda d: run.RegexDetector(PATTERNS))
-    argv = ["deid", "--model", str(model), "--input", str(folder), "--output", str(tmp_path / "beam" / "deid"),
-            "--mode", "mask", "--audit", str(tmp_path / "beam" / "audit"), "--runner", "DirectRunner",
-            "--batch-size", "4", "--direct_num_workers", "1"]
+    argv = [
+        "deid",
+        "--model",
+        str(model),
+        "--input",
+        str(folder),
+        "--output",
+        str(tmp_path / "beam" / "deid"),
+        "--mode",
+        "mask",
+        "--audit",
+        str(tmp_path / "beam" / "audit"),
+        "--runner",
+        "DirectRunner",
+        "--batch-size",
+        "4",
+        "--direct_num_workers",
+        "1",
+    ]
     assert cli.main(argv) == 0
     assert "records: 12  errors: 0  empty: 0" in capsys.readouterr().out
     shards = deid_beam.read_shards(tmp_path / "beam" / "deid")
@@ -101,7 +127,7 @@ def test_cli_runner_on_a_directory(tmp_path, monkeypatch, capsys):
     assert cli.main(argv[:5] + ["--output", str(mirrored)] + argv[7:9]) == 0
     for s in shards:
         assert (mirrored / s["_source"]["location"]).read_text() == s["text"]
-    assert cli.main(argv[:5] + ["--output", str(folder)] + argv[7:]) == 2     # a folder, not a prefix
+    assert cli.main(argv[:5] + ["--output", str(folder)] + argv[7:]) == 2  # a folder, not a prefix
 
 
 class CountingFactory:
@@ -120,9 +146,15 @@ def test_multi_processing_workers_load_the_detector_once_each(archive, tmp_path,
     expected, _ = single_process(archive, "surrogate", "k")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
     log = tmp_path / "loads.txt"
-    summary = deid_beam.run_pipeline(archive, tmp_path / "deid", CountingFactory(log), "surrogate", "k",
-                                     batch_size=2, beam_args=["--direct_num_workers", "2",
-                                                              "--direct_running_mode", "multi_processing"])
+    summary = deid_beam.run_pipeline(
+        archive,
+        tmp_path / "deid",
+        CountingFactory(log),
+        "surrogate",
+        "k",
+        batch_size=2,
+        beam_args=["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"],
+    )
     shards = deid_beam.read_shards(tmp_path / "deid")
     assert [{k: v for k, v in s.items() if k != "_source"} for s in shards] == expected
     assert summary["records"] == 53

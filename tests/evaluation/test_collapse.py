@@ -10,6 +10,7 @@ LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 # The figures and the verdict (pure numpy) ---------------------------------------------------------
 
+
 def _gold(n=1000, o_share=0.8, seed=0):
     rng = np.random.RandomState(seed)
     return np.where(rng.rand(n) < o_share, 0, rng.randint(1, len(LABELS), n))
@@ -45,8 +46,14 @@ def test_near_constant_is_collapse_and_a_spread_is_not():
     healthy = collapse_report(gold, gold, LABELS)
     assert healthy.reasons == () and not healthy.flagged()
     assert healthy.entropy == pytest.approx(healthy.gold_entropy)
-    assert set(healthy.logs()) == {"collapse_top_share", "collapse_top_class", "collapse_classes_predicted",
-                                   "collapse_classes_gold", "collapse_entropy", "collapse_entities_predicted"}
+    assert set(healthy.logs()) == {
+        "collapse_top_share",
+        "collapse_top_class",
+        "collapse_classes_predicted",
+        "collapse_classes_gold",
+        "collapse_entropy",
+        "collapse_entities_predicted",
+    }
 
 
 def test_only_labelled_tokens_count():
@@ -93,6 +100,7 @@ def test_sample_windows_keeps_whole_documents(tokenizer):
     assert 30 <= len(sample) <= 40 and len(sample.units) < len(windows.units)
     assert sorted(set(sample.doc_index)) == list(range(len(sample.units)))
     from tfner.data.align import merge  # the sample maps back onto its documents like any Windows
+
     merged = merge(sample, sample.labels, fill=0)
     for doc, gold in zip(merged, sample.gold):
         assert [labels[i] for i in doc] == gold
@@ -120,8 +128,12 @@ def test_collapse_config_defaults_validation_and_flat_names():
     assert TrainConfig().collapse == c
     nested = TrainConfig.from_dict({"collapse_action": "raise", "collapse_max_top_share": 0.9}).collapse
     assert (nested.action, nested.max_top_share) == ("raise", 0.9)
-    for bad, message in ((dict(action="ignore"), "action='ignore'"), (dict(sample=-1), "must be >= 0"),
-                         (dict(max_top_share=0.0), r"in \(0, 1\]"), (dict(max_gold_share=1.5), r"in \(0, 1\]")):
+    for bad, message in (
+        (dict(action="ignore"), "action='ignore'"),
+        (dict(sample=-1), "must be >= 0"),
+        (dict(max_top_share=0.0), r"in \(0, 1\]"),
+        (dict(max_gold_share=1.5), r"in \(0, 1\]"),
+    ):
         with pytest.raises(ValueError, match=message):
             CollapseConfig(**bad)
 

@@ -18,8 +18,10 @@ def test_evaluate_writes_scores_confusion_and_untrained_baseline(model_dir, tmp_
     records = generate_notes(8, seed=3)
     write_jsonl(records, tmp_path / "notes.jsonl")
     out = tmp_path / "report"
-    assert main(["--model", model_dir, "--data", str(tmp_path / "notes.jsonl"), "--untrained",
-                 "--output-dir", str(out)]) == 0
+    assert (
+        main(["--model", model_dir, "--data", str(tmp_path / "notes.jsonl"), "--untrained", "--output-dir", str(out)])
+        == 0
+    )
     with open(out / "metrics.json") as f:
         report = json.load(f)
     gold_entities = sum(len(r["ner_tags"]) for r in records)

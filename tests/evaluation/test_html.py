@@ -9,13 +9,7 @@ import pytest
 from tfner.data.align import encode
 from tfner.data.readers import Corpus, Document
 from tfner.data.synthetic import clinical_notes, write_jsonl
-from tfner.evaluation.html import (
-    KINDS,
-    classify,
-    evaluation_documents,
-    render_evaluation,
-    render_predictions,
-)
+from tfner.evaluation.html import KINDS, classify, evaluation_documents, render_evaluation, render_predictions
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
 EVIL = 'Seen by <script>alert("x")</script> & "Dr. Ola" at 3<4'
@@ -58,9 +52,16 @@ def self_contained(page):
 
 
 def test_predictions_page_colours_types_with_a_legend_and_scores_on_hover():
-    results = [(EVIL, [{"entity_group": "NAME", "score": 0.9312, "word": "Dr. Ola", "start": 39, "end": 46},
-                       {"entity_group": "DATE", "score": 0.5, "word": "3<4", "start": 51, "end": 54}]),
-               ("no entities here", [])]
+    results = [
+        (
+            EVIL,
+            [
+                {"entity_group": "NAME", "score": 0.9312, "word": "Dr. Ola", "start": 39, "end": 46},
+                {"entity_group": "DATE", "score": 0.5, "word": "3<4", "start": 51, "end": 54},
+            ],
+        ),
+        ("no entities here", []),
+    ]
     assert EVIL[39:46] == "Dr. Ola" and EVIL[51:54] == "3<4"
     page = render_predictions(results)
     self_contained(page)
@@ -90,9 +91,13 @@ def test_classify_marks_each_error_kind():
 
 def test_evaluation_page_side_by_side(tokenizer):
     labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
-    corpus = Corpus([Document(text=EVIL, spans=[(39, 46, "PER")], origin="e.jsonl:record 1"),
-                     Document(text="Oslo og Bergen", spans=[(0, 4, "LOC"), (8, 14, "LOC")], origin="e.jsonl:record 2")],
-                    "e.jsonl")
+    corpus = Corpus(
+        [
+            Document(text=EVIL, spans=[(39, 46, "PER")], origin="e.jsonl:record 1"),
+            Document(text="Oslo og Bergen", spans=[(0, 4, "LOC"), (8, 14, "LOC")], origin="e.jsonl:record 2"),
+        ],
+        "e.jsonl",
+    )
     windows = encode(corpus, tokenizer, labels, max_length=64, stride=8)
     pred = [["O"] * n for n in windows.units]
     pred[1][0] = "B-PER"  # Oslo as PER: wrong type; Bergen missed
@@ -103,7 +108,7 @@ def test_evaluation_page_side_by_side(tokenizer):
     self_contained(page)
     tree = parse(page)
     assert "script" not in tree.tags and "b" not in tree.tags and "<title>eval &lt;b&gt;</title>" in page
-    assert tree.tags.count("details") == 2 and page.count("<details class=\"doc\" open>") == 2
+    assert tree.tags.count("details") == 2 and page.count('<details class="doc" open>') == 2
     assert "<td>2</td><td>2</td><td>0</td><td>1</td><td>0</td>" in page  # documents, missed, spurious, type, boundary
     for kind, colour in KINDS.items():
         assert f"--k:{colour}" in page, kind
@@ -114,7 +119,8 @@ def test_word_documents_are_joined_with_spaces(tokenizer):
     corpus = Corpus([Document(tokens=["i", "New", "York"], tags=["O", "B-LOC", "I-LOC"], origin="w:1")], "w")
     windows = encode(corpus, tokenizer, labels, max_length=32, stride=4)
     assert evaluation_documents(windows, [["O", "B-LOC", "O"]]) == [
-        ("w:1", "i New York", [(2, 10, "LOC")], [(2, 5, "LOC")])]
+        ("w:1", "i New York", [(2, 10, "LOC")], [(2, 5, "LOC")])
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +144,12 @@ def test_predict_and_evaluate_write_html(saved_model, tmp_path, capsys):
     data = tmp_path / "notes.jsonl"
     write_jsonl([{"text": d.text, "ner_tags": d.spans} for d in clinical_notes(1, 3, seed=3)[1].documents], data)
     page = tmp_path / "evaluate.html"
-    assert evaluate_main(["--model", saved_model, "--data", str(data), "--output-dir", str(tmp_path / "ev"),
-                          "--html", str(page)]) == 0
+    assert (
+        evaluate_main(
+            ["--model", saved_model, "--data", str(data), "--output-dir", str(tmp_path / "ev"), "--html", str(page)]
+        )
+        == 0
+    )
     tree = parse(page.read_text(encoding="utf-8"))
     assert tree.tags.count("details") == 3 and f"written to {page}" in capsys.readouterr().out
 

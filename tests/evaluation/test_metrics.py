@@ -30,8 +30,13 @@ def test_entity_scores_hand_made():
     assert s["accuracy"] == pytest.approx(7 / 9)  # tokens 3 (LOC vs PER) and 6 (I-LOC vs O) wrong
     assert s["per_type"] == {
         "LOC": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2, "predicted": 1},
-        "PER": {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8), "support": 2,
-                "predicted": 3},
+        "PER": {
+            "precision": pytest.approx(2 / 3),
+            "recall": 1.0,
+            "f1": pytest.approx(0.8),
+            "support": 2,
+            "predicted": 3,
+        },
     }
     assert all(type(v) is float for v in (s["precision"], s["recall"], s["f1"]))
     assert type(s["support"]) is int
@@ -106,12 +111,36 @@ def test_confusion_matrix_counts():
 
 @pytest.fixture(scope="module")
 def windows(tokenizer):
-    words = ("John Smithsonianification met Marlon Brando in Paris while Kari Nordmann stayed in "
-             "Oslo near the old red house by a lake").split()
-    tags = ["B-PER", "I-PER", "O", "B-PER", "I-PER", "O", "B-LOC", "O", "B-PER", "I-PER", "O", "O",
-            "B-LOC", "O", "O", "O", "O", "O", "O", "O", "O"]
-    corpus = Corpus([Document(tokens=words, tags=tags, origin="a:1"),
-                     Document(tokens=words[:4], tags=tags[:4], origin="a:2")], "a")
+    words = (
+        "John Smithsonianification met Marlon Brando in Paris while Kari Nordmann stayed in "
+        "Oslo near the old red house by a lake"
+    ).split()
+    tags = [
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-LOC",
+        "O",
+        "B-PER",
+        "I-PER",
+        "O",
+        "O",
+        "B-LOC",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+    ]
+    corpus = Corpus(
+        [Document(tokens=words, tags=tags, origin="a:1"), Document(tokens=words[:4], tags=tags[:4], origin="a:2")], "a"
+    )
     return encode(corpus, tokenizer, ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"], max_length=12, stride=3)
 
 

@@ -26,12 +26,14 @@ def test_nervaluate_schemes_strict_and_relaxed():
 
 def test_a_leak_is_a_gold_entity_with_a_unit_predicted_o():
     doc = Document(text="Jo Li at Oslo", spans=[(0, 5, "PER"), (9, 13, "LOC")])
-    windows = SimpleNamespace(gold=[["B-PER", "I-PER", "O", "B-LOC"]], offsets=[[(0, 2), (3, 5), (6, 8), (9, 13)]],
-                              documents=[doc])
+    windows = SimpleNamespace(
+        gold=[["B-PER", "I-PER", "O", "B-LOC"]], offsets=[[(0, 2), (3, 5), (6, 8), (9, 13)]], documents=[doc]
+    )
     pred = [["B-PER", "O", "O", "B-LOC"]]
     found = leaks(windows, pred)
-    assert found == [{"document": 0, "label": "PER", "units": [0, 2], "missed_units": 1, "units_in_entity": 2,
-                      "start": 0, "end": 5}]
+    assert found == [
+        {"document": 0, "label": "PER", "units": [0, 2], "missed_units": 1, "units_in_entity": 2, "start": 0, "end": 5}
+    ]
     assert "text" not in found[0] and leak_text(windows, found[0]) == "Jo Li"
     report = phi_report(windows, pred)
     assert report["leaked_entities"] == 1 and report["gold_entities"] == 2

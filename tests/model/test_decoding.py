@@ -19,8 +19,12 @@ def test_without_thresholds_the_decision_is_the_argmax():
 
 
 def test_a_threshold_below_the_type_probability_calls_the_type_and_picks_b_or_i():
-    p = np.array([[0.6, 0.25, 0.05, 0.05, 0.05],    # PER 0.30
-                  [0.6, 0.05, 0.25, 0.05, 0.05]])   # PER 0.30, I- more likely than B-
+    p = np.array(
+        [
+            [0.6, 0.25, 0.05, 0.05, 0.05],  # PER 0.30
+            [0.6, 0.05, 0.25, 0.05, 0.05],
+        ]
+    )  # PER 0.30, I- more likely than B-
     assert Decoder(LABELS, {"PER": 0.35})(p).tolist() == [0, 0]
     assert Decoder(LABELS, {"PER": 0.3})(p).tolist() == [1, 2]
 
@@ -39,8 +43,12 @@ def test_type_matrix_maps_labels_to_types():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.floats(0.01, 1.0), min_size=5, max_size=5), min_size=1, max_size=20),
-       st.floats(0.01, 0.9), st.floats(0.01, 0.9), st.floats(0.0, 1.0))
+@given(
+    st.lists(st.lists(st.floats(0.01, 1.0), min_size=5, max_size=5), min_size=1, max_size=20),
+    st.floats(0.01, 0.9),
+    st.floats(0.01, 0.9),
+    st.floats(0.0, 1.0),
+)
 def test_lowering_a_threshold_only_adds_tokens_of_that_type(rows, per, loc, fraction):
     p = np.array(rows, np.float32)
     p = p / p.sum(-1, keepdims=True)
@@ -51,8 +59,12 @@ def test_lowering_a_threshold_only_adds_tokens_of_that_type(rows, per, loc, frac
 
 
 def test_bad_thresholds_are_refused_with_the_type_named(tmp_path):
-    for bad, words in (({"NAME": 0.2}, "'NAME' is not an entity type"), ({"PER": 0}, "in (0, 1]"),
-                       ({"PER": float("nan")}, "in (0, 1]"), ({"PER": "0.2"}, "in (0, 1]")):
+    for bad, words in (
+        ({"NAME": 0.2}, "'NAME' is not an entity type"),
+        ({"PER": 0}, "in (0, 1]"),
+        ({"PER": float("nan")}, "in (0, 1]"),
+        ({"PER": "0.2"}, "in (0, 1]"),
+    ):
         with pytest.raises(ValueError, match=re.escape(words)):
             Decoder(LABELS, bad)
     (tmp_path / "thresholds.json").write_text("{not json")

@@ -25,8 +25,10 @@ def strip_model_name(weight):
 @pytest.fixture(scope="module")
 def inputs(tokenizer):
     batch = tokenizer(TEXTS, padding=True, return_tensors="np")
-    return {"input_ids": batch["input_ids"].astype(np.int32),
-            "attention_mask": batch["attention_mask"].astype(np.int32)}
+    return {
+        "input_ids": batch["input_ids"].astype(np.int32),
+        "attention_mask": batch["attention_mask"].astype(np.int32),
+    }
 
 
 def hidden(model, inputs):

@@ -30,8 +30,10 @@ def build(tokenizer):
 @pytest.fixture(scope="module")
 def inputs(tokenizer):
     batch = tokenizer(TEXTS, padding=True, return_tensors="np")
-    return {"input_ids": batch["input_ids"].astype(np.int32),
-            "attention_mask": batch["attention_mask"].astype(np.int32)}
+    return {
+        "input_ids": batch["input_ids"].astype(np.int32),
+        "attention_mask": batch["attention_mask"].astype(np.int32),
+    }
 
 
 def dense_layers(tagger):
@@ -41,8 +43,7 @@ def dense_layers(tagger):
 def test_registry_matches_the_config_choices():
     choices = flat_fields(TrainConfig)["head"][1].metadata["choices"]  # the --head choices
     assert sorted(HEADS) == sorted(choices) == ["linear", "mlp", "replace-last"]
-    assert {name: spec.layers_dropped for name, spec in HEADS.items()} == {
-        "linear": 0, "mlp": 0, "replace-last": 1}
+    assert {name: spec.layers_dropped for name, spec in HEADS.items()} == {"linear": 0, "mlp": 0, "replace-last": 1}
 
 
 @pytest.mark.parametrize("head", sorted(HEADS))
@@ -74,8 +75,11 @@ def test_linear_head_is_one_dense_layer(build):
 def test_mlp_head_default_sizes(build):
     layers = dense_layers(build(head="mlp"))
     assert [l.units for l in layers] == [20, 8, len(LABELS)]
-    assert [l.activation for l in layers] == [tf_keras.activations.relu, tf_keras.activations.relu,
-                                              tf_keras.activations.linear]
+    assert [l.activation for l in layers] == [
+        tf_keras.activations.relu,
+        tf_keras.activations.relu,
+        tf_keras.activations.linear,
+    ]
     assert [tuple(l.kernel.shape) for l in layers] == [(32, 20), (20, 8), (8, len(LABELS))]
 
 

@@ -59,11 +59,15 @@ def test_lora_dense_starts_as_its_base_with_a_frozen_kernel():
     assert [v.name for v in layer.trainable_weights] == [layer.lora_kernel_a.name, layer.lora_kernel_b.name]
     with_bias = LoraDense(_dense(), lora_rank=2, train_bias=True)
     assert {v.name.split("/")[-1] for v in with_bias.trainable_weights} == {
-        "lora_kernel_a:0", "lora_kernel_b:0", "bias:0"}
+        "lora_kernel_a:0",
+        "lora_kernel_b:0",
+        "bias:0",
+    }
 
 
-@pytest.mark.parametrize("rank3, use_rslora, bias", [(False, False, True), (True, False, True),
-                                                     (False, True, True), (True, True, False)])
+@pytest.mark.parametrize(
+    "rank3, use_rslora, bias", [(False, False, True), (True, False, True), (False, True, True), (True, True, False)]
+)
 def test_merge_unmerge(rank3, use_rslora, bias):
     from tfner.model.lora import LoraDense
 
@@ -76,8 +80,7 @@ def test_merge_unmerge(rank3, use_rslora, bias):
     np.testing.assert_allclose(layer.get_delta_weight().numpy(), delta, rtol=1e-5, atol=1e-6)
     x = np.random.default_rng(2).normal(size=(2, 4, 5) if rank3 else (4, 5)).astype(np.float32)
     unmerged = layer(x).numpy()
-    np.testing.assert_allclose(unmerged, x @ (kernel + delta) + (dense.bias.numpy() if bias else 0),
-                               atol=1e-5)
+    np.testing.assert_allclose(unmerged, x @ (kernel + delta) + (dense.bias.numpy() if bias else 0), atol=1e-5)
     layer.merge(safe_merge=True)
     layer.merge()  # a second merge is a no-op
     np.testing.assert_allclose(layer.base.kernel.numpy(), kernel + delta, atol=1e-6)
@@ -120,17 +123,47 @@ def test_lora_config_is_validated_and_is_the_train_configs_lora_part():
     assert TrainConfig.from_dict({"lora_target_regex": r".*\.query"}).model.lora.target_modules == r".*\.query"
     assert LoraConfig().target_modules == list(DEFAULT_TARGETS)
     assert {f.name for f in dataclasses.fields(LoraConfig)} == {
-        "enabled", "r", "alpha", "dropout", "bias", "targets", "target_regex", "use_rslora"}
+        "enabled",
+        "r",
+        "alpha",
+        "dropout",
+        "bias",
+        "targets",
+        "target_regex",
+        "use_rslora",
+    }
     # PEFT's names (as adapter files of tfner 0.1 stored them) map onto the same settings
-    assert LoraConfig.from_peft({"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "bias": "lora_only",
-                                 "target_modules": list(DEFAULT_TARGETS), "use_rslora": False}) == LoraConfig()
+    assert (
+        LoraConfig.from_peft(
+            {
+                "r": 16,
+                "lora_alpha": 32,
+                "lora_dropout": 0.05,
+                "bias": "lora_only",
+                "target_modules": list(DEFAULT_TARGETS),
+                "use_rslora": False,
+            }
+        )
+        == LoraConfig()
+    )
     assert LoraConfig.from_peft({"target_modules": r".*\.query"}).target_regex == r".*\.query"
-    for bad in (dict(r=0), dict(alpha=0), dict(dropout=1.0), dict(bias="some"),
-                dict(targets=[]), dict(target_regex="(")):
+    for bad in (
+        dict(r=0),
+        dict(alpha=0),
+        dict(dropout=1.0),
+        dict(bias="some"),
+        dict(targets=[]),
+        dict(target_regex="("),
+    ):
         with pytest.raises(ValueError):
             LoraConfig(**bad)
-    for bad in (dict(lora_r=0), dict(lora_targets=[]), dict(lora_target_regex="("),
-                dict(lora=True, finetune="frozen"), dict(lora_bias="some")):
+    for bad in (
+        dict(lora_r=0),
+        dict(lora_targets=[]),
+        dict(lora_target_regex="("),
+        dict(lora=True, finetune="frozen"),
+        dict(lora_bias="some"),
+    ):
         with pytest.raises(ValueError):
             TrainConfig.from_dict(bad)
 
@@ -145,13 +178,22 @@ def test_targets_match_like_peft():
     assert "encoder.layer.1.attention.self.query" in dense_paths(encoder)
     assert not any("pooler" in p for p in dense_paths(encoder))  # token classification has none
     suffix = match_targets(encoder, ["output.dense"])
-    assert suffix == ["encoder.layer.0.attention.output.dense", "encoder.layer.0.output.dense",
-                      "encoder.layer.1.attention.output.dense", "encoder.layer.1.output.dense"]
+    assert suffix == [
+        "encoder.layer.0.attention.output.dense",
+        "encoder.layer.0.output.dense",
+        "encoder.layer.1.attention.output.dense",
+        "encoder.layer.1.output.dense",
+    ]
     exact = match_targets(encoder, ["encoder.layer.1.intermediate.dense", "query"])
-    assert exact == ["encoder.layer.0.attention.self.query", "encoder.layer.1.attention.self.query",
-                     "encoder.layer.1.intermediate.dense"]
+    assert exact == [
+        "encoder.layer.0.attention.self.query",
+        "encoder.layer.1.attention.self.query",
+        "encoder.layer.1.intermediate.dense",
+    ]
     assert match_targets(encoder, r"encoder\.layer\.0\..*(key|value)") == [
-        "encoder.layer.0.attention.self.key", "encoder.layer.0.attention.self.value"]
+        "encoder.layer.0.attention.self.key",
+        "encoder.layer.0.attention.self.value",
+    ]
     # a regex must match the whole path, so a bare name selects nothing:
     with pytest.raises(ValueError, match="regex 'query'"):
         match_targets(encoder, "query")
@@ -176,7 +218,7 @@ def test_wrapping_keeps_weights_names_and_order_and_unload_restores():
     assert has_lora(encoder) and len(layers) == 12
     query = encoder.bert.encoder.layer[0].attention.self_attention.query
     assert isinstance(query, LoraDense) and query.name == "query"
-    scope = query.base.kernel.name[:-len("kernel:0")]  # tf_bert_model[_N]/bert/encoder/layer_._0/...
+    scope = query.base.kernel.name[: -len("kernel:0")]  # tf_bert_model[_N]/bert/encoder/layer_._0/...
     assert scope.endswith("/bert/encoder/layer_._0/attention/self/query/") and scope + "kernel:0" in names
     assert query.lora_kernel_a.name == scope + "lora_kernel_a:0"  # unique, and reads like the path
     np.testing.assert_array_equal(_hidden(encoder), before)  # pretrained weights untouched by wrapping
@@ -346,9 +388,16 @@ def trained(tmp_path_factory, base_dir):
     from tfner.training.train import train
 
     compile_ = TaggerModel.compile
-    config = tiny_config(tmp_path_factory.mktemp("lora"), encoder=base_dir, pretrained=True,
-                         encoder_overrides={}, lora=True, learning_rate=5e-3, synthetic_train=24,
-                         synthetic_test=6)
+    config = tiny_config(
+        tmp_path_factory.mktemp("lora"),
+        encoder=base_dir,
+        pretrained=True,
+        encoder_overrides={},
+        lora=True,
+        learning_rate=5e-3,
+        synthetic_train=24,
+        synthetic_test=6,
+    )
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout), pytest.MonkeyPatch.context() as patch:
         # The same train_step, run eagerly: tracing it costs more than the three steps of this run.
@@ -398,7 +447,8 @@ def test_saved_model_is_merged_plain_and_predicts_like_the_trained_one(trained, 
     assert not has_lora(loaded.encoder)
     assert count_parameters(loaded.model)[1] == count_parameters(tagger.model)[1] - sum(
         int(np.prod(l.lora_kernel_a.shape)) + int(np.prod(l.lora_kernel_b.shape))
-        for l in lora_layers(tagger.encoder).values())
+        for l in lora_layers(tagger.encoder).values()
+    )
     np.testing.assert_allclose(_predicted_logits(loaded, notes), _predicted_logits(tagger, notes), atol=1e-5)
     assert loaded.predict(notes) == tagger.predict(notes)
     assert has_lora(tagger.encoder) and not is_merged(tagger.encoder)  # saving left it as it was
@@ -446,8 +496,10 @@ def test_adapter_file_round_trip_onto_a_fresh_base(trained, notes):
     adapter = os.path.join(config.output_dir, "adapter")
     weights = load_file(os.path.join(adapter, ADAPTER_WEIGHTS))
     wrapped = list(lora_layers(tagger.encoder))
-    assert set(weights) == ({f"{p}.{n}" for p in wrapped for n in ("lora_kernel_a", "lora_kernel_b", "bias")}
-                            | {"head.logits.kernel", "head.logits.bias"})
+    assert set(weights) == (
+        {f"{p}.{n}" for p in wrapped for n in ("lora_kernel_a", "lora_kernel_b", "bias")}
+        | {"head.logits.kernel", "head.logits.bias"}
+    )
     size = sum(os.path.getsize(os.path.join(adapter, f)) for f in os.listdir(adapter))
     assert size < os.path.getsize(os.path.join(config.output_dir, "weights.h5")) / 5
     with open(os.path.join(adapter, ADAPTER_CONFIG)) as f:
@@ -495,8 +547,11 @@ def test_adapter_refuses_another_base(trained):
     from tfner.model.tagger import Tagger
 
     config, tagger, _, _ = trained
-    other = Tagger.build(config.replace(encoder="minilm", pretrained=False, encoder_overrides=dict(TINY),
-                                        lora=False).model, tagger.labels, tagger.tokenizer)
+    other = Tagger.build(
+        config.replace(encoder="minilm", pretrained=False, encoder_overrides=dict(TINY), lora=False).model,
+        tagger.labels,
+        tagger.tokenizer,
+    )
     with pytest.raises(ValueError, match="another base encoder"):
         load_adapter(os.path.join(config.output_dir, "adapter"), base=other)
     assert not has_lora(other.encoder)
@@ -510,17 +565,45 @@ def test_cli_lora_flags(capsys):
 
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)
-    args = parser.parse_args(["--lora", "--lora-r", "4", "--lora-alpha", "8", "--lora-dropout", "0.1",
-                              "--lora-bias", "all", "--lora-targets", "query", "value",
-                              "--lora-use-rslora"])
+    args = parser.parse_args(
+        [
+            "--lora",
+            "--lora-r",
+            "4",
+            "--lora-alpha",
+            "8",
+            "--lora-dropout",
+            "0.1",
+            "--lora-bias",
+            "all",
+            "--lora-targets",
+            "query",
+            "value",
+            "--lora-use-rslora",
+        ]
+    )
     lora = config_from_args(args).model.lora
     assert (lora.enabled, lora.r, lora.alpha, lora.dropout, lora.bias, lora.targets, lora.use_rslora) == (
-        True, 4, 8.0, 0.1, "all", ["query", "value"], True)
+        True,
+        4,
+        8.0,
+        0.1,
+        "all",
+        ["query", "value"],
+        True,
+    )
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out
-    for flag in ("--lora", "--lora-r", "--lora-alpha", "--lora-dropout", "--lora-bias {none,all,lora_only}",
-                 "--lora-targets", "--lora-target-regex"):
+    for flag in (
+        "--lora",
+        "--lora-r",
+        "--lora-alpha",
+        "--lora-dropout",
+        "--lora-bias {none,all,lora_only}",
+        "--lora-targets",
+        "--lora-target-regex",
+    ):
         assert flag in text
     assert main(["--lora", "--finetune", "frozen"]) == 2
     assert "finetune=frozen" in capsys.readouterr().err

@@ -58,12 +58,12 @@ def test_float16_scales_the_loss_and_skips_overflowing_steps(policy):
     assert isinstance(model.optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
     assert isinstance(model.head_optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
     x, y = _batch()
-    model.optimizer._loss_scale._current_loss_scale.assign(2.0 ** 126)  # float16 gradients overflow
+    model.optimizer._loss_scale._current_loss_scale.assign(2.0**126)  # float16 gradients overflow
     before = [w.numpy() for w in model.trainable_weights]
     model.train_on_batch(x, y)
     assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))  # skipped
-    assert float(model.optimizer.loss_scale) == 2.0 ** 125  # and the scale halved
-    model.optimizer._loss_scale._current_loss_scale.assign(2.0 ** 10)
+    assert float(model.optimizer.loss_scale) == 2.0**125  # and the scale halved
+    model.optimizer._loss_scale._current_loss_scale.assign(2.0**10)
     model.train_on_batch(x, y)
     changed = [not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights)]
     assert all(changed[-2:]) and any(changed[:-2])  # the head and the encoder both moved
@@ -74,8 +74,9 @@ def test_repeated_tokens_give_one_gradient_row_with_the_true_norm():
 
     from tfner.model.tagger import _sum_duplicates
 
-    grad = tf.IndexedSlices(tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), tf.constant([4, 1, 4]),
-                            tf.constant([6, 2]))
+    grad = tf.IndexedSlices(
+        tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), tf.constant([4, 1, 4]), tf.constant([6, 2])
+    )
     summed = _sum_duplicates(grad)
     dense = tf.convert_to_tensor(grad)
     np.testing.assert_allclose(tf.convert_to_tensor(summed).numpy(), dense.numpy())
@@ -94,8 +95,7 @@ def test_xla_and_steps_per_execution_train_like_the_plain_step(overrides):
     from tfner.data.synthetic import clinical_notes
 
     notes = clinical_notes(12, 1, seed=3)[0]
-    no_dropout = {**TINY, "hidden_dropout_prob": 0.0,
-                  "attention_probs_dropout_prob": 0.0}
+    no_dropout = {**TINY, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
     losses = []
     for extra in ({}, overrides):
         tf_keras.utils.set_random_seed(0)

@@ -12,8 +12,12 @@ from helpers import ROOT, build_tagger, force_constant
 
 CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 # `saved_model_cli run` loads the whole graph, predict_text's tokenizer ops included: register them first
-CLI_WITH_TEXT_OPS = [sys.executable, "-c", "import sys, tensorflow_text; sys.argv[0] = 'saved_model_cli'; "
-                     "from tensorflow.python.tools.saved_model_cli import main; sys.exit(main())"]
+CLI_WITH_TEXT_OPS = [
+    sys.executable,
+    "-c",
+    "import sys, tensorflow_text; sys.argv[0] = 'saved_model_cli'; "
+    "from tensorflow.python.tools.saved_model_cli import main; sys.exit(main())",
+]
 
 
 @pytest.fixture(scope="module")
@@ -62,22 +66,28 @@ def test_serving_default_matches_the_tagger_token_by_token(loaded, tagger, notes
     ids = np.zeros((len(windows), width), np.int64)
     mask = np.zeros_like(ids)
     for n, row in enumerate(windows.input_ids):
-        ids[n, :len(row)], mask[n, :len(row)] = row, 1
-    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask,
-                                               token_type_ids=np.zeros_like(ids))
+        ids[n, : len(row)], mask[n, : len(row)] = row, 1
+    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=np.zeros_like(ids))
     assert out["logits"].dtype.name == "float32" and out["label_ids"].dtype.name == "int64"
     for n, logits in enumerate(expected):
-        got = out["logits"].numpy()[n, :len(logits)]
+        got = out["logits"].numpy()[n, : len(logits)]
         np.testing.assert_allclose(got, logits, atol=1e-4)
-        np.testing.assert_array_equal(out["label_ids"].numpy()[n, :len(logits)], logits.argmax(-1))
+        np.testing.assert_array_equal(out["label_ids"].numpy()[n, : len(logits)], logits.argmax(-1))
     np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
 
 
 def entities_from_signature(out, n):
     count = int(out["entity_count"][n])
-    return [(out["entity_label"][n, k].numpy().decode(), int(out["entity_start"][n, k]),
-             int(out["entity_end"][n, k]), out["entity_text"][n, k].numpy().decode(),
-             float(out["entity_score"][n, k])) for k in range(count)]
+    return [
+        (
+            out["entity_label"][n, k].numpy().decode(),
+            int(out["entity_start"][n, k]),
+            int(out["entity_end"][n, k]),
+            out["entity_text"][n, k].numpy().decode(),
+            float(out["entity_score"][n, k]),
+        )
+        for k in range(count)
+    ]
 
 
 def test_predict_text_gives_the_pipelines_entities(loaded, tagger, notes):
@@ -102,8 +112,9 @@ def test_predict_text_gives_the_pipelines_entities(loaded, tagger, notes):
 
 
 def test_saved_model_cli_show_lists_both_signatures(exported):
-    shown = subprocess.run([CLI, "show", "--all", "--dir", exported[0]], capture_output=True, text=True,
-                           check=True).stdout
+    shown = subprocess.run(
+        [CLI, "show", "--all", "--dir", exported[0]], capture_output=True, text=True, check=True
+    ).stdout
     assert "signature_def['serving_default']" in shown and "signature_def['predict_text']" in shown
     default = shown.split("signature_def['serving_default']")[1]
     for name in ("input_ids", "attention_mask", "token_type_ids"):
@@ -124,18 +135,44 @@ def test_saved_model_cli_runs_the_warmup_request(exported, tmp_path):
         assert value.dtype == np.int64 and value.ndim == 2
         np.save(tmp_path / f"{name}.npy", value)
         files.append(f"{name}={tmp_path / name}.npy")
-    run = subprocess.run(CLI_WITH_TEXT_OPS + ["run", "--dir", exported[0], "--tag_set", "serve",
-                                              "--signature_def", "serving_default", "--inputs", ";".join(files),
-                                              "--outdir", str(tmp_path / "out")],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        CLI_WITH_TEXT_OPS
+        + [
+            "run",
+            "--dir",
+            exported[0],
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--inputs",
+            ";".join(files),
+            "--outdir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     label_ids = np.load(tmp_path / "out" / "label_ids.npy")
     assert label_ids.shape == requests["serving_default"]["input_ids"].shape
     texts = ", ".join(repr(t.decode()) for t in requests["predict_text"]["text"])
-    run = subprocess.run(CLI_WITH_TEXT_OPS + ["run", "--dir", exported[0], "--tag_set", "serve",
-                                              "--signature_def", "predict_text",
-                                              "--input_exprs", f"text=[{texts}]"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        CLI_WITH_TEXT_OPS
+        + [
+            "run",
+            "--dir",
+            exported[0],
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "predict_text",
+            "--input_exprs",
+            f"text=[{texts}]",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "entity_count" in run.stdout and "entity_label" in run.stdout
 
@@ -163,8 +200,7 @@ def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch)
     assert os.listdir(tmp_path / "tiny") == []
 
 
-def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tokenizer, tmp_path,
-                                                                              capsys):
+def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tokenizer, tmp_path, capsys):
     from tfner.serving.export import main
 
     collapsed = build_tagger(labels, tokenizer)
@@ -187,8 +223,9 @@ def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(lab
     assert os.path.getmtime(tmp_path / "sm" / "notes" / "4" / "saved_model.pb") >= first
 
 
-def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(labels, tokenizer, tmp_path,
-                                                                              monkeypatch):
+def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(
+    labels, tokenizer, tmp_path, monkeypatch
+):
     import tensorflow as tf
 
     from tfner.model import lora
@@ -207,10 +244,12 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(l
     loaded = tf.saved_model.load(path)
     assert set(loaded.signatures) == {"serving_default"}
     ids = np.array([[101, 2198, 3044, 2001, 102]], np.int64)
-    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=np.ones_like(ids),
-                                               token_type_ids=np.zeros_like(ids))
-    expected = tagger.model({"input_ids": ids.astype(np.int32),
-                             "attention_mask": np.ones_like(ids, np.int32)}, training=False).numpy()
+    out = loaded.signatures["serving_default"](
+        input_ids=ids, attention_mask=np.ones_like(ids), token_type_ids=np.zeros_like(ids)
+    )
+    expected = tagger.model(
+        {"input_ids": ids.astype(np.int32), "attention_mask": np.ones_like(ids, np.int32)}, training=False
+    ).numpy()
     np.testing.assert_allclose(out["logits"].numpy(), expected, atol=1e-4)
     names = {v.name for v in loaded.weights}
     assert len(names) > 10
@@ -258,13 +297,18 @@ def test_plain_tensorflow_process_loads_and_runs_the_export(exported, tagger, tm
     np.save(tmp_path / "ids.npy", ids)
     script = tmp_path / "plain_load.py"
     script.write_text(PLAIN_LOAD)
-    run = subprocess.run([sys.executable, str(script), exported[0], str(tmp_path / "ids.npy"),
-                          str(tmp_path / "out.npz")], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(script), exported[0], str(tmp_path / "ids.npy"), str(tmp_path / "out.npz")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     out = np.load(tmp_path / "out.npz")
     for n, length in enumerate((6, 3)):
-        want = tagger.model({"input_ids": ids[n:n + 1, :length].astype(np.int32),
-                             "attention_mask": np.ones((1, length), np.int32)}, training=False).numpy()[0]
+        want = tagger.model(
+            {"input_ids": ids[n : n + 1, :length].astype(np.int32), "attention_mask": np.ones((1, length), np.int32)},
+            training=False,
+        ).numpy()[0]
         np.testing.assert_allclose(out["logits"][n, :length], want, atol=1e-4)
     # predict_text truncates a long text to the encoder's 512 positions (510 tokens: 255 "John Smith")
     assert len(tagger.tokenizer.tokenize("John Smith " * 400)) == 800

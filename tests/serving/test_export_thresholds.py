@@ -26,10 +26,12 @@ def test_serving_default_label_ids_apply_the_thresholds(thresholded, notes):
     from tfner.model.decoding import softmax
 
     tagger, loaded, _ = thresholded
-    enc = tagger.tokenizer([d.text for d in notes.documents[:4]], padding=True, truncation=True, max_length=64,
-                           return_tensors="np")
-    out = loaded.signatures["serving_default"](**{k: tf.constant(enc[k], tf.int64) for k in
-                                                  ("input_ids", "attention_mask", "token_type_ids")})
+    enc = tagger.tokenizer(
+        [d.text for d in notes.documents[:4]], padding=True, truncation=True, max_length=64, return_tensors="np"
+    )
+    out = loaded.signatures["serving_default"](
+        **{k: tf.constant(enc[k], tf.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    )
     expected = tagger.decoder(softmax(out["logits"].numpy()))
     assert (out["label_ids"].numpy() == expected).all()
     assert (expected != out["logits"].numpy().argmax(-1)).any()  # the thresholds changed something
@@ -46,8 +48,10 @@ def test_predict_text_applies_the_thresholds_as_the_pipeline_does(thresholded, n
     pipe = NERPipeline(tagger, aggregation="simple", max_length=512)  # one window, as predict_text
     for n, expected in enumerate(pipe(texts)):
         count = int(out["entity_count"][n])
-        got = [(out["entity_label"][n, k].numpy().decode(), int(out["entity_start"][n, k]),
-                int(out["entity_end"][n, k])) for k in range(count)]
+        got = [
+            (out["entity_label"][n, k].numpy().decode(), int(out["entity_start"][n, k]), int(out["entity_end"][n, k]))
+            for k in range(count)
+        ]
         assert got == [(e["entity_group"], e["start"], e["end"]) for e in expected]
     assert open(f"{path}/assets/thresholds.json").read().count("thresholds") == 1
     assert np.sum(out["entity_count"].numpy()) > 0

@@ -35,17 +35,29 @@ def rigged(tagger, monkeypatch, by_token):
 def test_simple_groups_adjacent_tokens_of_one_type(tagger, monkeypatch):
     from tfner.serving.pipeline import NERPipeline
 
-    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 3.0),
-                                 "may": ("B-DATE", 5.0), "3": ("I-DATE", 5.0), "anne": ("B-NAME", 5.0)})
+    rigged(
+        tagger,
+        monkeypatch,
+        {
+            "john": ("B-NAME", 5.0),
+            "smith": ("I-NAME", 3.0),
+            "may": ("B-DATE", 5.0),
+            "3": ("I-DATE", 5.0),
+            "anne": ("B-NAME", 5.0),
+        },
+    )
     text = "John Smith met Anne on May 3."
     out = NERPipeline(tagger, "simple")(text)
     assert [(e["entity_group"], e["word"], e["start"], e["end"]) for e in out] == [
-        ("NAME", "John Smith", 0, 10), ("NAME", "Anne", 15, 19), ("DATE", "May 3", 23, 28)]
+        ("NAME", "John Smith", 0, 10),
+        ("NAME", "Anne", 15, 19),
+        ("DATE", "May 3", 23, 28),
+    ]
     p5 = np.exp(5) / (np.exp(5) + 4)
     p3 = np.exp(3) / (np.exp(3) + 4)
     assert out[0]["score"] == pytest.approx((p5 + p3) / 2, rel=1e-5)
     for e in out:
-        assert e["word"] == text[e["start"]:e["end"]]
+        assert e["word"] == text[e["start"] : e["end"]]
 
 
 def test_b_tag_starts_a_new_group_and_i_after_o_starts_one(tagger, monkeypatch):
@@ -62,7 +74,9 @@ def test_none_gives_one_dict_per_token(tagger, monkeypatch):
     rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 5.0)})
     out = NERPipeline(tagger, "none")("John Smith came")
     assert [(e["entity"], e["word"], e["start"], e["end"]) for e in out] == [
-        ("B-NAME", "John", 0, 4), ("I-NAME", "Smith", 5, 10)]
+        ("B-NAME", "John", 0, 4),
+        ("I-NAME", "Smith", 5, 10),
+    ]
     everything = NERPipeline(tagger, "none", ignore_labels=())("John Smith came")
     assert [e["entity"] for e in everything] == ["B-NAME", "I-NAME", "O"]
 
@@ -80,8 +94,7 @@ def test_word_aggregations_on_sub_tokens(tagger, monkeypatch):
     text = "see xyzzyqux now"
 
     def run(aggregation):
-        return [(e["entity_group"], e["word"], e["start"], e["end"])
-                for e in NERPipeline(tagger, aggregation)(text)]
+        return [(e["entity_group"], e["word"], e["start"], e["end"]) for e in NERPipeline(tagger, aggregation)(text)]
 
     assert run("first") == [("NAME", "xyzzyqux", 4, 12)]
     assert run("max") == [("DATE", "xyzzyqux", 4, 12)]
@@ -109,8 +122,15 @@ def test_entity_at_the_end_of_a_5000_token_document_is_found(tagger, monkeypatch
     monkeypatch.setattr(tagger, "predict_logits", counting)
     out = NERPipeline(tagger)(text)
     assert calls[0] > 100  # windows of 32 tokens
-    assert out == [{"entity_group": "NAME", "score": pytest.approx(np.exp(5) / (np.exp(5) + 4), rel=1e-5),
-                    "word": "Smith", "start": len(text) - 5, "end": len(text)}]
+    assert out == [
+        {
+            "entity_group": "NAME",
+            "score": pytest.approx(np.exp(5) / (np.exp(5) + 4), rel=1e-5),
+            "word": "Smith",
+            "start": len(text) - 5,
+            "end": len(text),
+        }
+    ]
 
 
 def test_windows_merge_equals_one_long_window_for_a_real_tiny_model(tagger):
@@ -146,14 +166,30 @@ def test_predict_cli(trained_run, tmp_path, capsys):
     model = trained_run.output_dir
     (tmp_path / "in.txt").write_text("John Smith\n\n")
     (tmp_path / "in.jsonl").write_text(json.dumps({"body": "Anne"}) + "\n")
-    assert main(["--model", str(model), "Hello there", "--file", str(tmp_path / "in.txt"),
-                 "--jsonl", str(tmp_path / "in.jsonl"), "--text-field", "body", "--aggregation", "first"]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                str(model),
+                "Hello there",
+                "--file",
+                str(tmp_path / "in.txt"),
+                "--jsonl",
+                str(tmp_path / "in.jsonl"),
+                "--text-field",
+                "body",
+                "--aggregation",
+                "first",
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
     assert [l["text"] for l in lines] == ["Hello there", "John Smith", "", "Anne"]
     assert lines[2]["entities"] == []
     for line in lines:
         for e in line["entities"]:
-            assert e["word"] == line["text"][e["start"]:e["end"]]
+            assert e["word"] == line["text"][e["start"] : e["end"]]
     assert main(["--model", str(model), "x y", "--output", str(tmp_path / "out.jsonl")]) == 0
     assert json.loads((tmp_path / "out.jsonl").read_text())["text"] == "x y"
     capsys.readouterr()

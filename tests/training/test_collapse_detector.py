@@ -11,6 +11,7 @@ from helpers import SMALLEST, build_tagger, force_constant, tiny_config
 
 # The callback ---------------------------------------------------------------------------------------
 
+
 # One layer, 16 wide (SMALLEST), compiled once: tracing the training step is the slow part of these tests.
 @pytest.fixture(scope="module")
 def compiled(tokenizer):
@@ -23,8 +24,7 @@ def compiled(tokenizer):
     config = tiny_config(encoder_overrides=SMALLEST)
     tagger = build_tagger(build_labels(train), tokenizer, total_steps=1000, encoder_overrides=SMALLEST)
     train_w = tagger.encode(train)
-    data = make_dataset(train_w, config.batch_size, tagger.tokenizer.pad_token_id or 0, shuffle=True,
-                        seed=config.seed)
+    data = make_dataset(train_w, config.batch_size, tagger.tokenizer.pad_token_id or 0, shuffle=True, seed=config.seed)
     return tagger, data, tagger.encode(valid), tagger.model.get_weights()
 
 
@@ -139,7 +139,8 @@ def test_restore_with_no_healthy_check_yet_keeps_the_weights_and_says_so(tiny, c
     _fit(tiny, [detector], epochs=2)
     assert [r["step"] for r in detector.readings] == [1] and detector.healthy_weights is None
     assert detector.outcome()["weights_restored_from"] is None and detector.outcome()["at"] == (
-        "epoch 1, step 1 (global step 1)")
+        "epoch 1, step 1 (global step 1)"
+    )
     assert "no check was healthy yet" in capsys.readouterr().out
 
 
@@ -181,25 +182,36 @@ def test_from_config_takes_the_collapse_settings(tiny):
     from tfner.training.collapse import LabelCollapseDetector
 
     tagger, _, valid_w = tiny
-    settings = CollapseConfig(action="stop", check_every_steps=3, warmup_epochs=0.5, max_top_share=0.9,
-                              max_gold_share=0.8, sample=20)
+    settings = CollapseConfig(
+        action="stop", check_every_steps=3, warmup_epochs=0.5, max_top_share=0.9, max_gold_share=0.8, sample=20
+    )
     run = tiny_config(collapse_action="stop")
     detector = LabelCollapseDetector.from_config(tagger, valid_w, settings, seed=4, batch_size=16, run_config=run)
-    assert detector.get_config() == {"action": "stop", "check_every_steps": 3, "warmup_epochs": 0.5,
-                                     "max_top_share": 0.9, "max_gold_share": 0.8, "max_windows": 20, "seed": 4,
-                                     "batch_size": 16, "prefix": "collapse_"}
+    assert detector.get_config() == {
+        "action": "stop",
+        "check_every_steps": 3,
+        "warmup_epochs": 0.5,
+        "max_top_share": 0.9,
+        "max_gold_share": 0.8,
+        "max_windows": 20,
+        "seed": 4,
+        "batch_size": 16,
+        "prefix": "collapse_",
+    }
     assert len(detector.windows) <= 20 and detector.run_config is run
 
 
 # A real healthy run ---------------------------------------------------------------------------------
+
 
 def _compile_and_fit(tagger, config, train_windows, callbacks, epochs):
     """Compile and fit as tfner.train does (masked loss, two optimizers, clipping)."""
     from tfner.data.batching import make_dataset
     from tfner.training.optim import compile_tagger
 
-    data = make_dataset(train_windows, config.batch_size, tagger.tokenizer.pad_token_id or 0, shuffle=True,
-                        seed=config.seed)
+    data = make_dataset(
+        train_windows, config.batch_size, tagger.tokenizer.pad_token_id or 0, shuffle=True, seed=config.seed
+    )
     compile_tagger(tagger, config, len(data) * epochs)
     return tagger.model.fit(data, epochs=epochs, verbose=0, callbacks=callbacks)
 
@@ -215,8 +227,9 @@ def test_healthy_minilm_run_raises_no_alarm(tmp_path):
 
     tf_keras.utils.set_random_seed(0)
     train, valid = clinical_notes(150, 30, seed=11)
-    config = TrainConfig.from_dict(dict(encoder="minilm", head="linear", learning_rate=1e-4, batch_size=8,
-                                        epochs=2, verbose=0))
+    config = TrainConfig.from_dict(
+        dict(encoder="minilm", head="linear", learning_rate=1e-4, batch_size=8, epochs=2, verbose=0)
+    )
     tagger = Tagger.build(config.model, build_labels(train))
     valid_w = tagger.encode(valid)
     detector = LabelCollapseDetector(tagger, valid_w, action="raise", check_every_steps=10)

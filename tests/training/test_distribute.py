@@ -17,6 +17,7 @@ from helpers import free_ports, run_script, subprocess_env
 
 # Choosing a strategy -----------------------------------------------------------------------------
 
+
 def test_auto_without_gpu_tpu_or_cluster_is_the_default_strategy(monkeypatch):
     from tfner.training.distribute import make_strategy
 
@@ -31,8 +32,9 @@ def test_auto_without_gpu_tpu_or_cluster_is_the_default_strategy(monkeypatch):
 def test_auto_reads_a_cluster_from_tf_config(monkeypatch):
     from tfner.training.distribute import _auto
 
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
-                                                "task": {"type": "worker", "index": 1}}))
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}})
+    )
     assert _auto([], "")[0] == "multi-worker"
     assert _auto([], "my-tpu")[0] == "tpu"
     monkeypatch.delenv("TF_CONFIG")
@@ -52,10 +54,9 @@ def test_chief_is_the_chief_task_or_worker_zero():
     assert not is_chief({"cluster": with_chief, "task": {"type": "worker", "index": 0}})
 
 
-@pytest.mark.parametrize("value, message", [
-    ("{not json", "TF_CONFIG is not valid JSON"),
-    ('{"cluster": {}}', "TF_CONFIG must be"),
-])
+@pytest.mark.parametrize(
+    "value, message", [("{not json", "TF_CONFIG is not valid JSON"), ('{"cluster": {}}', "TF_CONFIG must be")]
+)
 def test_bad_tf_config_is_a_clear_error(monkeypatch, value, message):
     from tfner.training.distribute import StrategyError, tf_config
 
@@ -84,8 +85,9 @@ def test_a_device_that_does_not_exist_is_a_clear_error():
 def test_devices_with_multi_worker_is_refused(monkeypatch):
     from tfner.training.distribute import StrategyError, make_strategy
 
-    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, '
-                                    '"task": {"type": "worker", "index": 0}}')
+    monkeypatch.setenv(
+        "TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 0}}'
+    )
     with pytest.raises(StrategyError, match="--devices does not apply to multi-worker"):
         make_strategy("multi-worker", ["/cpu:0"])
 
@@ -93,8 +95,9 @@ def test_devices_with_multi_worker_is_refused(monkeypatch):
 def test_worker_output_goes_to_a_temporary_folder_that_is_removed(monkeypatch, tmp_path):
     from tfner.training.distribute import OutputDir
 
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
-                                                "task": {"type": "worker", "index": 1}}))
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}})
+    )
     with OutputDir(str(tmp_path / "run")) as out:
         assert not out.chief and out.path != str(tmp_path / "run")
         open(os.path.join(out.path, "weights.h5"), "w").close()
@@ -201,7 +204,7 @@ def test_mirrored_on_two_cpus_matches_the_default_strategy(mirrored, case):
     figures = mirrored[0][case]
     assert figures["replicas"] == [1, 2]
     assert figures["max_weight_change"] > 1e-2  # training moved the weights ...
-    assert figures["max_weight_diff"] < 1e-5    # ... the same way under both strategies
+    assert figures["max_weight_diff"] < 1e-5  # ... the same way under both strategies
     np.testing.assert_allclose(figures["loss_b"], figures["loss_a"], rtol=1e-5)
 
 
@@ -243,9 +246,16 @@ def test_two_local_workers_train_together_and_only_the_chief_writes(tmp_path):
     procs = []
     for index in range(2):
         env_i = subprocess_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        procs.append(subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), str(tmp_path / f"out{index}")],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_i,
-                                      cwd=str(tmp_path)))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(tmp_path / "worker.py"), str(tmp_path / f"out{index}")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env_i,
+                cwd=str(tmp_path),
+            )
+        )
     try:
         finished = [p.communicate(timeout=600) for p in procs]
     finally:

@@ -7,9 +7,11 @@ import pytest
 
 def _variables(tf, seed):
     rng = np.random.default_rng(seed)
-    return [tf.Variable(rng.normal(size=(6, 4)).astype(np.float32), name="embeddings"),
-            tf.Variable(rng.normal(size=(4, 3)).astype(np.float32), name="kernel"),
-            tf.Variable(rng.normal(size=(3,)).astype(np.float32), name="bias")]
+    return [
+        tf.Variable(rng.normal(size=(6, 4)).astype(np.float32), name="embeddings"),
+        tf.Variable(rng.normal(size=(4, 3)).astype(np.float32), name="kernel"),
+        tf.Variable(rng.normal(size=(3,)).astype(np.float32), name="bias"),
+    ]
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
@@ -27,8 +29,9 @@ def test_fused_adamw_matches_keras_adamw_on_dense_and_sparse_gradients(weight_de
         rng = np.random.default_rng(1)
         for _ in range(6):
             # an embedding gradient as a lookup gives it: one row per occurrence, row 2 twice
-            sparse = tf.IndexedSlices(tf.constant(rng.normal(size=(3, 4)), tf.float32),
-                                      tf.constant([2, 0, 2]), tf.constant([6, 4]))
+            sparse = tf.IndexedSlices(
+                tf.constant(rng.normal(size=(3, 4)), tf.float32), tf.constant([2, 0, 2]), tf.constant([6, 4])
+            )
             dense = [tf.constant(rng.normal(size=v.shape), tf.float32) for v in variables[1:]]
             optimizer.apply_gradients(zip([sparse] + dense, variables))
         runs.append([v.numpy() for v in variables])

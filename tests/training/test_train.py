@@ -18,16 +18,34 @@ def trained(trained_run):
 def test_output_dir_holds_model_history_metrics_and_plots(trained):
     config, _, metrics = trained
     out = config.output_dir
-    for name in ("config.json", "labels.json", "weights.h5", "encoder/config.json", "tokenizer/tokenizer.json",
-                 "history.json", "metrics.json", "curves.png", "confusion.png", "confusion.txt",
-                 "checkpoints/best.h5"):
+    for name in (
+        "config.json",
+        "labels.json",
+        "weights.h5",
+        "encoder/config.json",
+        "tokenizer/tokenizer.json",
+        "history.json",
+        "metrics.json",
+        "curves.png",
+        "confusion.png",
+        "confusion.txt",
+        "checkpoints/best.h5",
+    ):
         assert os.path.exists(os.path.join(out, name)), name
     assert os.listdir(os.path.join(out, "logs"))  # TensorBoard events
     assert not os.path.exists(os.path.join(out, "backup"))  # removed once training finished
     with open(os.path.join(out, "history.json")) as f:
         history = json.load(f)
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_precision", "val_recall", "val_f1",
-                "train_sentences_per_second"):
+    for key in (
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "val_precision",
+        "val_recall",
+        "val_f1",
+        "train_sentences_per_second",
+    ):
         assert len(history[key]) == 2, key
     with open(os.path.join(out, "metrics.json")) as f:
         saved = json.load(f)
@@ -104,8 +122,16 @@ def test_cli_rejects_unknown_validation_label(tmp_path, capsys):
 
     (tmp_path / "train.txt").write_text("John B-PER\nruns O\n\nMary B-PER\n")
     (tmp_path / "valid.txt").write_text("Paris B-LOC\n")
-    code = main(["--train", str(tmp_path / "train.txt"), "--validation", str(tmp_path / "valid.txt"),
-                 "--output-dir", str(tmp_path / "out")])
+    code = main(
+        [
+            "--train",
+            str(tmp_path / "train.txt"),
+            "--validation",
+            str(tmp_path / "valid.txt"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "valid.txt:1" in err and "B-LOC" in err
@@ -130,9 +156,20 @@ def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     from tfner.training.config import TrainConfig
     from tfner.training.train import train
 
-    config = TrainConfig.from_dict(dict(head="linear", synthetic_train=250, synthetic_test=40, epochs=2,
-                                        batch_size=8, learning_rate=1e-4, head_learning_rate=3e-3, verbose=0,
-                                        output_dir=str(tmp_path / "run"), early_stopping_patience=0))
+    config = TrainConfig.from_dict(
+        dict(
+            head="linear",
+            synthetic_train=250,
+            synthetic_test=40,
+            epochs=2,
+            batch_size=8,
+            learning_rate=1e-4,
+            head_learning_rate=3e-3,
+            verbose=0,
+            output_dir=str(tmp_path / "run"),
+            early_stopping_patience=0,
+        )
+    )
     _, metrics = train(config)
     assert metrics["before"]["f1"] < 0.1
     assert metrics["after"]["f1"] > 0.3

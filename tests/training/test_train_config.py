@@ -44,33 +44,36 @@ def test_mutable_defaults_are_not_shared():
     assert TrainConfig().model.mlp_sizes == [20, 8] and TrainConfig().devices == []
 
 
-@pytest.mark.parametrize("field, value, pattern", [
-    ("head", "cnn", r"head='cnn': expected one of linear, mlp, replace-last"),
-    ("finetune", "lora", r"finetune='lora'"),
-    ("seqeval_mode", "lenient", r"seqeval_mode='lenient'"),
-    ("misaligned_spans", "shift", r"misaligned_spans='shift'"),
-    ("batch_size", 0, r"batch_size must be positive, got 0"),
-    ("batch_size", -4, r"batch_size must be positive, got -4"),
-    ("epochs", 0, r"epochs must be positive"),
-    ("max_length", 0, r"max_length must be above 2"),
-    ("synthetic_train", 0, r"synthetic_train must be positive"),
-    ("mlp_sizes", [], r"mlp_sizes must be positive integers"),
-    ("mlp_sizes", [0], r"mlp_sizes must be positive integers"),
-    ("mlp_sizes", [16, -1], r"mlp_sizes must be positive integers"),
-    ("stride", -1, r"stride must be in \[0, max_length - 2\), got stride=-1"),
-    ("validation_fraction", 0.0, r"validation_fraction must be in \(0, 1\)"),
-    ("validation_fraction", 1.0, r"validation_fraction"),
-    ("learning_rate", 0.0, r"learning rates must be positive"),
-    ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
-    ("warmup_ratio", -0.1, r"warmup_ratio"),
-    ("strategy", "horovod", r"strategy='horovod': expected one of auto, default"),
-    ("padding", "none", r"padding='none'"),
-    ("precision", "float16", r"precision='float16'"),
-    ("steps_per_execution", 0, r"steps_per_execution must be positive"),
-    ("bucket_bounds", [], r"bucket_bounds must be positive integers"),
-    ("bucket_bounds", [16, 0], r"bucket_bounds must be positive integers"),
-    ("devices", ["/gpu:0", 1], r"devices must be device names"),
-])
+@pytest.mark.parametrize(
+    "field, value, pattern",
+    [
+        ("head", "cnn", r"head='cnn': expected one of linear, mlp, replace-last"),
+        ("finetune", "lora", r"finetune='lora'"),
+        ("seqeval_mode", "lenient", r"seqeval_mode='lenient'"),
+        ("misaligned_spans", "shift", r"misaligned_spans='shift'"),
+        ("batch_size", 0, r"batch_size must be positive, got 0"),
+        ("batch_size", -4, r"batch_size must be positive, got -4"),
+        ("epochs", 0, r"epochs must be positive"),
+        ("max_length", 0, r"max_length must be above 2"),
+        ("synthetic_train", 0, r"synthetic_train must be positive"),
+        ("mlp_sizes", [], r"mlp_sizes must be positive integers"),
+        ("mlp_sizes", [0], r"mlp_sizes must be positive integers"),
+        ("mlp_sizes", [16, -1], r"mlp_sizes must be positive integers"),
+        ("stride", -1, r"stride must be in \[0, max_length - 2\), got stride=-1"),
+        ("validation_fraction", 0.0, r"validation_fraction must be in \(0, 1\)"),
+        ("validation_fraction", 1.0, r"validation_fraction"),
+        ("learning_rate", 0.0, r"learning rates must be positive"),
+        ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
+        ("warmup_ratio", -0.1, r"warmup_ratio"),
+        ("strategy", "horovod", r"strategy='horovod': expected one of auto, default"),
+        ("padding", "none", r"padding='none'"),
+        ("precision", "float16", r"precision='float16'"),
+        ("steps_per_execution", 0, r"steps_per_execution must be positive"),
+        ("bucket_bounds", [], r"bucket_bounds must be positive integers"),
+        ("bucket_bounds", [16, 0], r"bucket_bounds must be positive integers"),
+        ("devices", ["/gpu:0", 1], r"devices must be device names"),
+    ],
+)
 def test_invalid_values_raise_naming_the_field(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
         make(**{field: value})
@@ -105,9 +108,21 @@ def test_wrong_type_from_json_raises_value_error_naming_the_field():
 
 
 def test_json_round_trip(tmp_path):
-    c = make(head="mlp", mlp_sizes=[32, 16], pretrained=False, encoder_overrides={"num_hidden_layers": 2},
-             max_length=64, stride=16, learning_rate=3e-5, label_all_tokens=True, seqeval_mode="strict",
-             output_dir=str(tmp_path / "run"), lora=True, lora_targets=["query"], collapse_action="warn")
+    c = make(
+        head="mlp",
+        mlp_sizes=[32, 16],
+        pretrained=False,
+        encoder_overrides={"num_hidden_layers": 2},
+        max_length=64,
+        stride=16,
+        learning_rate=3e-5,
+        label_all_tokens=True,
+        seqeval_mode="strict",
+        output_dir=str(tmp_path / "run"),
+        lora=True,
+        lora_targets=["query"],
+        collapse_action="warn",
+    )
     path = tmp_path / "run.json"
     text = c.to_json(path)
     assert json.loads(text) == dataclasses.asdict(c)
@@ -159,9 +174,27 @@ def test_cli_defaults():
 
 
 def test_cli_flags():
-    c = parse(["--head", "mlp", "--mlp-sizes", "32", "16", "--no-pretrained",
-               "--encoder-overrides", '{"num_hidden_layers": 2}', "--max-length", "64", "--stride", "8",
-               "--learning-rate", "1e-4", "--label-all-tokens", "--misaligned-spans", "skip"])
+    c = parse(
+        [
+            "--head",
+            "mlp",
+            "--mlp-sizes",
+            "32",
+            "16",
+            "--no-pretrained",
+            "--encoder-overrides",
+            '{"num_hidden_layers": 2}',
+            "--max-length",
+            "64",
+            "--stride",
+            "8",
+            "--learning-rate",
+            "1e-4",
+            "--label-all-tokens",
+            "--misaligned-spans",
+            "skip",
+        ]
+    )
     m = c.model
     assert m.head == "mlp" and m.mlp_sizes == [32, 16] and m.pretrained is False
     assert m.encoder_overrides == {"num_hidden_layers": 2}
@@ -172,9 +205,26 @@ def test_cli_flags():
 
 
 def test_cli_speed_and_distribution_flags():
-    c = parse(["--strategy", "mirrored", "--devices", "/gpu:0", "/gpu:1", "--padding", "batch",
-               "--bucket-bounds", "64", "16", "32", "--jit-compile", "--precision", "mixed_bfloat16",
-               "--steps-per-execution", "4"])
+    c = parse(
+        [
+            "--strategy",
+            "mirrored",
+            "--devices",
+            "/gpu:0",
+            "/gpu:1",
+            "--padding",
+            "batch",
+            "--bucket-bounds",
+            "64",
+            "16",
+            "32",
+            "--jit-compile",
+            "--precision",
+            "mixed_bfloat16",
+            "--steps-per-execution",
+            "4",
+        ]
+    )
     assert c.strategy == "mirrored" and c.devices == ["/gpu:0", "/gpu:1"] and c.padding == "batch"
     assert c.bucket_bounds == [16, 32, 64]  # sorted
     assert c.jit_compile is True and c.precision == "mixed_bfloat16" and c.steps_per_execution == 4
@@ -213,10 +263,12 @@ def test_cli_help_has_each_field_help_and_default(capsys):
     out = capsys.readouterr().out
     text = " ".join(out.split())  # argparse wraps lines: collapse whitespace
     bare = "".join(out.split())  # it also breaks after hyphens ("gt-\n all-minilm"): compare without any
-    assert "--mlp-sizes N [N ...] Hidden layer sizes of the mlp head (relu), before the output layer. " \
-           "(default: [20, 8])" in text
+    assert (
+        "--mlp-sizes N [N ...] Hidden layer sizes of the mlp head (relu), before the output layer. "
+        "(default: [20, 8])" in text
+    )
     assert "--batch-size BATCH_SIZE Sentences (windows) per batch. (default: 32)" in text
-    assert "--head {linear,mlp,replace-last} Token-classification head. (default: \"linear\")" in text
+    assert '--head {linear,mlp,replace-last} Token-classification head. (default: "linear")' in text
     assert "--pretrained, --no-pretrained Load the encoder's pretrained weights" in text
     assert "--config RUN.JSON Start from this saved config" in text
     for name, (_, f, _) in flat_fields(TrainConfig).items():  # nested settings included (--lora-r, ...)

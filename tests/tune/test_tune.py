@@ -11,11 +11,14 @@ from helpers import ROOT, TINY, free_ports, tiny_config
 
 # The tiny random encoder predicts only O for its first epochs: with a long collapse warm-up that is no
 # collapse here, while a constant entity class still is one at once. Large steps make it learn a little.
-SEARCH_BASE = dict(epochs=2, learning_rate=3e-3, head_learning_rate=3e-2, warmup_ratio=0.0,
-                   collapse_warmup_epochs=100.0)
-SPACE = {"learning_rate": {"type": "float", "min": 1e-3, "max": 1e-2, "sampling": "log"},
-         "head": {"type": "choice", "values": ["linear", "mlp"]},
-         "mlp_sizes": {"type": "choice", "values": [[16], [32, 16]], "when": {"head": "mlp"}}}
+SEARCH_BASE = dict(
+    epochs=2, learning_rate=3e-3, head_learning_rate=3e-2, warmup_ratio=0.0, collapse_warmup_epochs=100.0
+)
+SPACE = {
+    "learning_rate": {"type": "float", "min": 1e-3, "max": 1e-2, "sampling": "log"},
+    "head": {"type": "choice", "values": ["linear", "mlp"]},
+    "mlp_sizes": {"type": "choice", "values": [[16], [32, 16]], "when": {"head": "mlp"}},
+}
 
 
 def base_config(tmp_path, **overrides):
@@ -27,8 +30,9 @@ def searched(tmp_path_factory):
     from tfner.tune import make_tuner
 
     folder = tmp_path_factory.mktemp("search")
-    tuner = make_tuner(base_config(folder), SPACE, tuner="random", max_trials=3, directory=str(folder),
-                       project_name="random")
+    tuner = make_tuner(
+        base_config(folder), SPACE, tuner="random", max_trials=3, directory=str(folder), project_name="random"
+    )
     return tuner, tuner.search()
 
 
@@ -38,8 +42,7 @@ def test_random_search_runs_three_trials_and_writes_its_results(searched):
     assert [r["status"] for r in rows] == ["COMPLETED"] * 3
     assert results["best"]["score"] == max(r["score"] for r in rows)
     project = results["project_dir"]
-    for name in ("trials.json", "trials.csv", "summary.txt", "objective.png", "best_config.json",
-                 "search.json"):
+    for name in ("trials.json", "trials.csv", "summary.txt", "objective.png", "best_config.json", "search.json"):
         assert os.path.exists(os.path.join(project, name)), name
     for r in rows:
         assert set(r["metrics"]) >= {"val_f1", "val_precision", "val_recall", "val_loss", "seconds"}
@@ -92,11 +95,11 @@ def test_interrupted_search_resumes_without_rerunning_finished_trials(tmp_path, 
     trained.clear()
     results = make_tuner(base, SPACE, max_trials=2, directory=str(tmp_path), project_name="p").search()
     assert trained == ["p/trial_1/execution0"]  # only the interrupted trial ran again
-    assert [(r["trial_id"], r["status"]) for r in results["trials"]] == [("0", "COMPLETED"),
-                                                                         ("1", "COMPLETED")]
+    assert [(r["trial_id"], r["status"]) for r in results["trials"]] == [("0", "COMPLETED"), ("1", "COMPLETED")]
     with pytest.raises(TuneError, match="different space"):  # resuming with another space is refused
-        make_tuner(base, {"learning_rate": SPACE["learning_rate"]}, max_trials=3, directory=str(tmp_path),
-                   project_name="p")
+        make_tuner(
+            base, {"learning_rate": SPACE["learning_rate"]}, max_trials=3, directory=str(tmp_path), project_name="p"
+        )
 
 
 def test_collapsed_trial_is_failed_and_never_the_best(tmp_path):
@@ -106,8 +109,7 @@ def test_collapsed_trial_is_failed_and_never_the_best(tmp_path):
     # learning rate 100: the model predicts one entity class everywhere within a few steps
     base = base_config(tmp_path, epochs=1, head_learning_rate=0.0, collapse_check_every_steps=4)
     space = {"learning_rate": {"type": "choice", "values": [100.0, 3e-3]}}
-    results = make_tuner(base, space, tuner="grid", max_trials=2, directory=str(tmp_path),
-                         project_name="grid").search()
+    results = make_tuner(base, space, tuner="grid", max_trials=2, directory=str(tmp_path), project_name="grid").search()
     collapsed, healthy = results["trials"]
     assert collapsed["hyperparameters"]["learning_rate"] == 100.0
     assert collapsed["status"] == "FAILED" and collapsed["score"] is None
@@ -123,10 +125,14 @@ def test_invalid_combinations_fail_their_trials_and_consecutive_failures_stop_th
     from tfner.tune import make_tuner
 
     # each value is a valid config on its own; together, LoRA on a frozen encoder is not
-    space = {"finetune": {"type": "choice", "values": ["frozen"]}, "lora": {"type": "choice", "values": [True]},
-             "lora_r": {"type": "int", "min": 4, "max": 32}}
-    results = make_tuner(base_config(tmp_path), space, max_trials=5, max_consecutive_failed_trials=2,
-                         directory=str(tmp_path)).search()
+    space = {
+        "finetune": {"type": "choice", "values": ["frozen"]},
+        "lora": {"type": "choice", "values": [True]},
+        "lora_r": {"type": "int", "min": 4, "max": 32},
+    }
+    results = make_tuner(
+        base_config(tmp_path), space, max_trials=5, max_consecutive_failed_trials=2, directory=str(tmp_path)
+    ).search()
     assert [r["status"] for r in results["trials"]] == ["FAILED", "FAILED"]
     assert "not a valid training config: lora trains adapters" in results["trials"][0]["error"]
     assert results["best"] is None and results["best_config"] is None
@@ -146,8 +152,15 @@ def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_p
 
     monkeypatch.setattr(training, "train", recorded)
     space = {"learning_rate": {"type": "choice", "values": [3e-3, 1e-2]}}
-    results = make_tuner(base_config(tmp_path), space, tuner="hyperband", max_epochs=2, factor=2,
-                         directory=str(tmp_path), project_name="hb").search()
+    results = make_tuner(
+        base_config(tmp_path),
+        space,
+        tuner="hyperband",
+        max_epochs=2,
+        factor=2,
+        directory=str(tmp_path),
+        project_name="hb",
+    ).search()
     rows = results["trials"]
     later = [r for r in rows if r["hyperband"].get("initial_epoch")]
     assert later and all(r["status"] == "COMPLETED" for r in rows)
@@ -156,26 +169,66 @@ def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_p
     epochs, kwargs = calls[rows.index(row)]
     assert epochs == 2 and kwargs["initial_epoch"] == 1
     assert kwargs["initial_weights"] == os.path.join(
-        results["project_dir"], f"trial_{row['hyperband']['trial_id']}", "execution0", "checkpoints",
-        "best.h5")
-    with open(os.path.join(results["project_dir"], f"trial_{row['trial_id']}", "execution0",
-                           "history.json")) as f:
+        results["project_dir"], f"trial_{row['hyperband']['trial_id']}", "execution0", "checkpoints", "best.h5"
+    )
+    with open(os.path.join(results["project_dir"], f"trial_{row['trial_id']}", "execution0", "history.json")) as f:
         assert len(json.load(f)["val_f1"]) == 2  # the second epoch only was trained (the first: NaN)
 
 
 def test_chief_and_worker_finish_a_search_together(tmp_path):
-    flags = ["--tuner", "random", "--max-trials", "2", "--space", json.dumps(SPACE),
-             "--directory", str(tmp_path), "--project-name", "dist",
-             # the tiny_config() and SEARCH_BASE settings, as flags
-             "--no-pretrained", "--encoder-overrides", json.dumps(TINY), "--max-length", "32", "--stride", "8",
-             "--batch-size", "8", "--epochs", "1", "--verbose", "0", "--no-eval-before",
-             "--synthetic-train", "40", "--synthetic-test", "10", "--learning-rate", "3e-3",
-             "--head-learning-rate", "3e-2", "--warmup-ratio", "0", "--collapse-warmup-epochs", "100"]
-    env = {**os.environ, "PYTHONPATH": ROOT, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-           "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0])}
+    flags = [
+        "--tuner",
+        "random",
+        "--max-trials",
+        "2",
+        "--space",
+        json.dumps(SPACE),
+        "--directory",
+        str(tmp_path),
+        "--project-name",
+        "dist",
+        # the tiny_config() and SEARCH_BASE settings, as flags
+        "--no-pretrained",
+        "--encoder-overrides",
+        json.dumps(TINY),
+        "--max-length",
+        "32",
+        "--stride",
+        "8",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "1",
+        "--verbose",
+        "0",
+        "--no-eval-before",
+        "--synthetic-train",
+        "40",
+        "--synthetic-test",
+        "10",
+        "--learning-rate",
+        "3e-3",
+        "--head-learning-rate",
+        "3e-2",
+        "--warmup-ratio",
+        "0",
+        "--collapse-warmup-epochs",
+        "100",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": ROOT,
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0]),
+    }
     run = lambda tuner_id: subprocess.Popen(  # noqa: E731
-        [sys.executable, "-m", "tfner.tune", *flags], env={**env, "KERASTUNER_TUNER_ID": tuner_id}, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "tfner.tune", *flags],
+        env={**env, "KERASTUNER_TUNER_ID": tuner_id},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     chief, worker = run("chief"), run("tuner0")
     try:
         worker_out, _ = worker.communicate(timeout=300)
@@ -198,27 +251,41 @@ def test_chief_and_worker_finish_a_search_together(tmp_path):
 
 # The space and the command line: errors before any training ---------------------------------------
 
-@pytest.mark.parametrize("spec, message", [
-    ({"learning_rat": {"type": "float", "min": 1e-5, "max": 1e-3}},
-     "'learning_rat' is not a TrainConfig field; valid fields: encoder, "),
-    ({"lora_r": {"type": "float", "min": 4, "max": 8}},
-     "'lora_r': type float needs a float field, but lora_r is int"),
-    ({"lora": {"type": "choice", "values": [1, 0]}}, "'lora': 1 is not a valid value (lora: expected bool"),
-    ({"head": {"type": "choice", "values": []}}, "'head': \"values\" must be a non-empty list"),
-    ({"head": {"type": "choice", "values": ["linear", "crf"]}}, "'head': \"crf\" is not a valid value"),
-    ({"dropout": {"type": "float", "min": 0.0, "max": 1.5}}, "'dropout': 1.5 is not a valid value"),
-    ({"warmup_ratio": {"type": "float", "min": 0.0, "max": 0.2, "sampling": "log"}},
-     "log sampling needs \"min\" > 0"),
-    ({"learning_rate": {"type": "float", "min": 1e-3, "max": 1e-5}}, "must be below \"max\""),
-    ({"batch_size": {"type": "int", "min": 8, "max": 32, "stepp": 8}}, "unknown key(s) stepp"),
-    ({"lora_r": {"type": "int", "min": 4, "max": 8, "when": {"lora": True}}},
-     "\"when\" refers to 'lora', which is not another entry"),
-    ({"lora": {"type": "boolean"}, "lora_r": {"type": "int", "min": 4, "max": 8, "when": {"lora": "yes"}}},
-     "\"when\" values [\"yes\"] must be among 'lora'"),
-    ({"output_dir": {"type": "choice", "values": ["a", "b"]}}, "'output_dir' cannot be tuned"),
-    ({"head": "mlp"}, "'head': expected an object"),
-    ([], "expected a non-empty JSON object"),
-])
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            {"learning_rat": {"type": "float", "min": 1e-5, "max": 1e-3}},
+            "'learning_rat' is not a TrainConfig field; valid fields: encoder, ",
+        ),
+        (
+            {"lora_r": {"type": "float", "min": 4, "max": 8}},
+            "'lora_r': type float needs a float field, but lora_r is int",
+        ),
+        ({"lora": {"type": "choice", "values": [1, 0]}}, "'lora': 1 is not a valid value (lora: expected bool"),
+        ({"head": {"type": "choice", "values": []}}, "'head': \"values\" must be a non-empty list"),
+        ({"head": {"type": "choice", "values": ["linear", "crf"]}}, "'head': \"crf\" is not a valid value"),
+        ({"dropout": {"type": "float", "min": 0.0, "max": 1.5}}, "'dropout': 1.5 is not a valid value"),
+        (
+            {"warmup_ratio": {"type": "float", "min": 0.0, "max": 0.2, "sampling": "log"}},
+            'log sampling needs "min" > 0',
+        ),
+        ({"learning_rate": {"type": "float", "min": 1e-3, "max": 1e-5}}, 'must be below "max"'),
+        ({"batch_size": {"type": "int", "min": 8, "max": 32, "stepp": 8}}, "unknown key(s) stepp"),
+        (
+            {"lora_r": {"type": "int", "min": 4, "max": 8, "when": {"lora": True}}},
+            "\"when\" refers to 'lora', which is not another entry",
+        ),
+        (
+            {"lora": {"type": "boolean"}, "lora_r": {"type": "int", "min": 4, "max": 8, "when": {"lora": "yes"}}},
+            '"when" values ["yes"] must be among \'lora\'',
+        ),
+        ({"output_dir": {"type": "choice", "values": ["a", "b"]}}, "'output_dir' cannot be tuned"),
+        ({"head": "mlp"}, "'head': expected an object"),
+        ([], "expected a non-empty JSON object"),
+    ],
+)
 def test_space_errors_name_the_entry(spec, message):
     from tfner.tune import SpaceError, parse_space
 
@@ -231,8 +298,18 @@ def test_default_space_is_valid_and_conditional():
     from tfner.tune import default_space, hyperparameters, parse_space
 
     space = parse_space(default_space())
-    assert set(space) >= {"learning_rate", "batch_size", "head", "mlp_sizes", "lora", "lora_r", "lora_alpha",
-                          "dropout", "warmup_ratio", "epochs"}
+    assert set(space) >= {
+        "learning_rate",
+        "batch_size",
+        "head",
+        "mlp_sizes",
+        "lora",
+        "lora_r",
+        "lora_alpha",
+        "dropout",
+        "warmup_ratio",
+        "epochs",
+    }
     assert space["lora_r"]["when"] == {"lora": [True]} and space["mlp_sizes"]["when"] == {"head": ["mlp"]}
     assert "epochs" not in parse_space(default_space("hyperband"))
     hp = hyperparameters(space)
@@ -244,9 +321,19 @@ def test_trial_config_is_the_base_with_the_trial_values(tmp_path):
     from tfner.tune import config_for
 
     base = base_config(tmp_path)
-    config = config_for(base, {"head": "mlp", "mlp_sizes": "[64, 32]", "learning_rate": 0.000123456789,
-                               "lora": True, "lora_r": 8, "tuner/epochs": 3, "tuner/initial_epoch": 1},
-                        output_dir="elsewhere")
+    config = config_for(
+        base,
+        {
+            "head": "mlp",
+            "mlp_sizes": "[64, 32]",
+            "learning_rate": 0.000123456789,
+            "lora": True,
+            "lora_r": 8,
+            "tuner/epochs": 3,
+            "tuner/initial_epoch": 1,
+        },
+        output_dir="elsewhere",
+    )
     model = config.model
     assert (model.head, model.mlp_sizes, model.lora.enabled, model.lora.r) == ("mlp", [64, 32], True, 8)
     assert config.learning_rate == 0.000123457 and config.epochs == 3 and config.output_dir == "elsewhere"
@@ -258,8 +345,12 @@ def test_hyperband_refuses_epochs_in_the_space(tmp_path):
     from tfner.tune import SpaceError, make_tuner
 
     with pytest.raises(SpaceError, match="'epochs' cannot be tuned by Hyperband"):
-        make_tuner(base_config(tmp_path), {"epochs": {"type": "int", "min": 1, "max": 3}}, tuner="hyperband",
-                   directory=str(tmp_path))
+        make_tuner(
+            base_config(tmp_path),
+            {"epochs": {"type": "int", "min": 1, "max": 3}},
+            tuner="hyperband",
+            directory=str(tmp_path),
+        )
 
 
 def test_cli_errors_exit_2_with_a_clear_message(tmp_path, capsys, monkeypatch):
@@ -314,8 +405,13 @@ def test_resume_check_compares_the_flat_settings_of_nested_and_older_flat_search
     from tfner.tune.tuner import check_same_search, comparable
 
     base = base_config(tmp_path)
-    settings = {"tuner": "random", "objective": "val_f1:max", "executions_per_trial": 1, "space": SPACE,
-                "base_config": comparable(base)}
+    settings = {
+        "tuner": "random",
+        "objective": "val_f1:max",
+        "executions_per_trial": 1,
+        "space": SPACE,
+        "base_config": comparable(base),
+    }
 
     def saved(base_config):
         with open(tmp_path / "search.json", "w") as f:

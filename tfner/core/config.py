@@ -126,8 +126,9 @@ class Config:
             else:
                 unknown.append(name)
         if unknown:
-            raise ValueError(f"{source}: unknown config field(s) {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(sorted(flat))}")
+            raise ValueError(
+                f"{source}: unknown config field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(flat))}"
+            )
         return nested
 
     @classmethod
@@ -172,17 +173,19 @@ def _flat_message(message, cls, prefix):
     fields = {f.name for f in dataclasses.fields(cls) if not _is_section(f)}
     if not prefix or match is None or match.group(1) not in fields:
         return message
-    return _join(prefix, match.group(1)) + message[len(match.group(1)):]
+    return _join(prefix, match.group(1)) + message[len(match.group(1)) :]
 
 
 def check_type(name, value, kind):
     """A config value must have its field's type (an int is accepted for a float), else name the field."""
-    ok = {bool: lambda v: isinstance(v, bool),
-          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
-          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-          str: lambda v: isinstance(v, str),
-          list: lambda v: isinstance(v, (list, tuple)),
-          dict: lambda v: isinstance(v, dict)}[kind](value)
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+        list: lambda v: isinstance(v, (list, tuple)),
+        dict: lambda v: isinstance(v, dict),
+    }[kind](value)
     if not ok:
         raise ValueError(f"{name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
 
@@ -193,8 +196,9 @@ def _flag(name):
 
 def add_config_arguments(parser, cls):
     """One flag per (flat) config field, with the field's help, type and choices, and `--config`."""
-    parser.add_argument("--config", metavar="RUN.JSON",
-                        help="Start from this saved config (flags given too override it).")
+    parser.add_argument(
+        "--config", metavar="RUN.JSON", help="Start from this saved config (flags given too override it)."
+    )
     for name, (_, f, kind) in flat_fields(cls).items():
         help_text = f"{f.metadata['help']} (default: {json.dumps(_default(f))})"
         kwargs = dict(dest=name, default=argparse.SUPPRESS, help=help_text)
@@ -202,8 +206,7 @@ def add_config_arguments(parser, cls):
             parser.add_argument(_flag(name), action=argparse.BooleanOptionalAction, **kwargs)
         elif kind is list:
             item = f.metadata.get("item_type", int)
-            parser.add_argument(_flag(name), nargs="+", type=item, metavar="N" if item is int else "NAME",
-                                **kwargs)
+            parser.add_argument(_flag(name), nargs="+", type=item, metavar="N" if item is int else "NAME", **kwargs)
         elif kind is dict:
             parser.add_argument(_flag(name), type=json.loads, metavar="JSON", **kwargs)
         else:

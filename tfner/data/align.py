@@ -28,16 +28,16 @@ IGNORE = -100
 class Windows:
     """A corpus encoded for the model, plus what maps window predictions back onto its documents."""
 
-    input_ids: list           # per window: int32 ids, special tokens included
-    labels: list              # per window: int32 label ids, IGNORE where nothing is trained
-    unit_index: list          # per window: the unit each position scores, -1 for none
-    doc_index: np.ndarray     # per window: its document
-    cut: np.ndarray           # per window: (content start, content end, document length) in tokens
-    prefix: int               # special tokens before the content in every window
-    units: list               # per document: number of units
-    gold: list                # per document: gold tags per unit (None when unlabelled)
-    offsets: list             # per document: (units, 2) character offsets (span data), else None
-    documents: list           # the documents kept, in order
+    input_ids: list  # per window: int32 ids, special tokens included
+    labels: list  # per window: int32 label ids, IGNORE where nothing is trained
+    unit_index: list  # per window: the unit each position scores, -1 for none
+    doc_index: np.ndarray  # per window: its document
+    cut: np.ndarray  # per window: (content start, content end, document length) in tokens
+    prefix: int  # special tokens before the content in every window
+    units: list  # per document: number of units
+    gold: list  # per document: gold tags per unit (None when unlabelled)
+    offsets: list  # per document: (units, 2) character offsets (span data), else None
+    documents: list  # the documents kept, in order
     skipped: dict = field(default_factory=dict)
 
     def __len__(self):
@@ -48,7 +48,7 @@ def _special_tokens(tokenizer):
     sentinel = -7  # any id: build_inputs_with_special_tokens only concatenates
     full = tokenizer.build_inputs_with_special_tokens([sentinel])
     at = full.index(sentinel)
-    return np.array(full[:at], np.int32), np.array(full[at + 1:], np.int32)
+    return np.array(full[:at], np.int32), np.array(full[at + 1 :], np.int32)
 
 
 def _i_form(labels):
@@ -69,11 +69,15 @@ def _span_tags(doc, offsets, misaligned):
         elif starts[inside[0]] < start or ends[inside[-1]] > end:
             first, last = inside[0], inside[-1]
             bad = first if starts[first] < start else last
-            problem = (f"does not fall on token boundaries: token "
-                       f"{doc.text[starts[bad]:ends[bad]]!r} is at [{starts[bad]}, {ends[bad]})")
+            problem = (
+                f"does not fall on token boundaries: token "
+                f"{doc.text[starts[bad] : ends[bad]]!r} is at [{starts[bad]}, {ends[bad]})"
+            )
         if problem:
-            message = (f"{doc.origin}: span [{start}, {end}) {label} {doc.text[start:end]!r} {problem}; "
-                       "fix the span or use --misaligned-spans skip to skip such documents")
+            message = (
+                f"{doc.origin}: span [{start}, {end}) {label} {doc.text[start:end]!r} {problem}; "
+                "fix the span or use --misaligned-spans skip to skip such documents"
+            )
             if misaligned == "error":
                 raise DataError(message)
             return None
@@ -82,8 +86,7 @@ def _span_tags(doc, offsets, misaligned):
     return list(tags)
 
 
-def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_tokens=False,
-           misaligned="error"):
+def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_tokens=False, misaligned="error"):
     """Tokenize, align and window every document of `corpus` (see the module docstring)."""
     label_id = {label: i for i, label in enumerate(labels)}
     prefix, suffix = _special_tokens(tokenizer)
@@ -109,7 +112,8 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
             gold = _span_tags(doc, offsets, misaligned) if doc.spans is not None else None
             if doc.spans is not None and gold is None:
                 out.skipped["documents with a span off token boundaries"] = (
-                    out.skipped.get("documents with a span off token boundaries", 0) + 1)
+                    out.skipped.get("documents with a span off token boundaries", 0) + 1
+                )
                 continue
             unit_index = np.arange(len(ids), dtype=np.int32)
             first = np.ones(len(ids), bool)
@@ -138,10 +142,16 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
         for s in starts:
             e = min(s + width, len(ids))
             out.input_ids.append(np.concatenate([prefix, ids[s:e], suffix]))
-            out.labels.append(np.concatenate([np.full(len(prefix), IGNORE, np.int32), token_labels[s:e],
-                                              np.full(len(suffix), IGNORE, np.int32)]))
-            out.unit_index.append(np.concatenate([np.full(len(prefix), -1, np.int32), unit_index[s:e],
-                                                  np.full(len(suffix), -1, np.int32)]))
+            out.labels.append(
+                np.concatenate(
+                    [np.full(len(prefix), IGNORE, np.int32), token_labels[s:e], np.full(len(suffix), IGNORE, np.int32)]
+                )
+            )
+            out.unit_index.append(
+                np.concatenate(
+                    [np.full(len(prefix), -1, np.int32), unit_index[s:e], np.full(len(suffix), -1, np.int32)]
+                )
+            )
             doc_index.append(kept)
             cuts.append((s, e, len(ids)))
         out.units.append(n_units)

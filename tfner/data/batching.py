@@ -35,8 +35,7 @@ def bucket_of(lengths, bounds):
     """Index of the smallest bound >= each length."""
     lengths = np.asarray(lengths)
     if len(lengths) and lengths.max() > bounds[-1]:
-        raise ValueError(f"a window of {lengths.max()} tokens is longer than the largest bucket bound "
-                         f"({bounds[-1]})")
+        raise ValueError(f"a window of {lengths.max()} tokens is longer than the largest bucket bound ({bounds[-1]})")
     return np.searchsorted(np.asarray(bounds), lengths, side="left")
 
 
@@ -50,8 +49,9 @@ def steps_per_epoch(windows, batch_size, padding="buckets", bounds=BUCKET_BOUNDS
     return int(sum(math.ceil(c / batch_size) for c in counts))
 
 
-def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="batch",
-                 bounds=BUCKET_BOUNDS, max_length=None):
+def make_dataset(
+    windows, batch_size, pad_id, shuffle=False, seed=0, padding="batch", bounds=BUCKET_BOUNDS, max_length=None
+):
     """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`.
 
     `padding` is 'buckets', 'batch' or 'max-length' (module docstring); `max_length` is the longest a
@@ -73,9 +73,12 @@ def make_dataset(windows, batch_size, pad_id, shuffle=False, seed=0, padding="ba
     if padding == "buckets":
         bounds = bucket_bounds(max_length, bounds)
         data = data.bucket_by_sequence_length(
-            lambda i, m, y: tf.shape(i)[0], bucket_boundaries=[b + 1 for b in bounds[:-1]],
-            bucket_batch_sizes=[batch_size] * len(bounds), padded_shapes=([None],) * 3,
-            padding_values=pad_values)
+            lambda i, m, y: tf.shape(i)[0],
+            bucket_boundaries=[b + 1 for b in bounds[:-1]],
+            bucket_batch_sizes=[batch_size] * len(bounds),
+            padded_shapes=([None],) * 3,
+            padding_values=pad_values,
+        )
         bound = tf.constant(bounds, tf.int32)
         data = data.map(lambda *batch: _pad_batch(batch, pad_values, bound, batch_size))
         # tf.data cannot count bucketed batches; Keras needs the count (steps_per_execution, epochs)

@@ -35,8 +35,7 @@ from tfner.data.formats import conll
 from tfner.data.formats.base import Corpus, DataError, Problem, read_text
 from tfner.data.readers import read_data
 
-ERROR_KINDS = {"unreadable", "scheme-violation", "unseen-label", "overlapping-span", "nested-span",
-               "misaligned-span"}
+ERROR_KINDS = {"unreadable", "scheme-violation", "unseen-label", "overlapping-span", "nested-span", "misaligned-span"}
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,14 @@ def _iob_repairs(sentences, source):
                     opened_by_b = True
                 else:
                     after = s.tags[i - 1] if i else "the start"
-                    found.append(Problem(f"{source}:{s.lines[i]}", f"{tag} follows {after}: read as the start of "
-                                         "an entity (IOB1); in IOB2 an entity begins with B-", "iob-repair"))
+                    found.append(
+                        Problem(
+                            f"{source}:{s.lines[i]}",
+                            f"{tag} follows {after}: read as the start of "
+                            "an entity (IOB1); in IOB2 an entity begins with B-",
+                            "iob-repair",
+                        )
+                    )
             prev = parts if parts[0] != tag_schemes.OUTSIDE else (tag_schemes.OUTSIDE, None)
     return found if opened_by_b else []
 
@@ -112,15 +117,14 @@ def read_split(name, spec, tag_scheme=None, split="train"):
     except DataError as e:
         if tag_scheme:
             raise
-        problems.append(Problem(spec, str(e)[len(spec) + 2:], "scheme-violation"))
+        problems.append(Problem(spec, str(e)[len(spec) + 2 :], "scheme-violation"))
         scheme, given = tag_schemes.detect_scheme(s.tags for s in sentences), True
     documents, converted = conll.to_documents(sentences, scheme, spec, given, problems)
     if not given and scheme == "IOB1":
         repairs = _iob_repairs(sentences, spec)
         problems += repairs
         scheme = "IOB2 (read as IOB1: I- tags open entities)" if repairs else scheme
-    return Split(name, Corpus(documents, spec, skipped, converted), fmt, scheme, [s.lines for s in sentences],
-                 problems)
+    return Split(name, Corpus(documents, spec, skipped, converted), fmt, scheme, [s.lines for s in sentences], problems)
 
 
 def entities(split):
@@ -144,13 +148,28 @@ def label_findings(splits, rare=5):
             first.setdefault(kind, (where, text))
         if n == 0:
             seen = counts
-            out += [finding("rare-label", first[k][0], f"label {k!r} has only {c} entit{'y' if c == 1 else 'ies'} "
-                            f"in {split.name} (first: {first[k][1]})", split.name)
-                    for k, c in sorted(counts.items()) if c < rare]
+            out += [
+                finding(
+                    "rare-label",
+                    first[k][0],
+                    f"label {k!r} has only {c} entit{'y' if c == 1 else 'ies'} in {split.name} (first: {first[k][1]})",
+                    split.name,
+                )
+                for k, c in sorted(counts.items())
+                if c < rare
+            ]
             continue
-        out += [finding("unseen-label", first[k][0], f"label {k!r} ({c} entities, first: {first[k][1]}) does not "
-                        f"occur in {splits[0].name} ({splits[0].corpus.source})", split.name)
-                for k, c in sorted(counts.items()) if k not in seen]
+        out += [
+            finding(
+                "unseen-label",
+                first[k][0],
+                f"label {k!r} ({c} entities, first: {first[k][1]}) does not "
+                f"occur in {splits[0].name} ({splits[0].corpus.source})",
+                split.name,
+            )
+            for k, c in sorted(counts.items())
+            if k not in seen
+        ]
     return out
 
 
@@ -160,12 +179,19 @@ def span_findings(split):
     for doc in split.corpus.documents:
         spans = sorted(doc.spans or ()) if doc.is_spans else []
         for i, (s1, e1, l1) in enumerate(spans):
-            for s2, e2, l2 in spans[i + 1:]:
+            for s2, e2, l2 in spans[i + 1 :]:
                 if s2 >= e1:
                     break
                 kind = "nested-span" if (s1 <= s2 and e2 <= e1) or (s2 <= s1 and e1 <= e2) else "overlapping-span"
-                out.append(finding(kind, doc.origin, f"{kind.split('-')[0]} spans [{s1}, {e1}) {l1} "
-                                   f"{doc.text[s1:e1]!r} and [{s2}, {e2}) {l2} {doc.text[s2:e2]!r}", split.name))
+                out.append(
+                    finding(
+                        kind,
+                        doc.origin,
+                        f"{kind.split('-')[0]} spans [{s1}, {e1}) {l1} "
+                        f"{doc.text[s1:e1]!r} and [{s2}, {e2}) {l2} {doc.text[s2:e2]!r}",
+                        split.name,
+                    )
+                )
     return out
 
 
@@ -206,22 +232,43 @@ def tokenizer_findings(split, tokenizer, max_length=128, stride=32):
                     problem = f"cuts the sub-token {text[a:b]!r} at [{a}, {b})"
                 else:
                     continue
-                out.append(finding("misaligned-span", docs[d].origin, f"span [{s}, {e}) {label} {text[s:e]!r} "
-                                   f"{problem}: it cannot be aligned to the tokenizer's tokens", split.name))
+                out.append(
+                    finding(
+                        "misaligned-span",
+                        docs[d].origin,
+                        f"span [{s}, {e}) {label} {text[s:e]!r} "
+                        f"{problem}: it cannot be aligned to the tokenizer's tokens",
+                        split.name,
+                    )
+                )
     if word_docs:
         enc = tokenizer([docs[d].tokens for d in word_docs], is_split_into_words=True, add_special_tokens=False)
         for n, d in enumerate(word_docs):
             ids = enc.word_ids(n)
             lengths.append((d, len(ids)))
             for w in sorted(set(range(len(docs[d].tokens))) - set(ids)):
-                out.append(finding("no-subtokens", split.where(d, w), f"word {_show(docs[d].tokens[w])} becomes no "
-                                   "sub-token for this tokenizer: it is never scored (predicted O)", split.name))
+                out.append(
+                    finding(
+                        "no-subtokens",
+                        split.where(d, w),
+                        f"word {_show(docs[d].tokens[w])} becomes no "
+                        "sub-token for this tokenizer: it is never scored (predicted O)",
+                        split.name,
+                    )
+                )
     lengths = [n for _, n in sorted(lengths)]
     for d, n in enumerate(lengths):
         if n > width:
-            out.append(finding("long-document", split.where(d), f"{n} sub-tokens, more than the {width} of one "
-                               f"window (--max-length {max_length}): {windows(n, width, stride)} windows "
-                               f"(stride {stride})", split.name))
+            out.append(
+                finding(
+                    "long-document",
+                    split.where(d),
+                    f"{n} sub-tokens, more than the {width} of one "
+                    f"window (--max-length {max_length}): {windows(n, width, stride)} windows "
+                    f"(stride {stride})",
+                    split.name,
+                )
+            )
     return out, lengths
 
 
@@ -233,7 +280,7 @@ def normalise(doc):
 
 def _shingles(text, k=5):
     words = re.findall(r"\w+", text)
-    grams = {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
+    grams = {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
     return {int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams}
 
 
@@ -252,10 +299,10 @@ def _minhash_candidates(sets, bands=16, rows=8, seed=0):
     pairs = set()
     for band in range(bands):
         buckets = defaultdict(list)
-        for n, row in enumerate(signature[:, band * rows:(band + 1) * rows]):
+        for n, row in enumerate(signature[:, band * rows : (band + 1) * rows]):
             buckets[row.tobytes()].append(keep[n])
         for members in buckets.values():
-            pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1:])
+            pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1 :])
     return pairs
 
 
@@ -282,8 +329,12 @@ def duplicate_findings(splits, near=0.9):
         differ = " (annotated differently)" if _labels(doc(later)) != _labels(doc(earlier[0])) else ""
         more = f" (and {len(earlier) - 1} more)" if len(earlier) > 1 else ""
         n0, d0 = earlier[0]
-        return finding(kind, splits[later[0]].where(later[1]), f"{what} {splits[n0].name} {splits[n0].where(d0)}"
-                       f"{more}{differ}: {text[:70]!r}", splits[later[0]].name)
+        return finding(
+            kind,
+            splits[later[0]].where(later[1]),
+            f"{what} {splits[n0].name} {splits[n0].where(d0)}{more}{differ}: {text[:70]!r}",
+            splits[later[0]].name,
+        )
 
     found = []  # (length, finding)
     for text, members in groups.items():
@@ -308,8 +359,12 @@ def duplicate_findings(splits, near=0.9):
         text = normalise(doc(later))
         found.append((len(text), report("near-duplicate", later, [e for _, e in found_with], what, text)))
     # Annotation conflicts first, then the longest texts: what matters most when only the first are shown.
-    return [f for _, f in sorted(found, key=lambda x: (x[1].kind, "annotated differently" not in x[1].message,
-                                                        -x[0], x[1].where))]
+    return [
+        f
+        for _, f in sorted(
+            found, key=lambda x: (x[1].kind, "annotated differently" not in x[1].message, -x[0], x[1].where)
+        )
+    ]
 
 
 def split_stats(split, lengths=None):
@@ -317,13 +372,22 @@ def split_stats(split, lengths=None):
     docs = split.corpus.documents
     words = sum(len(d.tokens) if not d.is_spans else len(d.text.split()) for d in docs)
     texts = Counter(normalise(d) for d in docs)
-    stats = {"source": split.corpus.source, "format": split.fmt, "tag_scheme": split.scheme,
-             "documents": len(docs), "words": words,
-             "entities": dict(sorted(Counter(kind for _, kind, _, _ in entities(split)).items())),
-             "duplicates_within": sum(c - 1 for c in texts.values()), "skipped": dict(split.corpus.skipped)}
+    stats = {
+        "source": split.corpus.source,
+        "format": split.fmt,
+        "tag_scheme": split.scheme,
+        "documents": len(docs),
+        "words": words,
+        "entities": dict(sorted(Counter(kind for _, kind, _, _ in entities(split)).items())),
+        "duplicates_within": sum(c - 1 for c in texts.values()),
+        "skipped": dict(split.corpus.skipped),
+    }
     if lengths:
-        stats["subtokens"] = {"total": int(sum(lengths)), "max": int(max(lengths)),
-                              "mean": round(float(np.mean(lengths)), 1)}
+        stats["subtokens"] = {
+            "total": int(sum(lengths)),
+            "max": int(max(lengths)),
+            "mean": round(float(np.mean(lengths)), 1),
+        }
     return stats
 
 

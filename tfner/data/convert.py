@@ -59,17 +59,29 @@ def document_to_words(doc, tokenizer=None):
     for start, end, label in doc.spans or ():
         inside = [i for i, (s, e) in enumerate(words) if s < end and e > start]
         if not inside:
-            losses.append(Problem(doc.origin, f"{_describe(doc, start, end, label)} covers no word: dropped",
-                                  "dropped-span"))
+            losses.append(
+                Problem(doc.origin, f"{_describe(doc, start, end, label)} covers no word: dropped", "dropped-span")
+            )
             continue
         first, last = inside[0], inside[-1] + 1
         if starts[first] != start or ends[last - 1] != end:
-            losses.append(Problem(doc.origin, f"{_describe(doc, start, end, label)} cuts a word: widened to "
-                                  f"[{starts[first]}, {ends[last - 1]}) {doc.text[starts[first]:ends[last - 1]]!r}",
-                                  "cut-word"))
+            losses.append(
+                Problem(
+                    doc.origin,
+                    f"{_describe(doc, start, end, label)} cuts a word: widened to "
+                    f"[{starts[first]}, {ends[last - 1]}) {doc.text[starts[first] : ends[last - 1]]!r}",
+                    "cut-word",
+                )
+            )
         if taken & set(range(first, last)):
-            losses.append(Problem(doc.origin, f"{_describe(doc, start, end, label)} shares a word with another "
-                                  "span once widened to whole words: dropped", "dropped-span"))
+            losses.append(
+                Problem(
+                    doc.origin,
+                    f"{_describe(doc, start, end, label)} shares a word with another "
+                    "span once widened to whole words: dropped",
+                    "dropped-span",
+                )
+            )
             continue
         taken.update(range(first, last))
         entities.append((label, first, last))
@@ -104,15 +116,18 @@ def document_to_spans(doc):
     for token in doc.tokens:
         starts.append(position)
         position += len(token) + 1
-    spans = [(starts[a], starts[b - 1] + len(doc.tokens[b - 1]), kind)
-             for kind, a, b in tag_schemes.entities(doc.tags or ["O"] * len(doc.tokens))]
+    spans = [
+        (starts[a], starts[b - 1] + len(doc.tokens[b - 1]), kind)
+        for kind, a, b in tag_schemes.entities(doc.tags or ["O"] * len(doc.tokens))
+    ]
     return Document(text=" ".join(doc.tokens), spans=spans, origin=doc.origin)
 
 
 def to_spans(corpus):
     """A span corpus: word documents joined (`document_to_spans`), span documents unchanged. Lossless."""
-    return Corpus([document_to_spans(d) for d in corpus.documents], corpus.source, dict(corpus.skipped),
-                  corpus.converted_iob1)
+    return Corpus(
+        [document_to_spans(d) for d in corpus.documents], corpus.source, dict(corpus.skipped), corpus.converted_iob1
+    )
 
 
 def convert(corpus, to, tokenizer=None):

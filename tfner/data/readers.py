@@ -110,16 +110,14 @@ def _parse_span(item, where: str) -> tuple[int, int, str]:
     if isinstance(item, dict):
         if set(item) != {"start", "end", "label"}:
             raise DataError(
-                f"{where}: span {item!r} should be [start, end, label] or "
-                '{"start": .., "end": .., "label": ..}'
+                f'{where}: span {item!r} should be [start, end, label] or {{"start": .., "end": .., "label": ..}}'
             )
         start, end, label = item["start"], item["end"], item["label"]
     elif isinstance(item, (list, tuple)) and len(item) == 3:
         start, end, label = item
     else:
         raise DataError(
-            f"{where}: span {item!r} should be [start, end, label] or "
-            '{"start": .., "end": .., "label": ..}'
+            f'{where}: span {item!r} should be [start, end, label] or {{"start": .., "end": .., "label": ..}}'
         )
     # bool is an int subclass; true/false in JSON is a mistake, not an offset.
     for name, value in (("start", start), ("end", end)):
@@ -129,8 +127,7 @@ def _parse_span(item, where: str) -> tuple[int, int, str]:
         raise DataError(f"{where}: span {item!r}: label must be a non-empty string")
     if label.startswith(("B-", "I-")):
         raise DataError(
-            f"{where}: span {item!r}: label {label!r} looks like an IOB tag; "
-            f"give the bare entity type ({label[2:]!r})"
+            f"{where}: span {item!r}: label {label!r} looks like an IOB tag; give the bare entity type ({label[2:]!r})"
         )
     return start, end, label
 
@@ -146,8 +143,7 @@ def _parse_span_record(obj, where: str) -> tuple[str, list[tuple[int, int, str]]
     present = [k for k in SPAN_KEYS if k in obj]
     if not present:
         raise DataError(
-            f'{where}: missing "ner_tags" (or "spans"): a list of [start, end, label]; '
-            f"keys found: {sorted(obj)}"
+            f'{where}: missing "ner_tags" (or "spans"): a list of [start, end, label]; keys found: {sorted(obj)}'
         )
     if len(present) > 1:
         raise DataError(f'{where}: give either "ner_tags" or "spans", not both')
@@ -165,8 +161,8 @@ def _parse_span_record(obj, where: str) -> tuple[str, list[tuple[int, int, str]]
     for a, b in zip(spans, spans[1:]):
         if b[0] < a[1]:
             raise DataError(
-                f"{where}: overlapping spans [{a[0]}, {a[1]}, {a[2]!r}] {text[a[0]:a[1]]!r} "
-                f"and [{b[0]}, {b[1]}, {b[2]!r}] {text[b[0]:b[1]]!r}"
+                f"{where}: overlapping spans [{a[0]}, {a[1]}, {a[2]!r}] {text[a[0] : a[1]]!r} "
+                f"and [{b[0]}, {b[1]}, {b[2]!r}] {text[b[0] : b[1]]!r}"
             )
     return text, spans
 
@@ -217,10 +213,7 @@ def from_hf_dataset(ds, source: str) -> Corpus:
     columns = list(ds.column_names)
     missing = [c for c in ("tokens", "ner_tags") if c not in columns]
     if missing:
-        raise DataError(
-            f"{source}: dataset needs columns 'tokens' and 'ner_tags'; "
-            f"missing {missing}, found {columns}"
-        )
+        raise DataError(f"{source}: dataset needs columns 'tokens' and 'ner_tags'; missing {missing}, found {columns}")
     feature = ds.features["ner_tags"]
     inner = getattr(feature, "feature", None)  # Sequence / List of ...
     names = getattr(inner, "names", None)  # ... ClassLabel
@@ -238,8 +231,7 @@ def from_hf_dataset(ds, source: str) -> Corpus:
                 raise DataError(f"{where}: ner_tags {tags!r} are not valid indices into {names}") from None
         elif any(not isinstance(t, str) for t in tags):
             raise DataError(
-                f"{where}: ner_tags are numbers but the feature has no ClassLabel names "
-                "to turn them into tags"
+                f"{where}: ner_tags are numbers but the feature has no ClassLabel names to turn them into tags"
             )
         if len(tokens) != len(tags):
             raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} ner_tags")
@@ -262,8 +254,7 @@ def load_hf(name_or_path: str, split: str) -> Corpus:
             ds = datasets.load_from_disk(name_or_path)
         except Exception as e:  # noqa: BLE001 - any failure means "not a readable saved dataset"
             raise DataError(
-                f"{name_or_path}: cannot load a dataset saved with save_to_disk "
-                f"({type(e).__name__}: {e})"
+                f"{name_or_path}: cannot load a dataset saved with save_to_disk ({type(e).__name__}: {e})"
             ) from None
         if isinstance(ds, datasets.DatasetDict):
             if split not in ds:
@@ -366,8 +357,7 @@ def check_labels(corpus: Corpus, labels: list[str]) -> None:
             for start, end, label in doc.spans or ():
                 if f"B-{label}" not in known:
                     raise DataError(
-                        f"{doc.origin}: label {label!r} (span [{start}, {end}] "
-                        f"{doc.text[start:end]!r}) {hint}"
+                        f"{doc.origin}: label {label!r} (span [{start}, {end}] {doc.text[start:end]!r}) {hint}"
                     )
             continue
         for i, tag in enumerate(doc.tags or ()):

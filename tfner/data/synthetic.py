@@ -11,14 +11,25 @@ import os
 from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, generate_notes
 from tfner.data.readers import Corpus, Document
 
-__all__ = ["LABELS", "EXTENDED_LABELS", "FAMILIES", "LOCALES", "generate_notes", "clinical_notes",
-           "records_to_corpus", "synthetic_scope", "write_jsonl"]
+__all__ = [
+    "LABELS",
+    "EXTENDED_LABELS",
+    "FAMILIES",
+    "LOCALES",
+    "generate_notes",
+    "clinical_notes",
+    "records_to_corpus",
+    "synthetic_scope",
+    "write_jsonl",
+]
 
 
 def records_to_corpus(records, source):
     """A span corpus from records of `generate_notes` (or any {"text", "ner_tags"} dicts)."""
-    docs = [Document(text=r["text"], spans=[(s, e, label) for s, e, label in r["ner_tags"]],
-                     origin=f"{source}:record {i}") for i, r in enumerate(records, start=1)]
+    docs = [
+        Document(text=r["text"], spans=[(s, e, label) for s, e, label in r["ner_tags"]], origin=f"{source}:record {i}")
+        for i, r in enumerate(records, start=1)
+    ]
     return Corpus(documents=docs, source=source)
 
 
@@ -35,16 +46,20 @@ def clinical_notes(n_train=1000, n_test=100, seed=0, families=None, locales=None
         extra *= 2
     scope = "" if families is None and locales is None else " (some families/locales)"
     name = f"synthetic clinical notes{scope}"
-    return (records_to_corpus(train, f"{name} (train, seed {seed})"),
-            records_to_corpus(test[:n_test], f"{name} (test, seed {seed})"))
+    return (
+        records_to_corpus(train, f"{name} (train, seed {seed})"),
+        records_to_corpus(test[:n_test], f"{name} (test, seed {seed})"),
+    )
 
 
 def synthetic_scope(settings):
     """`clinical_notes` keywords from a run's (flat) settings: families, locales and label set, with
     empty lists meaning all (older runs have none of them)."""
-    return {"families": settings.get("synthetic_families") or None,
-            "locales": settings.get("synthetic_locales") or None,
-            "label_set": settings.get("synthetic_label_set", "default")}
+    return {
+        "families": settings.get("synthetic_families") or None,
+        "locales": settings.get("synthetic_locales") or None,
+        "label_set": settings.get("synthetic_label_set", "default"),
+    }
 
 
 def write_jsonl(records, path):

@@ -101,14 +101,14 @@ def to_tags(spans, length, scheme="IOB2"):
                 tags[start] = f"{unit}-{kind}"
             else:
                 tags[start] = f"B-{kind}"
-                tags[start + 1:end - 1] = [f"I-{kind}"] * (end - start - 2)
+                tags[start + 1 : end - 1] = [f"I-{kind}"] * (end - start - 2)
                 tags[end - 1] = f"{last}-{kind}"
         else:
             first = "B"
             if scheme == "IOB1":  # B- only where an entity of the same type ends right before
                 first = "B" if previous is not None and previous[0] == kind and previous[2] == start else "I"
             tags[start] = f"{first}-{kind}"
-            tags[start + 1:end] = [f"I-{kind}"] * (end - start - 1)
+            tags[start + 1 : end] = [f"I-{kind}"] * (end - start - 1)
         previous = (kind, start, end)
     return tags
 
@@ -137,12 +137,12 @@ def violations(tags, scheme="IOB2"):
             if continues and not (open_entity and prev_type == kind):
                 found.append((i, f"{tag} continues no {kind} entity"))
             if prev_prefix in ("B", "I") and not continues:
-                found.append((i, f"the {prev_type} entity before position {i} has no "
-                                 f"{'E-' if scheme == 'IOBES' else 'L-'} end"))
+                found.append(
+                    (i, f"the {prev_type} entity before position {i} has no {'E-' if scheme == 'IOBES' else 'L-'} end")
+                )
         prev_prefix, prev_type = prefix, kind
     if scheme in ("IOBES", "BILOU") and prev_prefix in ("B", "I"):
-        found.append((len(tags), f"the {prev_type} entity at the end has no "
-                                 f"{'E-' if scheme == 'IOBES' else 'L-'} end"))
+        found.append((len(tags), f"the {prev_type} entity at the end has no {'E-' if scheme == 'IOBES' else 'L-'} end"))
     return found
 
 

@@ -54,8 +54,17 @@ class DeidentifyFn(beam.DoFn):
     """Batches of records -> JSONL output lines, and audit lines on the "audit" output (`thresholds`: the
     model's recall-first thresholds, recorded in the audit)."""
 
-    def __init__(self, detector_factory, mode, key, text_field="text", thresholds=None, locale="en_US",
-                 model_hash=None, tfner_version=None):
+    def __init__(
+        self,
+        detector_factory,
+        mode,
+        key,
+        text_field="text",
+        thresholds=None,
+        locale="en_US",
+        model_hash=None,
+        tfner_version=None,
+    ):
         self.detector_factory, self.mode, self.key = detector_factory, mode, key
         self.text_field, self.thresholds, self.locale = text_field, thresholds, locale
         self.model_hash, self.tfner_version = model_hash, tfner_version
@@ -65,8 +74,9 @@ class DeidentifyFn(beam.DoFn):
         self.detector = self.detector_factory()
 
     def process(self, batch):
-        results = run.deidentify_records(batch, self.detector, self.mode, self.key, batch_size=max(1, len(batch)),
-                                         locale=self.locale)
+        results = run.deidentify_records(
+            batch, self.detector, self.mode, self.key, batch_size=max(1, len(batch)), locale=self.locale
+        )
         for record, text, entities in results:
             Metrics.counter(NAMESPACE, "records").inc()
             if record.error:
@@ -75,11 +85,12 @@ class DeidentifyFn(beam.DoFn):
                 Metrics.counter(NAMESPACE, "empty").inc()
             for e in entities:
                 Metrics.counter(NAMESPACE, "label:" + e["label"]).inc()
-            obj = {"_source": {"index": record.index, "location": record.location},
-                   **io.output_record(record, text, entities, self.text_field)}
+            obj = {
+                "_source": {"index": record.index, "location": record.location},
+                **io.output_record(record, text, entities, self.text_field),
+            }
             yield json.dumps(obj, ensure_ascii=False)
-            line = audit.audit_line(record, entities, self.thresholds, self.model_hash, self.tfner_version,
-                                    self.mode)
+            line = audit.audit_line(record, entities, self.thresholds, self.model_hash, self.tfner_version, self.mode)
             yield beam.pvalue.TaggedOutput("audit", audit.dumps(line))
 
 
@@ -92,29 +103,51 @@ def _read_dir_file(item, folder):
     return io.read_text_file(folder, rel, index)
 
 
-def build(pipeline, input_path, output_prefix, detector_factory, mode, key, audit_prefix=None,
-          text_field="text", batch_size=32, thresholds=None, locale="en_US", model_hash=None,
-          tfner_version=None, num_shards=0):
+def build(
+    pipeline,
+    input_path,
+    output_prefix,
+    detector_factory,
+    mode,
+    key,
+    audit_prefix=None,
+    text_field="text",
+    batch_size=32,
+    thresholds=None,
+    locale="en_US",
+    model_hash=None,
+    tfner_version=None,
+    num_shards=0,
+):
     """Add the de-identification steps to `pipeline`; returns the main output PCollection of JSON lines."""
     input_path = os.fspath(input_path)
     if io.input_kind(input_path) == "dir":
         items = list(enumerate(io.list_text_files(input_path)))
-        records = (pipeline | "Files" >> beam.Create(items, reshuffle=False)
-                   | "Read" >> beam.Map(_read_dir_file, input_path))
+        records = (
+            pipeline | "Files" >> beam.Create(items, reshuffle=False) | "Read" >> beam.Map(_read_dir_file, input_path)
+        )
     else:
-        records = (pipeline | "Files" >> beam.Create([input_path], reshuffle=False)
-                   | "Read" >> beam.FlatMap(_read_file, text_field))
-    outputs = (records
-               | "Spread" >> beam.Reshuffle()
-               | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch_size)
-               | "Deidentify" >> beam.ParDo(DeidentifyFn(detector_factory, mode, key, text_field, thresholds,
-                                                         locale, model_hash, tfner_version))
-               .with_outputs("audit", main="records"))
-    outputs.records | "Write" >> beam.io.WriteToText(os.fspath(output_prefix), file_name_suffix=".jsonl",
-                                                     num_shards=num_shards)
+        records = (
+            pipeline
+            | "Files" >> beam.Create([input_path], reshuffle=False)
+            | "Read" >> beam.FlatMap(_read_file, text_field)
+        )
+    outputs = (
+        records
+        | "Spread" >> beam.Reshuffle()
+        | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch_size)
+        | "Deidentify"
+        >> beam.ParDo(
+            DeidentifyFn(detector_factory, mode, key, text_field, thresholds, locale, model_hash, tfner_version)
+        ).with_outputs("audit", main="records")
+    )
+    outputs.records | "Write" >> beam.io.WriteToText(
+        os.fspath(output_prefix), file_name_suffix=".jsonl", num_shards=num_shards
+    )
     if audit_prefix is not None:
-        outputs.audit | "WriteAudit" >> beam.io.WriteToText(os.fspath(audit_prefix), file_name_suffix=".jsonl",
-                                                            num_shards=num_shards)
+        outputs.audit | "WriteAudit" >> beam.io.WriteToText(
+            os.fspath(audit_prefix), file_name_suffix=".jsonl", num_shards=num_shards
+        )
     return outputs.records
 
 
@@ -125,16 +158,25 @@ def check_paths(input_path, output_prefix, audit_prefix=None):
         if prefix is None:
             continue
         if os.path.isdir(prefix):
-            raise io.PathError(f"{name} {prefix} is a directory; Beam writes shards {prefix}-NNNNN-of-NNNNN.jsonl: "
-                               "give a file prefix")
+            raise io.PathError(
+                f"{name} {prefix} is a directory; Beam writes shards {prefix}-NNNNN-of-NNNNN.jsonl: give a file prefix"
+            )
         if os.path.realpath(prefix) == os.path.realpath(input_path):
             raise io.PathError(f"{name} {prefix} is the input; write to another prefix")
     if audit_prefix is not None and os.path.realpath(audit_prefix) == os.path.realpath(output_prefix):
         raise io.PathError(f"audit {audit_prefix} is the output prefix; give another prefix")
 
 
-def run_pipeline(input_path, output_prefix, detector_factory, mode, key, audit_prefix=None,
-                 beam_args=("--runner", "DirectRunner"), **kwargs):
+def run_pipeline(
+    input_path,
+    output_prefix,
+    detector_factory,
+    mode,
+    key,
+    audit_prefix=None,
+    beam_args=("--runner", "DirectRunner"),
+    **kwargs,
+):
     """Build and run the pipeline (keyword arguments as `build`); returns the summary
     {"records", "errors", "empty", "entities", "labels"} from the pipeline's metrics."""
     check_paths(input_path, output_prefix, audit_prefix)
@@ -154,9 +196,14 @@ def run_pipeline(input_path, output_prefix, detector_factory, mode, key, audit_p
     for counter in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
         value = counter.committed if counter.committed is not None else counter.attempted
         counts[counter.key.metric.name] = counts.get(counter.key.metric.name, 0) + (value or 0)
-    labels = {k[len("label:"):]: v for k, v in sorted(counts.items()) if k.startswith("label:")}
-    return {"records": counts.get("records", 0), "errors": counts.get("errors", 0),
-            "empty": counts.get("empty", 0), "entities": sum(labels.values()), "labels": labels}
+    labels = {k[len("label:") :]: v for k, v in sorted(counts.items()) if k.startswith("label:")}
+    return {
+        "records": counts.get("records", 0),
+        "errors": counts.get("errors", 0),
+        "empty": counts.get("empty", 0),
+        "entities": sum(labels.values()),
+        "labels": labels,
+    }
 
 
 def read_shards(prefix):

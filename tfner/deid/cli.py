@@ -63,20 +63,25 @@ def _key(args):
     if os.environ.get("TFNER_DEID_KEY"):
         return os.environ["TFNER_DEID_KEY"]
     if args.mode == "surrogate":
-        print("warning: no --key or TFNER_DEID_KEY: a random key was used, the surrogates will differ "
-              "from run to run", file=sys.stderr)
+        print(
+            "warning: no --key or TFNER_DEID_KEY: a random key was used, the surrogates will differ from run to run",
+            file=sys.stderr,
+        )
     return secrets.token_hex(32)
 
 
 def _print_summary(counts, failed=()):
     labels = " ".join(f"{label}={n}" for label, n in counts["labels"].items()) or "none"
-    print(f"records: {counts['records']}  errors: {counts['errors']}  empty: {counts['empty']}  "
-          f"entities: {counts['entities']} ({labels})")
+    print(
+        f"records: {counts['records']}  errors: {counts['errors']}  empty: {counts['empty']}  "
+        f"entities: {counts['entities']} ({labels})"
+    )
     for location, error in list(failed)[:20]:
         print(f"warning: {location}: {error}", file=sys.stderr)
     if len(failed) > 20:
-        print(f"warning: ... and {len(failed) - 20} more records that could not be read (see the audit)",
-              file=sys.stderr)
+        print(
+            f"warning: ... and {len(failed) - 20} more records that could not be read (see the audit)", file=sys.stderr
+        )
 
 
 def main(argv=None):
@@ -112,11 +117,21 @@ def main(argv=None):
 
         model_hash = audit.weights_hash(args.model)
         if args.runner:
-            counts = beam.run_pipeline(args.input, args.output, beam.ModelFactory(args.model),
-                                       args.mode, key, audit_prefix=args.audit, beam_args=beam_args,
-                                       text_field=args.text_field, batch_size=args.batch_size,
-                                       thresholds=thresholds, locale=args.locale, model_hash=model_hash,
-                                       tfner_version=tfner.__version__)
+            counts = beam.run_pipeline(
+                args.input,
+                args.output,
+                beam.ModelFactory(args.model),
+                args.mode,
+                key,
+                audit_prefix=args.audit,
+                beam_args=beam_args,
+                text_field=args.text_field,
+                batch_size=args.batch_size,
+                thresholds=thresholds,
+                locale=args.locale,
+                model_hash=model_hash,
+                tfner_version=tfner.__version__,
+            )
             _print_summary(counts)
             return 0
         detector = detector_from_model(args.model)
@@ -134,8 +149,7 @@ def main(argv=None):
                     writer.write(record, text, entities)
                     counts.add(record, entities)
                     if audit_file:
-                        line = audit.audit_line(record, entities, thresholds, model_hash, tfner.__version__,
-                                                args.mode)
+                        line = audit.audit_line(record, entities, thresholds, model_hash, tfner.__version__, args.mode)
                         audit_file.write(audit.dumps(line) + "\n")
                 if audit_file:
                     audit_file.write(json.dumps({"summary": counts.as_dict()}) + "\n")

@@ -51,7 +51,7 @@ class Record:
 
 
 def input_kind(path):
-    """"dir", "jsonl" or "text" for an existing input path; PathError if there is none."""
+    """ "dir", "jsonl" or "text" for an existing input path; PathError if there is none."""
     path = os.fspath(path)
     if os.path.isdir(path):
         return "dir"
@@ -74,21 +74,25 @@ def check_paths(input_path, output_path, audit_path=None):
     output_path = os.fspath(output_path)
     if kind == "dir":
         if os.path.exists(output_path) and not os.path.isdir(output_path):
-            raise PathError(f"output {output_path} is a file, but the input {input_path} is a directory: "
-                            "give an output directory")
+            raise PathError(
+                f"output {output_path} is a file, but the input {input_path} is a directory: give an output directory"
+            )
         if _inside(output_path, input_path) or _inside(input_path, output_path):
             raise PathError(f"output {output_path} and input directory {input_path} must not contain each other")
         out = "dir"
     else:
         if os.path.isdir(output_path):
-            raise PathError(f"output {output_path} is a directory, but the input {input_path} is a file: "
-                            "give an output file")
+            raise PathError(
+                f"output {output_path} is a directory, but the input {input_path} is a file: give an output file"
+            )
         if os.path.realpath(output_path) == os.path.realpath(input_path):
             raise PathError(f"output {output_path} is the input file; write to another file")
         out = "jsonl" if kind == "jsonl" or output_path.lower().endswith(".jsonl") else "text"
         if kind == "jsonl" and output_path.lower().endswith(".txt"):
-            raise PathError(f"output {output_path} is a text file, but the input {input_path} is JSONL "
-                            "(its other fields would be lost): give a .jsonl output")
+            raise PathError(
+                f"output {output_path} is a text file, but the input {input_path} is JSONL "
+                "(its other fields would be lost): give a .jsonl output"
+            )
     if audit_path is not None:
         audit_path = os.fspath(audit_path)
         if os.path.isdir(audit_path):
@@ -118,8 +122,11 @@ def list_text_files(folder):
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
-        found += [os.path.relpath(os.path.join(root, f), folder).replace(os.sep, "/")
-                  for f in files if f.lower().endswith(".txt")]
+        found += [
+            os.path.relpath(os.path.join(root, f), folder).replace(os.sep, "/")
+            for f in files
+            if f.lower().endswith(".txt")
+        ]
     return sorted(found)
 
 
@@ -172,8 +179,9 @@ def output_record(record, text, entities, text_field="text"):
     record), "entities" (label, start, end, score; offsets into the original text), "error" if any."""
     obj = dict(record.extra)
     obj[text_field] = None if record.error else text
-    obj["entities"] = [{"label": e["label"], "start": e["start"], "end": e["end"], "score": e["score"]}
-                       for e in (entities or [])]
+    obj["entities"] = [
+        {"label": e["label"], "start": e["start"], "end": e["end"], "score": e["score"]} for e in (entities or [])
+    ]
     if record.error:
         obj["error"] = record.error
     return obj

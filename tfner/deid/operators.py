@@ -73,17 +73,17 @@ def deidentify_text(text, entities, mode, surrogates=None):
     if mode == "surrogate":
         if surrogates is None:
             raise ValueError("mode 'surrogate' needs a Surrogates object (surrogates=Surrogates(key, document_id))")
-        surrogates.prepare([(e["label"], text[e["start"]:e["end"]]) for e in spans])
+        surrogates.prepare([(e["label"], text[e["start"] : e["end"]]) for e in spans])
     out, pos = [], 0
     for e in spans:
-        value = text[e["start"]:e["end"]]
+        value = text[e["start"] : e["end"]]
         if mode == "redact":
             new = f"[{e['label']}]"
         elif mode == "mask":
             new = "*" * len(value)
         else:
             new = surrogates.surrogate(e["label"], value)
-        out += [text[pos:e["start"]], new]
+        out += [text[pos : e["start"]], new]
         pos = e["end"]
     out.append(text[pos:])
     return "".join(out)

@@ -82,8 +82,13 @@ def detector_from_model(model_dir):
 
     def detect(texts):
         found = pipe(list(texts)) if texts else []
-        return [[{"label": e["entity_group"], "start": int(e["start"]), "end": int(e["end"]),
-                  "score": float(e["score"])} for e in entities] for entities in found]
+        return [
+            [
+                {"label": e["entity_group"], "start": int(e["start"]), "end": int(e["end"]), "score": float(e["score"])}
+                for e in entities
+            ]
+            for entities in found
+        ]
 
     detect.thresholds = tagger.thresholds
     return detect
@@ -120,8 +125,13 @@ class Summary:
         self.labels.update(e["label"] for e in entities)
 
     def as_dict(self):
-        return {"records": self.records, "errors": self.errors, "empty": self.empty,
-                "entities": sum(self.labels.values()), "labels": dict(sorted(self.labels.items()))}
+        return {
+            "records": self.records,
+            "errors": self.errors,
+            "empty": self.empty,
+            "entities": sum(self.labels.values()),
+            "labels": dict(sorted(self.labels.items())),
+        }
 
 
 def summary(results):
@@ -148,6 +158,12 @@ class RegexDetector:
         self.__init__(state["patterns"], state["flags"])
 
     def __call__(self, texts):
-        return [[{"label": label, "start": m.start(), "end": m.end(), "score": 1.0}
-                 for label, rx in self._compiled for m in rx.finditer(text) if m.end() > m.start()]
-                for text in texts]
+        return [
+            [
+                {"label": label, "start": m.start(), "end": m.end(), "score": 1.0}
+                for label, rx in self._compiled
+                for m in rx.finditer(text)
+                if m.end() > m.start()
+            ]
+            for text in texts
+        ]

@@ -47,26 +47,39 @@ from faker import Faker
 _LOCAL = threading.local()
 _KIND_WORDS = {
     "name": "PATIENT DOCTOR NAME PER PERSON STAFF PHYSICIAN NURSE RELATIVE FAMILY CLINICIAN PROVIDER",
-    "date": "DATE DOB BIRTHDATE", "age": "AGE", "email": "EMAIL MAIL", "url": "URL WEB WEBSITE",
-    "username": "USERNAME USER", "state": "STATE PROVINCE", "country": "COUNTRY",
+    "date": "DATE DOB BIRTHDATE",
+    "age": "AGE",
+    "email": "EMAIL MAIL",
+    "url": "URL WEB WEBSITE",
+    "username": "USERNAME USER",
+    "state": "STATE PROVINCE",
+    "country": "COUNTRY",
     "place": "LOC LOCATION PLACE GPE GEO CITY TOWN STREET ADDRESS",
-    "org": "HOSPITAL FACILITY CLINIC ORGANIZATION ORGANISATION ORG EMPLOYER DEPARTMENT", "company": "COMPANY",
+    "org": "HOSPITAL FACILITY CLINIC ORGANIZATION ORGANISATION ORG EMPLOYER DEPARTMENT",
+    "company": "COMPANY",
     "number": "PHONE FAX TEL ID IDNUM MRN SSN NUMBER RECORD MEDICALRECORD ACCOUNT LICENSE DEVICE BIOID "
-              "HEALTHPLAN VEHICLE ZIP ZIPCODE POSTCODE POSTAL PAGER IP",
+    "HEALTHPLAN VEHICLE ZIP ZIPCODE POSTCODE POSTAL PAGER IP",
 }
-_FAKER_METHODS = {"email": "email", "url": "url", "username": "user_name", "country": "country",
-                  "company": "company"}
+_FAKER_METHODS = {"email": "email", "url": "url", "username": "user_name", "country": "country", "company": "company"}
 _KINDS = {word: kind for kind, words in _KIND_WORDS.items() for word in words.split()}
-_KEEP_NAME = set("mr mrs ms miss mx dr prof sir madam rev fr sister nurse jr sr ii iii iv md phd rn np pa dds "
-                 "msc mph facs esq".split())
-_STREET = set("street st road rd avenue ave lane ln drive dr boulevard blvd way court ct place pl terrace "
-              "circle highway hwy square sq parkway pkwy alley strasse straße weg platz".split())
-_ADDRESS = _STREET | set("apt apartment suite ste unit floor fl room rm box po no building bldg north south "
-                         "east west n s e w ne nw se sw of the".split())
-_ORG = set("hospital hospitals general memorial medical center centre clinic clinics health healthcare "
-           "university regional community children's childrens institute care nursing home rehab "
-           "rehabilitation of the and st saint inc corp llc ltd co company group hospice practice "
-           "associates foundation trust infirmary".split())
+_KEEP_NAME = set(
+    "mr mrs ms miss mx dr prof sir madam rev fr sister nurse jr sr ii iii iv md phd rn np pa dds "
+    "msc mph facs esq".split()
+)
+_STREET = set(
+    "street st road rd avenue ave lane ln drive dr boulevard blvd way court ct place pl terrace "
+    "circle highway hwy square sq parkway pkwy alley strasse straße weg platz".split()
+)
+_ADDRESS = _STREET | set(
+    "apt apartment suite ste unit floor fl room rm box po no building bldg north south "
+    "east west n s e w ne nw se sw of the".split()
+)
+_ORG = set(
+    "hospital hospitals general memorial medical center centre clinic clinics health healthcare "
+    "university regional community children's childrens institute care nursing home rehab "
+    "rehabilitation of the and st saint inc corp llc ltd co company group hospice practice "
+    "associates foundation trust infirmary".split()
+)
 _MONTHS = "january february march april may june july august september october november december".split()
 _MONTH3 = [m[:3] for m in _MONTHS]
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
@@ -84,14 +97,17 @@ _MON = rf"{_L}(?P<mon>{_alternation(_MONTHS, ['sept'])}){_R}\.?"
 _WD = rf"(?:{_L}(?P<wd>{_alternation(_WEEKDAYS, ['tues', 'thur', 'thurs'])}){_R}\.?,?\s+)?"
 _DAY = r"(?P<d>\d{1,2})(?P<ord>st|nd|rd|th)?(?!\d)"
 _YEAR = r"(?P<y>\d{4}|\d{2})(?![\d:])"
-_DATES = [(kind, re.compile(rx, re.IGNORECASE)) for kind, rx in [
-    ("ymd", rf"(?<!\d){_WD}(?P<y>\d{{4}})(?P<s>[-/.])(?P<m>\d{{1,2}})(?P=s)(?P<d>\d{{1,2}})(?!\d)"),
-    ("num", rf"(?<!\d){_WD}(?P<a>\d{{1,2}})(?P<s>[-/.])(?P<b>\d{{1,2}})(?P=s)(?P<y>\d{{4}}|\d{{2}})(?!\d)"),
-    ("dmy", rf"{_WD}(?:the\s+)?{_DAY}(?:\s+of\s+|\s*[-/ ]\s*){_MON}(?:,?[\s/-]+{_YEAR})?"),
-    ("mdy", rf"{_WD}{_MON}[\s/-]*{_DAY}(?:,?[\s/-]+{_YEAR})?"),
-    ("my", rf"{_MON},?[\s/-]*(?P<y>\d{{4}})(?!\d)"),
-    ("nmy", r"(?<![\d/.-])(?P<m>\d{1,2})(?P<s>[-/.])(?P<y>\d{4})(?!\d)"),
-]]
+_DATES = [
+    (kind, re.compile(rx, re.IGNORECASE))
+    for kind, rx in [
+        ("ymd", rf"(?<!\d){_WD}(?P<y>\d{{4}})(?P<s>[-/.])(?P<m>\d{{1,2}})(?P=s)(?P<d>\d{{1,2}})(?!\d)"),
+        ("num", rf"(?<!\d){_WD}(?P<a>\d{{1,2}})(?P<s>[-/.])(?P<b>\d{{1,2}})(?P=s)(?P<y>\d{{4}}|\d{{2}})(?!\d)"),
+        ("dmy", rf"{_WD}(?:the\s+)?{_DAY}(?:\s+of\s+|\s*[-/ ]\s*){_MON}(?:,?[\s/-]+{_YEAR})?"),
+        ("mdy", rf"{_WD}{_MON}[\s/-]*{_DAY}(?:,?[\s/-]+{_YEAR})?"),
+        ("my", rf"{_MON},?[\s/-]*(?P<y>\d{{4}})(?!\d)"),
+        ("nmy", r"(?<![\d/.-])(?P<m>\d{1,2})(?P<s>[-/.])(?P<y>\d{4})(?!\d)"),
+    ]
+]
 
 
 def kind_of(label):
@@ -125,8 +141,10 @@ def _faker(locale):
 @functools.cache
 def _name_lists(locale):
     person = next((p for p in _faker(locale).get_providers() if hasattr(p, "last_names")), None)
-    return {attr: frozenset(n.lower() for n in getattr(person, attr, ()))
-            for attr in ("first_names", "first_names_female", "first_names_male", "last_names")}
+    return {
+        attr: frozenset(n.lower() for n in getattr(person, attr, ()))
+        for attr in ("first_names", "first_names_female", "first_names_male", "last_names")
+    }
 
 
 def _case_like(original, new):
@@ -194,8 +212,13 @@ class Surrogates:
         mentions ("Smith", "J. Smith") reuse them whatever their order in the text."""
         items = list(items)
         names = [v for label, v in items if kind_of(label) == "name"]
-        months = [m.lower() for label, v in items if kind_of(label) == "date"
-                  for m in re.findall(r"[^\W\d_]+", v) if m.lower() != "may" and m.lower()[:3] in _MONTH3]
+        months = [
+            m.lower()
+            for label, v in items
+            if kind_of(label) == "date"
+            for m in re.findall(r"[^\W\d_]+", v)
+            if m.lower() != "may" and m.lower()[:3] in _MONTH3
+        ]
         self._full_months = next((m in _MONTHS for m in months if m in _MONTHS or len(m) <= 4), True)
         for value in sorted(names, key=lambda v: -len([w for w in _WORD.findall(v) if len(w) > 1])):
             self.surrogate("NAME", value)
@@ -217,9 +240,16 @@ class Surrogates:
         until it differs (`surrogate` falls back to letters too when there was nothing to change)."""
         rng, new = self._rng("chars", salt, value), value
         for _ in range(20):
-            new = "".join(rng.choice(string.digits) if c.isdigit() else
-                          rng.choice(string.ascii_uppercase) if letters and c.isupper() else
-                          rng.choice(string.ascii_lowercase) if letters and c.isalpha() else c for c in value)
+            new = "".join(
+                rng.choice(string.digits)
+                if c.isdigit()
+                else rng.choice(string.ascii_uppercase)
+                if letters and c.isupper()
+                else rng.choice(string.ascii_lowercase)
+                if letters and c.isalpha()
+                else c
+                for c in value
+            )
             if _differs(value, new):
                 break
         return new
@@ -232,10 +262,21 @@ class Surrogates:
         key = word.lower()
         if key not in self._parts:
             female, male = key in self._names["first_names_female"], key in self._names["first_names_male"]
-            method = ("last_name" if role == "last" else "first_name_female" if female and not male else
-                      "first_name_male" if male and not female else "first_name")
-            accept = (lambda s: re.fullmatch(r"[^\W\d_]+", s) and key not in s.lower()
-                      and s.lower() not in self._used and s.lower() not in self._parts)
+            method = (
+                "last_name"
+                if role == "last"
+                else "first_name_female"
+                if female and not male
+                else "first_name_male"
+                if male and not female
+                else "first_name"
+            )
+            accept = lambda s: (
+                re.fullmatch(r"[^\W\d_]+", s)
+                and key not in s.lower()
+                and s.lower() not in self._used
+                and s.lower() not in self._parts
+            )
             self._parts[key] = self._draw(self._rng("name", key), method, accept)
             self._used.add(self._parts[key].lower())
         return self._parts[key]
@@ -250,18 +291,37 @@ class Surrogates:
         full = [m for m in names if len(m.group()) > 1]
         if not names:
             return self._chars(value, "name")
-        comma = full[0].end() if len(full) > 1 and re.match(r"\s*,", value[full[0].end():]) else -1
+        comma = full[0].end() if len(full) > 1 and re.match(r"\s*,", value[full[0].end() :]) else -1
         lone = full[0].group().lower() if len(full) == 1 else None
-        roles = {m.start(): ("first" if lone in self._names["first_names"] and lone not in self._names["last_names"]
-                             else "last") if lone else ("last" if m.start() < comma else "first") if comma >= 0
-                 else "last" if m is full[-1] else "first" for m in full}
+        roles = {
+            m.start(): (
+                "first" if lone in self._names["first_names"] and lone not in self._names["last_names"] else "last"
+            )
+            if lone
+            else ("last" if m.start() < comma else "first")
+            if comma >= 0
+            else "last"
+            if m is full[-1]
+            else "first"
+            for m in full
+        }
         given = [m.group().lower() for m in full if roles[m.start()] == "first"]
         last = [m.group().lower() for m in full if roles[m.start()] == "last"]
         if given and last:
             self._pairs.update((g, s) for g in given for s in last)
-        return _splice(value, [(m.start(), m.end(), self._name_word(m.group(), roles[m.start()]) if len(m.group()) > 1
-                                else _case_like(m.group(), self._initial(m.group().lower(), given, last)))
-                               for m in names])
+        return _splice(
+            value,
+            [
+                (
+                    m.start(),
+                    m.end(),
+                    self._name_word(m.group(), roles[m.start()])
+                    if len(m.group()) > 1
+                    else _case_like(m.group(), self._initial(m.group().lower(), given, last)),
+                )
+                for m in names
+            ],
+        )
 
     def _initial(self, letter, given, last):
         for g, s in sorted(self._pairs):
@@ -295,19 +355,29 @@ class Surrogates:
     def _place(self, value):
         def draw(core, following):
             if re.fullmatch(r"[A-Z]{2}", core):
-                return self._chars(core, "state") if not hasattr(self._fake, "state_abbr") else self._draw(
-                    self._rng("state", core), "state_abbr", lambda s: s != core)
+                return (
+                    self._chars(core, "state")
+                    if not hasattr(self._fake, "state_abbr")
+                    else self._draw(self._rng("state", core), "state_abbr", lambda s: s != core)
+                )
             method = "last_name" if following in _STREET else "city"
             return self._draw(self._rng("place", core.lower()), method, lambda s: _differs(core, s))
+
         return self._words(value, _ADDRESS, draw)[0]
 
     def _org(self, value):
         def draw(core, following):
             return self._draw(self._rng("org", core.lower()), "last_name", lambda s: _differs(core, s))
+
         new, changed = self._words(value, _ORG, draw)
         words = value.split()
-        return new if changed else self.surrogate("COMPANY-NAME", value) if len(words) < 2 else \
-            draw(value, "") + " " + words[-1]  # only generic words: "General Hospital" -> "Scott Hospital"
+        return (
+            new
+            if changed
+            else self.surrogate("COMPANY-NAME", value)
+            if len(words) < 2
+            else draw(value, "") + " " + words[-1]
+        )  # only generic words: "General Hospital" -> "Scott Hospital"
 
     def _state(self, value):
         if re.fullmatch(r"\s*[A-Z]{2}\s*", value):
@@ -324,6 +394,7 @@ class Surrogates:
             lo, hi = (90, 99) if n >= 90 else (1, 9) if width == 1 else (10, 89)
             choices = [v for v in range(lo, hi + 1) if v != n] or [v for v in range(1, 90) if v != n]
             return str(rng.choice(choices)).zfill(width if m.group().startswith("0") else 1)
+
         return re.sub(r"\d+", replace, value)
 
     def _date(self, value):
@@ -354,17 +425,31 @@ class Surrogates:
             new = datetime.date(year, month, int(f.get("d", 15))) + datetime.timedelta(days=self.date_offset)
         except (ValueError, StopIteration):  # 2000 above: a leap year for dates without year
             return self._chars(m.group(), "date", letters=False)
-        pad = 2 if any(len(v) == 2 and v[0] == "0" for v in f.values()) or (
-            kind in ("ymd", "num", "nmy") and all(len(v) == 2 for v in f.values())) else 1
+        pad = (
+            2
+            if any(len(v) == 2 and v[0] == "0" for v in f.values())
+            or (kind in ("ymd", "num", "nmy") and all(len(v) == 2 for v in f.values()))
+            else 1
+        )
         month_name = _MONTHS[new.month - 1]
         full = t in _MONTHS and (t != "may" or self._full_months)
-        weekday = new.weekday() if y is not None else (  # no year: the weekday moves with the offset
-            next((i for i, n in enumerate(_WEEKDAYS) if n.startswith(w)), 0) + self.date_offset) % 7
-        repl = {names["d"]: f"{new.day:0{pad}d}", names["m"]: f"{new.month:0{pad}d}",
-                "y": str(new.year).zfill(4) if len(y or "") == 4 else f"{new.year % 100:02d}",
-                "ord": _case_like(g.get("ord", ""), _ordinal(new.day)),
-                "mon": _case_like(g.get("mon", ""), month_name if full else "sept" if len(t) == 4 and new.month == 9
-                                  else month_name[:3]),
-                "wd": _case_like(g.get("wd", ""), _WEEKDAYS[weekday] if w in _WEEKDAYS else _WEEKDAYS[weekday][:3])}
+        weekday = (
+            new.weekday()
+            if y is not None
+            else (  # no year: the weekday moves with the offset
+                next((i for i, n in enumerate(_WEEKDAYS) if n.startswith(w)), 0) + self.date_offset
+            )
+            % 7
+        )
+        repl = {
+            names["d"]: f"{new.day:0{pad}d}",
+            names["m"]: f"{new.month:0{pad}d}",
+            "y": str(new.year).zfill(4) if len(y or "") == 4 else f"{new.year % 100:02d}",
+            "ord": _case_like(g.get("ord", ""), _ordinal(new.day)),
+            "mon": _case_like(
+                g.get("mon", ""), month_name if full else "sept" if len(t) == 4 and new.month == 9 else month_name[:3]
+            ),
+            "wd": _case_like(g.get("wd", ""), _WEEKDAYS[weekday] if w in _WEEKDAYS else _WEEKDAYS[weekday][:3]),
+        }
         edits = sorted((m.start(k), m.end(k), v) for k, v in repl.items() if k in g)
         return _splice(m.string, edits, m.start(), m.end())

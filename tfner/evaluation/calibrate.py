@@ -71,14 +71,21 @@ def calibrate(tagger, windows, target_recall=0.99, batch_size=64, rounds=2, logi
                     break
             thresholds[kind] = best[0]
     final = token_scores(gold, _tags(probabilities, tagger.labels, thresholds))["per_type"]
-    figures = {k: {"threshold": thresholds[k], **final.get(k, {}),
-                   "reached": bool(k in final and final[k]["recall"] >= target_recall)} for k in types}
+    figures = {
+        k: {
+            "threshold": thresholds[k],
+            **final.get(k, {}),
+            "reached": bool(k in final and final[k]["recall"] >= target_recall),
+        }
+        for k in types
+    }
     return thresholds, figures
 
 
 def _main(argv):
-    parser = argparse.ArgumentParser(prog="tfner calibrate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="tfner calibrate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="a model directory saved by tfner train")
     parser.add_argument("--data", required=True, help="labelled validation data (CoNLL, JSONL spans, datasets)")
     parser.add_argument("--split", default="validation", help="split of a `datasets` dict")
@@ -93,7 +100,7 @@ def _main(argv):
     tagger = Tagger.load(args.model)
     corpus = read_data(args.data, args.split)
     if args.max_documents:
-        corpus = dataclasses.replace(corpus, documents=corpus.documents[:args.max_documents])
+        corpus = dataclasses.replace(corpus, documents=corpus.documents[: args.max_documents])
     check_labels(corpus, tagger.labels)
     print(summarize(corpus, "calibration data"))
     windows = tagger.encode(corpus)
@@ -107,15 +114,26 @@ def _main(argv):
     print(f"\n{'type':<12}{'threshold':>10}{'recall':>9}{'precision':>11}   (token level; argmax before)")
     for kind, row in figures.items():
         old = before_tokens["per_type"].get(kind, {})
-        print(f"{kind:<12}{row['threshold']:>10.4g}{row.get('recall', float('nan')):>9.4f}"
-              f"{row.get('precision', float('nan')):>11.4f}   (before {old.get('recall', float('nan')):.4f} / "
-              f"{old.get('precision', float('nan')):.4f})" + ("" if row["reached"] else "   target NOT reached"))
-    print(f"entity F1 {before['f1']:.4f} -> {after['f1']:.4f}, recall {before['recall']:.4f} -> "
-          f"{after['recall']:.4f}, precision {before['precision']:.4f} -> {after['precision']:.4f}")
-    path = write_thresholds(args.model, thresholds, tagger.labels, target_recall=args.target_recall,
-                            measure="token-level recall per type", data=corpus.source, per_type=figures,
-                            entity_before={k: before[k] for k in ("precision", "recall", "f1")},
-                            entity_after={k: after[k] for k in ("precision", "recall", "f1")})
+        print(
+            f"{kind:<12}{row['threshold']:>10.4g}{row.get('recall', float('nan')):>9.4f}"
+            f"{row.get('precision', float('nan')):>11.4f}   (before {old.get('recall', float('nan')):.4f} / "
+            f"{old.get('precision', float('nan')):.4f})" + ("" if row["reached"] else "   target NOT reached")
+        )
+    print(
+        f"entity F1 {before['f1']:.4f} -> {after['f1']:.4f}, recall {before['recall']:.4f} -> "
+        f"{after['recall']:.4f}, precision {before['precision']:.4f} -> {after['precision']:.4f}"
+    )
+    path = write_thresholds(
+        args.model,
+        thresholds,
+        tagger.labels,
+        target_recall=args.target_recall,
+        measure="token-level recall per type",
+        data=corpus.source,
+        per_type=figures,
+        entity_before={k: before[k] for k in ("precision", "recall", "f1")},
+        entity_after={k: after[k] for k in ("precision", "recall", "f1")},
+    )
     print(f"written to {path}")
     missed = [k for k, row in figures.items() if not row["reached"]]
     if missed:

@@ -29,7 +29,7 @@ from tfner.core.config import Config, option
 from tfner.data.align import IGNORE, Windows
 
 ACTIONS = ("warn", "stop", "restore", "raise")
-MAX_TOP_SHARE = 0.99   # a class taking at least this share of the predictions is "near-constant" ...
+MAX_TOP_SHARE = 0.99  # a class taking at least this share of the predictions is "near-constant" ...
 MAX_GOLD_SHARE = 0.95  # ... if the gold share of that class is at most this
 
 
@@ -37,15 +37,22 @@ MAX_GOLD_SHARE = 0.95  # ... if the gold share of that class is at most this
 class CollapseConfig(Config):
     """Label-collapse detection during training (`--collapse-*`)."""
 
-    action: str = option("restore", "When the model predicts (nearly) one class while the gold labels do "
-                         "not: warn and go on, stop, stop and restore the weights of the last healthy check, "
-                         "or raise an error (tuner trials).", choices=ACTIONS)
-    check_every_steps: int = option(0, "Also check for label collapse every N training steps (0: at epoch "
-                                    "ends only).")
-    warmup_epochs: float = option(1.0, "Epochs of training before predicting only O counts as collapse "
-                                  "(healthy models start that way); a constant entity class counts at once.")
-    max_top_share: float = option(MAX_TOP_SHARE, "Collapse: one class takes at least this share of the "
-                                  "predicted labelled tokens ...")
+    action: str = option(
+        "restore",
+        "When the model predicts (nearly) one class while the gold labels do "
+        "not: warn and go on, stop, stop and restore the weights of the last healthy check, "
+        "or raise an error (tuner trials).",
+        choices=ACTIONS,
+    )
+    check_every_steps: int = option(0, "Also check for label collapse every N training steps (0: at epoch ends only).")
+    warmup_epochs: float = option(
+        1.0,
+        "Epochs of training before predicting only O counts as collapse "
+        "(healthy models start that way); a constant entity class counts at once.",
+    )
+    max_top_share: float = option(
+        MAX_TOP_SHARE, "Collapse: one class takes at least this share of the predicted labelled tokens ..."
+    )
     max_gold_share: float = option(MAX_GOLD_SHARE, "... while its share of the gold labels is at most this.")
     sample: int = option(512, "Validation windows (whole documents, drawn once) checked for collapse (0: all).")
 
@@ -73,22 +80,22 @@ class LabelCollapseError(RuntimeError):
 class CollapseReport:
     """The predicted-class distribution on labelled tokens, and the collapse verdict (`reasons`)."""
 
-    labels: list                 # label names, index = class id
-    o_index: object              # index of "O", or None when the labels have none
-    tokens: int                  # labelled tokens looked at
-    top_class: int               # most-predicted class
-    top_share: float             # its share of the predictions
-    gold_share_of_top: float     # the share of that class in the gold labels
+    labels: list  # label names, index = class id
+    o_index: object  # index of "O", or None when the labels have none
+    tokens: int  # labelled tokens looked at
+    top_class: int  # most-predicted class
+    top_share: float  # its share of the predictions
+    gold_share_of_top: float  # the share of that class in the gold labels
     gold_top_class: int
     gold_top_share: float
     classes_predicted: int
     classes_gold: int
-    entropy: float               # of the predicted-class distribution, bits (0: one class)
+    entropy: float  # of the predicted-class distribution, bits (0: one class)
     gold_entropy: float
-    entities_predicted: int      # labelled tokens predicted as an entity class (not O)
+    entities_predicted: int  # labelled tokens predicted as an entity class (not O)
     entities_gold: int
-    shares: dict                 # label -> share of the predictions
-    reasons: tuple = ()          # "constant", "no-entity"; empty: not collapsed
+    shares: dict  # label -> share of the predictions
+    reasons: tuple = ()  # "constant", "no-entity"; empty: not collapsed
     thresholds: dict = field(default_factory=dict)
 
     @property
@@ -111,18 +118,25 @@ class CollapseReport:
 
     def logs(self, prefix="collapse_"):
         """The figures for Keras logs (numbers only; `flag` is added by the caller that knows `warm`)."""
-        figures = {"top_share": self.top_share, "top_class": self.top_class,
-                   "classes_predicted": self.classes_predicted, "classes_gold": self.classes_gold,
-                   "entropy": self.entropy, "entities_predicted": self.entities_predicted}
+        figures = {
+            "top_share": self.top_share,
+            "top_class": self.top_class,
+            "classes_predicted": self.classes_predicted,
+            "classes_gold": self.classes_gold,
+            "entropy": self.entropy,
+            "entities_predicted": self.entities_predicted,
+        }
         return {prefix + k: float(v) for k, v in figures.items()}
 
     def summary(self):
         if not self.tokens:
             return "no labelled tokens to check"
-        text = (f"predicts {self.top_label!r} for {self.top_share:.1%} of {self.tokens:,} labelled tokens "
-                f"(gold: {self.gold_share_of_top:.1%}); {self.classes_predicted} of {len(self.labels)} "
-                f"classes predicted (gold has {self.classes_gold}); entropy {self.entropy:.2f} bits "
-                f"(gold {self.gold_entropy:.2f})")
+        text = (
+            f"predicts {self.top_label!r} for {self.top_share:.1%} of {self.tokens:,} labelled tokens "
+            f"(gold: {self.gold_share_of_top:.1%}); {self.classes_predicted} of {len(self.labels)} "
+            f"classes predicted (gold has {self.classes_gold}); entropy {self.entropy:.2f} bits "
+            f"(gold {self.gold_entropy:.2f})"
+        )
         if self.o_index is not None:
             text += f"; {self.entities_predicted:,} entity tokens predicted (gold: {self.entities_gold:,})"
         return text
@@ -145,8 +159,9 @@ def _flat(values):
     return np.asarray(values).reshape(-1)
 
 
-def collapse_report(pred_ids, gold_ids, labels, o_index="auto", max_top_share=MAX_TOP_SHARE,
-                    max_gold_share=MAX_GOLD_SHARE):
+def collapse_report(
+    pred_ids, gold_ids, labels, o_index="auto", max_top_share=MAX_TOP_SHARE, max_gold_share=MAX_GOLD_SHARE
+):
     """The collapse figures and verdict for predicted class ids against gold class ids.
 
     `pred_ids` and `gold_ids` are arrays of any shape, or lists of per-window arrays, aligned
@@ -166,26 +181,35 @@ def collapse_report(pred_ids, gold_ids, labels, o_index="auto", max_top_share=MA
     thresholds = {"max_top_share": max_top_share, "max_gold_share": max_gold_share}
     if not len(gold):
         nan = float("nan")
-        return CollapseReport(labels, o_index, 0, -1, nan, nan, -1, nan, 0, 0, nan, nan, 0, 0, {},
-                              (), thresholds)
+        return CollapseReport(labels, o_index, 0, -1, nan, nan, -1, nan, 0, 0, nan, nan, 0, 0, {}, (), thresholds)
     pred_counts = np.bincount(pred, minlength=n).astype(np.float64)
     gold_counts = np.bincount(gold, minlength=n).astype(np.float64)
     total = float(len(gold))
     top = int(pred_counts.argmax())
     gold_top = int(gold_counts.argmax())
     report = CollapseReport(
-        labels=labels, o_index=o_index, tokens=int(total), top_class=top,
-        top_share=pred_counts[top] / total, gold_share_of_top=gold_counts[top] / total,
-        gold_top_class=gold_top, gold_top_share=gold_counts[gold_top] / total,
-        classes_predicted=int((pred_counts > 0).sum()), classes_gold=int((gold_counts > 0).sum()),
-        entropy=_entropy(pred_counts), gold_entropy=_entropy(gold_counts),
+        labels=labels,
+        o_index=o_index,
+        tokens=int(total),
+        top_class=top,
+        top_share=pred_counts[top] / total,
+        gold_share_of_top=gold_counts[top] / total,
+        gold_top_class=gold_top,
+        gold_top_share=gold_counts[gold_top] / total,
+        classes_predicted=int((pred_counts > 0).sum()),
+        classes_gold=int((gold_counts > 0).sum()),
+        entropy=_entropy(pred_counts),
+        gold_entropy=_entropy(gold_counts),
         entities_predicted=int(total - pred_counts[o_index]) if o_index is not None else 0,
         entities_gold=int(total - gold_counts[o_index]) if o_index is not None else 0,
         shares={labels[i]: float(c / total) for i, c in enumerate(pred_counts) if c},
-        thresholds=thresholds)
+        thresholds=thresholds,
+    )
     reasons = []
-    if report.classes_gold > 1 and (report.classes_predicted == 1 or (
-            report.top_share >= max_top_share and report.gold_share_of_top <= max_gold_share)):
+    if report.classes_gold > 1 and (
+        report.classes_predicted == 1
+        or (report.top_share >= max_top_share and report.gold_share_of_top <= max_gold_share)
+    ):
         reasons.append("constant")
     if o_index is not None and report.entities_gold > 0 and report.entities_predicted == 0:
         reasons.append("no-entity")
@@ -221,12 +245,18 @@ def sample_windows(windows, max_windows=512, seed=0):
     picked = [w for d in chosen for w in by_doc[d]]
     new_doc = {d: i for i, d in enumerate(chosen)}
     return Windows(
-        input_ids=[windows.input_ids[w] for w in picked], labels=[windows.labels[w] for w in picked],
+        input_ids=[windows.input_ids[w] for w in picked],
+        labels=[windows.labels[w] for w in picked],
         unit_index=[windows.unit_index[w] for w in picked],
         doc_index=np.array([new_doc[int(windows.doc_index[w])] for w in picked], np.int32),
-        cut=windows.cut[picked], prefix=windows.prefix, units=[windows.units[d] for d in chosen],
-        gold=[windows.gold[d] for d in chosen], offsets=[windows.offsets[d] for d in chosen],
-        documents=[windows.documents[d] for d in chosen], skipped=dict(windows.skipped))
+        cut=windows.cut[picked],
+        prefix=windows.prefix,
+        units=[windows.units[d] for d in chosen],
+        gold=[windows.gold[d] for d in chosen],
+        offsets=[windows.offsets[d] for d in chosen],
+        documents=[windows.documents[d] for d in chosen],
+        skipped=dict(windows.skipped),
+    )
 
 
 def check_tagger(tagger, windows, batch_size=64, **thresholds):
@@ -238,9 +268,11 @@ def check_tagger(tagger, windows, batch_size=64, **thresholds):
 def loud_warning(report, what="this model"):
     """A banner for a collapsed model met at evaluation or export."""
     bar = "!" * 100
-    return (f"{bar}\nWARNING: {what} is collapsed ({', '.join(report.reasons)}): it {report.summary()}.\n"
-            f"Its scores are those of a constant predictor; do not deploy it. Retrain it (the "
-            f"LabelCollapseDetector's diagnosis lists the causes to check).\n{bar}")
+    return (
+        f"{bar}\nWARNING: {what} is collapsed ({', '.join(report.reasons)}): it {report.summary()}.\n"
+        f"Its scores are those of a constant predictor; do not deploy it. Retrain it (the "
+        f"LabelCollapseDetector's diagnosis lists the causes to check).\n{bar}"
+    )
 
 
 def check_not_collapsed(tagger, windows, force=False, what="the model to export", **thresholds):
@@ -251,7 +283,8 @@ def check_not_collapsed(tagger, windows, force=False, what="the model to export"
     report = check_tagger(tagger, windows, **thresholds)
     if report.collapsed:
         if not force:
-            raise LabelCollapseError(f"{what} is collapsed: it {report.summary()}; refusing to "
-                                     "continue (use --force to override)", report)
+            raise LabelCollapseError(
+                f"{what} is collapsed: it {report.summary()}; refusing to continue (use --force to override)", report
+            )
         print(loud_warning(report, what), file=sys.stderr, flush=True)
     return report

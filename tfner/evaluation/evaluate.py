@@ -34,12 +34,33 @@ def _run_settings(model_dir):
     without its run config has none of them."""
     with open(os.path.join(model_dir, "config.json")) as f:
         saved = json.load(f)
-    return {k: saved[k] for k in ("seqeval_mode", "synthetic_test", "seed", "synthetic_families",
-                                  "synthetic_locales", "synthetic_label_set") if k in saved}
+    return {
+        k: saved[k]
+        for k in (
+            "seqeval_mode",
+            "synthetic_test",
+            "seed",
+            "synthetic_families",
+            "synthetic_locales",
+            "synthetic_label_set",
+        )
+        if k in saved
+    }
 
 
-def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False, mode=None,
-             max_documents=0, batch_size=64, leaks_path=None, show_text=False, html_path=None):
+def evaluate(
+    model_dir,
+    data="",
+    split="test",
+    output_dir=None,
+    untrained=False,
+    mode=None,
+    max_documents=0,
+    batch_size=64,
+    leaks_path=None,
+    show_text=False,
+    html_path=None,
+):
     """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`, with the
     de-identification figures (`tfner.evaluation.phi`); `leaks_path`: write every missed gold entity
     there as JSON lines (their text only with `show_text`); `html_path`: write gold and predicted entities
@@ -76,8 +97,10 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
     print(format_scores(report["trained"], "trained model:"))
     if tagger.thresholds:
         report["thresholds"] = tagger.thresholds
-        print("decision thresholds (recall-first, tfner calibrate): " +
-              ", ".join(f"{k} {v:.3g}" for k, v in sorted(tagger.thresholds.items())))
+        print(
+            "decision thresholds (recall-first, tfner calibrate): "
+            + ", ".join(f"{k} {v:.3g}" for k, v in sorted(tagger.thresholds.items()))
+        )
     report["phi"] = phi_report(windows, scores["pred"])
     print(format_phi(report["phi"]))
     if leaks_path:
@@ -89,8 +112,12 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
                 f.write(json.dumps(leak, ensure_ascii=False) + "\n")
         print(f"{len(found)} leaked gold entities written to {leaks_path}" + ("" if show_text else " (no text)"))
     if html_path:
-        write_html(html_path, render_evaluation(evaluation_documents(windows, scores["pred"]),
-                                                f"tfner evaluate: {model_dir} on {corpus.source}"))
+        write_html(
+            html_path,
+            render_evaluation(
+                evaluation_documents(windows, scores["pred"]), f"tfner evaluate: {model_dir} on {corpus.source}"
+            ),
+        )
         print(f"gold and predicted entities written to {html_path}")
     if untrained:
         print(f"F1 before -> after fine-tuning: {report['untrained']['f1']:.4f} -> {report['trained']['f1']:.4f}")
@@ -102,24 +129,39 @@ def evaluate(model_dir, data="", split="test", output_dir=None, untrained=False,
 
 
 def build_parser(prog="tfner evaluate"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="Directory written by tfner train.")
-    parser.add_argument("--data", default="", help="CoNLL file, JSONL span file, saved `datasets` "
-                        "directory or hf:NAME (default: the synthetic clinical test notes).")
+    parser.add_argument(
+        "--data",
+        default="",
+        help="CoNLL file, JSONL span file, saved `datasets` "
+        "directory or hf:NAME (default: the synthetic clinical test notes).",
+    )
     parser.add_argument("--split", default="test", help="Split of a `datasets` dict (default: test).")
     parser.add_argument("--output-dir", help="Where to write the results (default: MODEL/evaluation).")
-    parser.add_argument("--untrained", action="store_true",
-                        help="Evaluate the untrained model of the same configuration first.")
-    parser.add_argument("--mode", choices=("default", "strict"), help="seqeval matching (default: "
-                        "the model's training setting).")
+    parser.add_argument(
+        "--untrained", action="store_true", help="Evaluate the untrained model of the same configuration first."
+    )
+    parser.add_argument(
+        "--mode", choices=("default", "strict"), help="seqeval matching (default: the model's training setting)."
+    )
     parser.add_argument("--max-documents", type=int, default=0, help="Evaluate the first N only.")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--leaks", metavar="FILE", help="Write every gold entity the model missed (a unit "
-                        "predicted O) as JSON lines: document, label, offsets; no text unless --show-text.")
+    parser.add_argument(
+        "--leaks",
+        metavar="FILE",
+        help="Write every gold entity the model missed (a unit "
+        "predicted O) as JSON lines: document, label, offsets; no text unless --show-text.",
+    )
     parser.add_argument("--show-text", action="store_true", help="Include the leaked entities' text (PHI!).")
-    parser.add_argument("--html", metavar="FILE", help="Write gold and predicted entities side by side, errors "
-                        "marked by kind, as a self-contained HTML page (it shows the documents' text).")
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="Write gold and predicted entities side by side, errors "
+        "marked by kind, as a self-contained HTML page (it shows the documents' text).",
+    )
     return parser
 
 
@@ -127,8 +169,19 @@ def _main(argv):
     args = build_parser().parse_args(argv)
     if args.batch_size <= 0 or args.max_documents < 0:
         raise UsageError("--batch-size must be positive and --max-documents >= 0")
-    evaluate(args.model, args.data, args.split, args.output_dir, args.untrained, args.mode,
-             args.max_documents, args.batch_size, args.leaks, args.show_text, args.html)
+    evaluate(
+        args.model,
+        args.data,
+        args.split,
+        args.output_dir,
+        args.untrained,
+        args.mode,
+        args.max_documents,
+        args.batch_size,
+        args.leaks,
+        args.show_text,
+        args.html,
+    )
 
 
 def main(argv=None):

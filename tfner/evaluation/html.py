@@ -18,8 +18,20 @@ import html
 
 from tfner.data import tags as tag_schemes
 
-PALETTE = ["#ffd166", "#8ecae6", "#b5e48c", "#f4a3c0", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a",
-           "#bde0fe", "#d8f3dc", "#fcd5ce", "#e2ece9"]
+PALETTE = [
+    "#ffd166",
+    "#8ecae6",
+    "#b5e48c",
+    "#f4a3c0",
+    "#cdb4db",
+    "#ffb38a",
+    "#a0e7e5",
+    "#e9c46a",
+    "#bde0fe",
+    "#d8f3dc",
+    "#fcd5ce",
+    "#e2ece9",
+]
 KINDS = {"missed": "#d62828", "spurious": "#f77f00", "wrong type": "#7b2cbf", "wrong boundary": "#0077b6"}
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:75em;
@@ -53,10 +65,12 @@ def _e(text):
 
 def page(title, body):
     """A complete HTML document with the inline stylesheet."""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body>\n<h1>{_e(title)}</h1>\n{body}\n"
-            "</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body>\n<h1>{_e(title)}</h1>\n{body}\n"
+        "</body></html>\n"
+    )
 
 
 def mark_text(text, marks, palette):
@@ -68,8 +82,10 @@ def mark_text(text, marks, palette):
             continue
         style = f"background:{palette.get(kind, '#ddd')}" + (f";--k:{KINDS[error]}" if error else "")
         out.append(_e(text[position:start]))
-        out.append(f'<mark class="ent{" err" if error else ""}" style="{style}" title="{_e(tooltip)}">'
-                   f'{_e(text[start:end])}<span class="lbl">{_e(kind)}</span></mark>')
+        out.append(
+            f'<mark class="ent{" err" if error else ""}" style="{style}" title="{_e(tooltip)}">'
+            f'{_e(text[start:end])}<span class="lbl">{_e(kind)}</span></mark>'
+        )
         position = end
     out.append(_e(text[position:]))
     return f'<div class="text">{"".join(out)}</div>'
@@ -95,10 +111,14 @@ def render_predictions(results, title="tfner predict"):
     palette = colours({_entity_type(e) for _, ents in results for e in ents})
     docs = []
     for n, (text, ents) in enumerate(results, start=1):
-        marks = [(e["start"], e["end"], _entity_type(e), f"{_entity_type(e)} · score {e.get('score', 0):.3f}", None)
-                 for e in ents]
-        docs.append(f'<section class="doc"><h2>text {n} <span class="origin">· {_count(len(ents), "entity")}'
-                    f"</span></h2>{mark_text(text, marks, palette)}</section>")
+        marks = [
+            (e["start"], e["end"], _entity_type(e), f"{_entity_type(e)} · score {e.get('score', 0):.3f}", None)
+            for e in ents
+        ]
+        docs.append(
+            f'<section class="doc"><h2>text {n} <span class="origin">· {_count(len(ents), "entity")}'
+            f"</span></h2>{mark_text(text, marks, palette)}</section>"
+        )
     hint = '<p class="hint">Hover over an entity for its score.</p>'
     return page(title, legend(palette) + hint + "\n".join(docs))
 
@@ -144,16 +164,25 @@ def render_evaluation(documents, title="tfner evaluate"):
         for k, v in counts.items():
             totals[k] += v
         errors = sum(counts.values())
-        status = (f'<span class="bad">{_count(errors, "error")}: ' +
-                  ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "</span>") if errors else \
-            '<span class="ok">no errors</span>'
+        status = (
+            (
+                f'<span class="bad">{_count(errors, "error")}: '
+                + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+                + "</span>"
+            )
+            if errors
+            else '<span class="ok">no errors</span>'
+        )
         sections.append(
             f'<details class="doc"{" open" if errors else ""}><summary><h2 style="display:inline">{_e(origin)} '
             f'<span class="origin">· {len(gold)} gold, {len(pred)} predicted · </span>{status}</h2></summary>'
             f'<div class="cols"><div><h3>gold</h3>{mark_text(text, gold_marks, palette)}</div>'
-            f'<div><h3>predicted</h3>{mark_text(text, pred_marks, palette)}</div></div></details>')
-    summary = ("<table><tr><th>documents</th>" + "".join(f"<th>{_e(k)}</th>" for k in KINDS) + "</tr><tr>"
-               f"<td>{len(documents)}</td>" + "".join(f"<td>{v}</td>" for v in totals.values()) + "</tr></table>")
+            f"<div><h3>predicted</h3>{mark_text(text, pred_marks, palette)}</div></div></details>"
+        )
+    summary = (
+        "<table><tr><th>documents</th>" + "".join(f"<th>{_e(k)}</th>" for k in KINDS) + "</tr><tr>"
+        f"<td>{len(documents)}</td>" + "".join(f"<td>{v}</td>" for v in totals.values()) + "</tr></table>"
+    )
     return page(title, summary + legend(palette, kinds=True) + "\n".join(sections))
 
 

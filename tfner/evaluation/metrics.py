@@ -26,23 +26,31 @@ def entity_scores(gold, pred, mode="default"):
         found = [t for t, _, _ in get_entities([list(seq) for seq in pred])]
     for entity_type in found:
         predicted[entity_type] = predicted.get(entity_type, 0) + 1
-    per_type = {k: {**_floats(v), "predicted": predicted.get(k, 0)}
-                for k, v in report.items() if not k.endswith(" avg")}
+    per_type = {
+        k: {**_floats(v), "predicted": predicted.get(k, 0)} for k, v in report.items() if not k.endswith(" avg")
+    }
     micro = _floats(report.get("micro avg", {"precision": 0, "recall": 0, "f1-score": 0, "support": 0}))
     flat_gold = [t for seq in gold for t in seq]
     flat_pred = [t for seq in pred for t in seq]
     correct = sum(g == p for g, p in zip(flat_gold, flat_pred))
     return {
-        "precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1"],
-        "support": micro["support"], "accuracy": correct / max(len(flat_gold), 1),
+        "precision": micro["precision"],
+        "recall": micro["recall"],
+        "f1": micro["f1"],
+        "support": micro["support"],
+        "accuracy": correct / max(len(flat_gold), 1),
         "entities_predicted": sum(predicted.values()),
         "per_type": per_type,
     }
 
 
 def _floats(row):
-    return {"precision": float(row["precision"]), "recall": float(row["recall"]),
-            "f1": float(row["f1-score"]), "support": int(row["support"])}
+    return {
+        "precision": float(row["precision"]),
+        "recall": float(row["recall"]),
+        "f1": float(row["f1-score"]),
+        "support": int(row["support"]),
+    }
 
 
 def confusion_matrix(gold, pred, labels):
@@ -65,10 +73,11 @@ def format_scores(scores, title=""):
     lines = [title] if title else []
     lines.append(f"{'type':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for name, row in sorted(scores["per_type"].items()):
-        lines.append(f"{name:<14}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}"
-                     f"{row['support']:>10}")
-    lines.append(f"{'overall':<14}{scores['precision']:>10.4f}{scores['recall']:>10.4f}"
-                 f"{scores['f1']:>10.4f}{scores['support']:>10}")
+        lines.append(f"{name:<14}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}{row['support']:>10}")
+    lines.append(
+        f"{'overall':<14}{scores['precision']:>10.4f}{scores['recall']:>10.4f}"
+        f"{scores['f1']:>10.4f}{scores['support']:>10}"
+    )
     lines.append(f"token accuracy {scores['accuracy']:.4f}")
     return "\n".join(lines)
 

@@ -26,9 +26,12 @@ def token_scores(gold, pred):
     g = np.concatenate([_is_phi(t) for t in gold]) if gold else np.zeros(0, bool)
     p = np.concatenate([_is_phi(t) for t in pred]) if pred else np.zeros(0, bool)
     tp = int((g & p).sum())
-    out = {"phi_tokens": int(g.sum()), "predicted_phi_tokens": int(p.sum()),
-           "recall": float(tp / g.sum()) if g.sum() else float("nan"),
-           "precision": float(tp / p.sum()) if p.sum() else float("nan")}
+    out = {
+        "phi_tokens": int(g.sum()),
+        "predicted_phi_tokens": int(p.sum()),
+        "recall": float(tp / g.sum()) if g.sum() else float("nan"),
+        "precision": float(tp / p.sum()) if p.sum() else float("nan"),
+    }
     out["f1"] = _f1(out["precision"], out["recall"])
     gold_types = [tag_schemes.entity_type(t) for doc in gold for t in doc]
     pred_types = [tag_schemes.entity_type(t) for doc in pred for t in doc]
@@ -37,9 +40,11 @@ def token_scores(gold, pred):
         gk = np.array([t == kind for t in gold_types])
         pk = np.array([t == kind for t in pred_types])
         hit = int((gk & pk).sum())
-        out["per_type"][kind] = {"recall": float(hit / gk.sum()) if gk.sum() else float("nan"),
-                                 "precision": float(hit / pk.sum()) if pk.sum() else float("nan"),
-                                 "support": int(gk.sum())}
+        out["per_type"][kind] = {
+            "recall": float(hit / gk.sum()) if gk.sum() else float("nan"),
+            "precision": float(hit / pk.sum()) if pk.sum() else float("nan"),
+            "support": int(gk.sum()),
+        }
     return out
 
 
@@ -57,11 +62,25 @@ def entity_schemes(gold, pred):
     if not types:
         return {"overall": {}, "per_type": {}}
     results = Evaluator(gold, pred, tags=types, loader="list").evaluate()
-    row = lambda r: {k: float(getattr(r, k)) if k in ("precision", "recall", "f1") else int(getattr(r, k))
-                     for k in ("precision", "recall", "f1", "correct", "incorrect", "partial", "missed",
-                               "spurious", "possible", "actual")}
-    return {"overall": {s: row(results["overall"][s]) for s in SCHEMES},
-            "per_type": {t: {s: row(results["entities"][t][s]) for s in SCHEMES} for t in types}}
+    row = lambda r: {
+        k: float(getattr(r, k)) if k in ("precision", "recall", "f1") else int(getattr(r, k))
+        for k in (
+            "precision",
+            "recall",
+            "f1",
+            "correct",
+            "incorrect",
+            "partial",
+            "missed",
+            "spurious",
+            "possible",
+            "actual",
+        )
+    }
+    return {
+        "overall": {s: row(results["overall"][s]) for s in SCHEMES},
+        "per_type": {t: {s: row(results["entities"][t][s]) for s in SCHEMES} for t in types},
+    }
 
 
 def leaks(windows, pred):
@@ -77,8 +96,13 @@ def leaks(windows, pred):
             missed = sum(t == tag_schemes.OUTSIDE for t in tags[start:end])
             if not missed:
                 continue
-            leak = {"document": d, "label": kind, "units": [start, end], "missed_units": missed,
-                    "units_in_entity": end - start}
+            leak = {
+                "document": d,
+                "label": kind,
+                "units": [start, end],
+                "missed_units": missed,
+                "units_in_entity": end - start,
+            }
             if offsets is not None and len(offsets) >= end:
                 leak["start"], leak["end"] = int(offsets[start][0]), int(offsets[end - 1][1])
             out.append(leak)
@@ -89,20 +113,26 @@ def leak_text(windows, leak):
     """The text of a leaked entity (for `--show-text` only: it is PHI)."""
     doc = windows.documents[leak["document"]]
     if "start" in leak and doc.text is not None:
-        return doc.text[leak["start"]:leak["end"]]
+        return doc.text[leak["start"] : leak["end"]]
     start, end = leak["units"]
     return " ".join(doc.tokens[start:end]) if doc.tokens else ""
 
 
 def format_phi(report):
     t = report["token"]
-    lines = [f"PHI tokens (any type vs not PHI): recall {t['recall']:.4f}  precision {t['precision']:.4f}  "
-             f"F1 {t['f1']:.4f}  ({t['phi_tokens']} gold PHI tokens)"]
+    lines = [
+        f"PHI tokens (any type vs not PHI): recall {t['recall']:.4f}  precision {t['precision']:.4f}  "
+        f"F1 {t['f1']:.4f}  ({t['phi_tokens']} gold PHI tokens)"
+    ]
     overall = report["entity"]["overall"]
     if overall:
         lines.append(f"{'entities':<14}" + "".join(f"{s:>22}" for s in SCHEMES))
-        lines.append(f"{'  P / R / F1':<14}" + "".join(
-            f"{overall[s]['precision']:>8.3f}{overall[s]['recall']:>7.3f}{overall[s]['f1']:>7.3f}" for s in SCHEMES))
+        lines.append(
+            f"{'  P / R / F1':<14}"
+            + "".join(
+                f"{overall[s]['precision']:>8.3f}{overall[s]['recall']:>7.3f}{overall[s]['f1']:>7.3f}" for s in SCHEMES
+            )
+        )
     lines.append(f"leaked gold entities (a unit predicted O): {report['leaked_entities']}")
     return "\n".join(lines)
 
@@ -112,5 +142,9 @@ def phi_report(windows, pred):
     gold = [g for g in windows.gold if g is not None]
     predicted = [p for g, p in zip(windows.gold, pred) if g is not None]
     found = leaks(windows, pred)
-    return {"token": token_scores(gold, predicted), "entity": entity_schemes(gold, predicted),
-            "leaked_entities": len(found), "gold_entities": sum(len(tag_schemes.entities(g)) for g in gold)}
+    return {
+        "token": token_scores(gold, predicted),
+        "entity": entity_schemes(gold, predicted),
+        "leaked_entities": len(found),
+        "gold_entities": sum(len(tag_schemes.entities(g)) for g in gold),
+    }

@@ -41,8 +41,15 @@ def plot_confusion(matrix, labels, path, title="token-level confusion (rows: gol
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if share[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(title)
@@ -59,8 +66,7 @@ def plot_trials(trials, objective, path, title="search", labels=None, direction=
     beside the points (up to 30 trials); `direction` ("max" or "min") is the better way for "best so far".
     """
     x = np.arange(1, len(trials) + 1)
-    done = [(i, t["score"]) for i, t in zip(x, trials)
-            if t["status"] == "COMPLETED" and t["score"] is not None]
+    done = [(i, t["score"]) for i, t in zip(x, trials) if t["status"] == "COMPLETED" and t["score"] is not None]
     failed = [i for i, t in zip(x, trials) if t["status"] != "COMPLETED"]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(trials) + 3), 4.5))
     if done:
@@ -70,16 +76,21 @@ def plot_trials(trials, objective, path, title="search", labels=None, direction=
         ax.step(xs, best, where="post", color="tab:green", alpha=0.7, label="best so far")
         if labels and len(trials) <= 30:
             for i, y in done:
-                ax.annotate(labels[i - 1], (i, y), textcoords="offset points", xytext=(4, 4), fontsize=7,
-                            rotation=30)
+                ax.annotate(labels[i - 1], (i, y), textcoords="offset points", xytext=(4, 4), fontsize=7, rotation=30)
     if failed:
         floor = min(ys) if done else 0.0
-        ax.plot(failed, [floor] * len(failed), "x", color="tab:red", markersize=9,
-                label="failed (not scored)")
+        ax.plot(failed, [floor] * len(failed), "x", color="tab:red", markersize=9, label="failed (not scored)")
         if labels and len(trials) <= 30:
             for i in failed:
-                ax.annotate(labels[i - 1], (i, floor), textcoords="offset points", xytext=(4, -12), fontsize=7,
-                            rotation=-30, color="tab:red")
+                ax.annotate(
+                    labels[i - 1],
+                    (i, floor),
+                    textcoords="offset points",
+                    xytext=(4, -12),
+                    fontsize=7,
+                    rotation=-30,
+                    color="tab:red",
+                )
     ax.set_xticks(x, [str(t["trial_id"]) for t in trials], rotation=90 if len(trials) > 15 else 0)
     ax.margins(x=0.12, y=0.2)  # room for the labels beside the points
     ax.set_xlabel("trial")

@@ -61,13 +61,22 @@ def save_adapter(tagger, path):
 
     weights = adapter_weights(tagger)
     os.makedirs(path, exist_ok=True)
-    meta = {"format": FORMAT, "version": 2, "lora": lora_config(tagger.encoder).to_dict(),
-            "targets_wrapped": list(lora_layers(tagger.encoder)), "labels": list(tagger.labels),
-            "base_checksum": _base_checksum(tagger.encoder), "model_config": tagger.config.to_dict()}
+    meta = {
+        "format": FORMAT,
+        "version": 2,
+        "lora": lora_config(tagger.encoder).to_dict(),
+        "targets_wrapped": list(lora_layers(tagger.encoder)),
+        "labels": list(tagger.labels),
+        "base_checksum": _base_checksum(tagger.encoder),
+        "model_config": tagger.config.to_dict(),
+    }
     with open(os.path.join(path, ADAPTER_CONFIG), "w") as f:
         json.dump(meta, f, indent=1)
-    save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, os.path.join(path, ADAPTER_WEIGHTS),
-              metadata={"format": FORMAT})
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in weights.items()},
+        os.path.join(path, ADAPTER_WEIGHTS),
+        metadata={"format": FORMAT},
+    )
     return path
 
 
@@ -88,15 +97,17 @@ def load_adapter(path, base=None):
         raise ValueError(f"{path}: {ADAPTER_CONFIG} is not a {FORMAT} file")
     source = os.path.join(path, ADAPTER_CONFIG)
     if "model_config" in meta:
-        config, lora_settings = ModelConfig.from_dict(meta["model_config"], source), LoraConfig.from_dict(
-            meta["lora"], source)
+        config, lora_settings = (
+            ModelConfig.from_dict(meta["model_config"], source),
+            LoraConfig.from_dict(meta["lora"], source),
+        )
     else:  # version 1: the flat run config and PEFT-named LoRA settings
-        config, lora_settings = ModelConfig.from_saved(meta["train_config"], source), LoraConfig.from_peft(
-            meta["lora"])
+        config, lora_settings = ModelConfig.from_saved(meta["train_config"], source), LoraConfig.from_peft(meta["lora"])
     labels = meta["labels"]
     if base is None:  # the encoder as Tagger.build makes it, without a model around it yet
-        base = load_encoder(config.encoder, config.pretrained, config.encoder_overrides,
-                            HEADS[config.head].layers_dropped)
+        base = load_encoder(
+            config.encoder, config.pretrained, config.encoder_overrides, HEADS[config.head].layers_dropped
+        )
     if isinstance(base, Tagger):
         encoder, tokenizer = base.encoder, base.tokenizer
     else:
@@ -107,9 +118,11 @@ def load_adapter(path, base=None):
     checksum = _base_checksum(encoder)
     if not math.isclose(checksum, meta["base_checksum"], rel_tol=1e-6):
         unload(encoder)
-        raise ValueError(f"{path}: the adapter was trained on another base encoder (kernel checksum "
-                         f"{meta['base_checksum']:.6g}, this one {checksum:.6g}); load the base it names "
-                         f"(encoder {config.encoder!r}, pretrained={config.pretrained})")
+        raise ValueError(
+            f"{path}: the adapter was trained on another base encoder (kernel checksum "
+            f"{meta['base_checksum']:.6g}, this one {checksum:.6g}); load the base it names "
+            f"(encoder {config.encoder!r}, pretrained={config.pretrained})"
+        )
     model = build_model(encoder, HEADS[config.head].build(config, len(labels)))
     tagger = Tagger(model, encoder, tokenizer, labels, config)
     targets = {**variable_paths(encoder), **_head_variables(model)}

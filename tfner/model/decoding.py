@@ -58,8 +58,12 @@ def check_thresholds(thresholds, labels, source="thresholds"):
     for kind, value in thresholds.items():
         if kind not in types:
             raise ValueError(f"{source}: {kind!r} is not an entity type of this model ({', '.join(types)})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not 0 < value <= 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not 0 < value <= 1
+        ):
             raise ValueError(f"{source}: the threshold of {kind} must be a number in (0, 1], got {value!r}")
     return {k: float(v) for k, v in thresholds.items()}
 
@@ -76,8 +80,9 @@ class Decoder:
         self.thresholds = check_thresholds(thresholds, labels) if thresholds else None
         self.types, self.matrix, self.begin, self.inside = type_matrix(self.labels)
         self.outside = self.labels.index(tag_schemes.OUTSIDE) if tag_schemes.OUTSIDE in self.labels else 0
-        self.vector = np.array([self.thresholds.get(t, 0.5) if self.thresholds else 0.5 for t in self.types],
-                               np.float32)
+        self.vector = np.array(
+            [self.thresholds.get(t, 0.5) if self.thresholds else 0.5 for t in self.types], np.float32
+        )
 
     def __call__(self, probabilities):
         probabilities = np.asarray(probabilities, np.float32)

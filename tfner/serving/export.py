@@ -52,8 +52,7 @@ WARMUP_TEXTS = ["Patient John Smith was seen on 03/04/2021.", "No findings."]
 
 def is_wordpiece(tokenizer):
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    return (backend is not None and type(backend.model).__name__ == "WordPiece"
-            and hasattr(tokenizer, "vocab"))
+    return backend is not None and type(backend.model).__name__ == "WordPiece" and hasattr(tokenizer, "vocab")
 
 
 def _entity_tables(labels):
@@ -94,36 +93,49 @@ class ServingModule(tf.Module):
         names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.token_type_ids else [])
         specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
         if self.token_type_ids:
-            self.serve = tf.function(lambda input_ids, attention_mask, token_type_ids:
-                                     self._serve(input_ids, attention_mask), input_signature=specs)
+            self.serve = tf.function(
+                lambda input_ids, attention_mask, token_type_ids: self._serve(input_ids, attention_mask),
+                input_signature=specs,
+            )
         else:
-            self.serve = tf.function(lambda input_ids, attention_mask: self._serve(input_ids, attention_mask),
-                                     input_signature=specs)
+            self.serve = tf.function(
+                lambda input_ids, attention_mask: self._serve(input_ids, attention_mask), input_signature=specs
+            )
         self.predict_text = None
         if vocab_path is not None:
             import tensorflow_text as text
 
             tok = tagger.tokenizer
             self.vocab_table = tf.lookup.StaticVocabularyTable(
-                tf.lookup.TextFileInitializer(vocab_path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                                              tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
-                num_oov_buckets=1)
+                tf.lookup.TextFileInitializer(
+                    vocab_path,
+                    tf.string,
+                    tf.lookup.TextFileIndex.WHOLE_LINE,
+                    tf.int64,
+                    tf.lookup.TextFileIndex.LINE_NUMBER,
+                ),
+                num_oov_buckets=1,
+            )
             # lower-casing happens in _normalize, where offsets can be mapped back to the text
             self._lower_case = bool(getattr(tok, "do_lower_case", False))
-            self._wordpiece = text.BertTokenizer(self.vocab_table, token_out_type=tf.int64,
-                                                 lower_case=False, unknown_token=tok.unk_token)
+            self._wordpiece = text.BertTokenizer(
+                self.vocab_table, token_out_type=tf.int64, lower_case=False, unknown_token=tok.unk_token
+            )
             self._special = (tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0)
             self._max_tokens = max_length - 2
             types, type_of, is_b = _entity_tables(tagger.labels)
             self.entity_types = tf.constant(types or [""])
             self.type_of = tf.constant(type_of, tf.int64)
             self.is_b = tf.constant(is_b)
-            self.predict_text = tf.function(self._predict_text,
-                                            input_signature=[tf.TensorSpec((None,), tf.string, name="text")])
+            self.predict_text = tf.function(
+                self._predict_text, input_signature=[tf.TensorSpec((None,), tf.string, name="text")]
+            )
 
     def _forward(self, input_ids, attention_mask):
-        logits = self._model({"input_ids": tf.cast(input_ids, tf.int32),
-                              "attention_mask": tf.cast(attention_mask, tf.int32)}, training=False)
+        logits = self._model(
+            {"input_ids": tf.cast(input_ids, tf.int32), "attention_mask": tf.cast(attention_mask, tf.int32)},
+            training=False,
+        )
         return tf.cast(logits, tf.float32)
 
     def _decide(self, probs):
@@ -166,9 +178,9 @@ class ServingModule(tf.Module):
         cls, sep, pad = self._special
         normalized, char_ends = self._normalize(text)
         tokens, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
-        tokens = tokens.merge_dims(1, 2)[:, :self._max_tokens]
-        starts = tf.cast(starts.merge_dims(1, 2)[:, :self._max_tokens], tf.int64)
-        ends = tf.cast(ends.merge_dims(1, 2)[:, :self._max_tokens], tf.int64)
+        tokens = tokens.merge_dims(1, 2)[:, : self._max_tokens]
+        starts = tf.cast(starts.merge_dims(1, 2)[:, : self._max_tokens], tf.int64)
+        ends = tf.cast(ends.merge_dims(1, 2)[:, : self._max_tokens], tf.int64)
         batch = tf.shape(text, out_type=tf.int64)[0]
         lengths = tokens.row_lengths()
         edge = lambda value: tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.constant(value, tf.int64)))
@@ -198,17 +210,23 @@ class ServingModule(tf.Module):
         row = heads // width
         names = tf.gather(self.entity_types, tf.gather(flat(kind), heads))
         # normalized byte offsets -> character offsets of the original text
-        char_ends = tf.concat([char_ends.to_tensor(default_value=tf.int64.max),
-                               tf.fill([batch, 1], tf.int64.max)], axis=1)
+        char_ends = tf.concat(
+            [char_ends.to_tensor(default_value=tf.int64.max), tf.fill([batch, 1], tf.int64.max)], axis=1
+        )
         bounds = tf.gather(char_ends, row)
         char_start = tf.searchsorted(bounds, byte_start[:, None], side="right", out_type=tf.int64)[:, 0]
         char_end = tf.searchsorted(bounds, byte_end[:, None] - 1, side="right", out_type=tf.int64)[:, 0] + 1
         words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
         counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
         padded = lambda values, default: tf.RaggedTensor.from_row_lengths(values, counts).to_tensor(default)
-        return {"entity_label": padded(names, ""), "entity_start": padded(char_start, -1),
-                "entity_end": padded(char_end, -1), "entity_score": padded(mean_score, 0.0),
-                "entity_text": padded(words, ""), "entity_count": counts}
+        return {
+            "entity_label": padded(names, ""),
+            "entity_start": padded(char_start, -1),
+            "entity_end": padded(char_end, -1),
+            "entity_score": padded(mean_score, 0.0),
+            "entity_text": padded(words, ""),
+            "entity_count": counts,
+        }
 
 
 def next_version(root):
@@ -231,8 +249,7 @@ def _warmup(path, name, module, tagger):
     out = os.path.join(path, "assets.extra", WARMUP)
     with tf.io.TFRecordWriter(out) as writer:
         for signature, inputs in requests.items():
-            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=name,
-                                                                                signature_name=signature))
+            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=name, signature_name=signature))
             for key, value in inputs.items():
                 request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
@@ -248,8 +265,7 @@ def read_warmup(path):
     for record in tf.data.TFRecordDataset(path):
         log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
         request = log.predict_log.request
-        out.append((request.model_spec.signature_name,
-                    {k: tf.make_ndarray(v) for k, v in request.inputs.items()}))
+        out.append((request.model_spec.signature_name, {k: tf.make_ndarray(v) for k, v in request.inputs.items()}))
     return out
 
 
@@ -265,8 +281,10 @@ def _write(path, tagger, name, max_length, log):
     if is_wordpiece(tagger.tokenizer) and os.path.exists(os.path.join(staging, "vocab.txt")):
         vocab_path = os.path.join(staging, "vocab.txt")
     else:
-        log(f"predict_text: not exported, {type(tagger.tokenizer).__name__} is not a WordPiece tokenizer "
-            "(no in-graph tokenizer); serve serving_default and tokenize on the client")
+        log(
+            f"predict_text: not exported, {type(tagger.tokenizer).__name__} is not a WordPiece tokenizer "
+            "(no in-graph tokenizer); serve serving_default and tokenize on the client"
+        )
     module = ServingModule(tagger, vocab_path, max_length)
     signatures = {"serving_default": module.serve.get_concrete_function()}
     if module.predict_text is not None:
@@ -287,8 +305,9 @@ def _write(path, tagger, name, max_length, log):
     return sorted(signatures)
 
 
-def export(tagger, name, version=None, output_root="saved_models", force=False, check_windows=None,
-           max_length=None, log=print):
+def export(
+    tagger, name, version=None, output_root="saved_models", force=False, check_windows=None, max_length=None, log=print
+):
     """Write `output_root/name/version/` atomically (see the module docstring); returns its path.
 
     check_windows: Windows to run the collapse check on (None: skip it).
@@ -306,8 +325,10 @@ def export(tagger, name, version=None, output_root="saved_models", force=False, 
         check_not_collapsed(tagger, check_windows, force=force)
     os.makedirs(root, exist_ok=True)
     if max_length is None:
-        max_length = min(getattr(tagger.encoder.config, "max_position_embeddings", 512),
-                         getattr(tagger.tokenizer, "model_max_length", 512) or 512)
+        max_length = min(
+            getattr(tagger.encoder.config, "max_position_embeddings", 512),
+            getattr(tagger.tokenizer, "model_max_length", 512) or 512,
+        )
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root)
     try:
         signatures = _write(tmp, tagger, name, max_length, log)
@@ -331,11 +352,13 @@ def build_parser(prog="tfner export"):
     parser.add_argument("--name", required=True, help="the model name TF Serving serves it under")
     parser.add_argument("--version", type=int, help="integer version (default: the next free one)")
     parser.add_argument("--output-root", default="saved_models")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing version; export a collapsed model anyway")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing version; export a collapsed model anyway"
+    )
     parser.add_argument("--check-data", help="data for the collapse check (default: synthetic clinical notes)")
-    parser.add_argument("--max-length", type=int,
-                        help="tokens predict_text keeps per text (default: the encoder's limit)")
+    parser.add_argument(
+        "--max-length", type=int, help="tokens predict_text keeps per text (default: the encoder's limit)"
+    )
     return parser
 
 
@@ -354,8 +377,7 @@ def _main(argv):
         windows = tagger.encode(corpus)
     except DataError as e:
         what = args.check_data or "the synthetic clinical notes (the default check data)"
-        message = (f"the collapse check cannot run on {what}: {e}; give --check-data FILE with the "
-                   "model's labels")
+        message = f"the collapse check cannot run on {what}: {e}; give --check-data FILE with the model's labels"
         if not args.force:
             raise UsageError(f"{message}, or --force to export without the check") from None
         print(f"warning: {message}; exporting without the check (--force)", file=sys.stderr)

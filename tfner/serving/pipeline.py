@@ -50,13 +50,21 @@ def group_entities(items, text):
             groups[-1]["end"] = end
         else:
             groups.append({"type": kind, "scores": [score], "start": start, "end": end})
-    return [{"entity_group": g["type"], "score": float(np.mean(g["scores"])),
-             "word": text[g["start"]:g["end"]], "start": int(g["start"]), "end": int(g["end"])}
-            for g in groups]
+    return [
+        {
+            "entity_group": g["type"],
+            "score": float(np.mean(g["scores"])),
+            "word": text[g["start"] : g["end"]],
+            "start": int(g["start"]),
+            "end": int(g["end"]),
+        }
+        for g in groups
+    ]
 
 
-def aggregate(text, probabilities, offsets, labels, aggregation="simple", ignore_labels=("O",),
-              word_ids=None, decide=None):
+def aggregate(
+    text, probabilities, offsets, labels, aggregation="simple", ignore_labels=("O",), word_ids=None, decide=None
+):
     """Entities of one text from per-token probabilities (tokens, labels) and character offsets.
 
     decide: probabilities (n, labels) -> label ids (n,); argmax by default, the tagger's
@@ -71,9 +79,11 @@ def aggregate(text, probabilities, offsets, labels, aggregation="simple", ignore
     scores = probabilities[np.arange(len(ids)), ids]
     ignore = set(ignore_labels)
     if aggregation == "none":
-        return [{"entity": labels[i], "score": float(s), "index": n, "word": text[a:b],
-                 "start": int(a), "end": int(b)}
-                for n, (i, s, (a, b)) in enumerate(zip(ids, scores, offsets)) if labels[i] not in ignore]
+        return [
+            {"entity": labels[i], "score": float(s), "index": n, "word": text[a:b], "start": int(a), "end": int(b)}
+            for n, (i, s, (a, b)) in enumerate(zip(ids, scores, offsets))
+            if labels[i] not in ignore
+        ]
     if aggregation == "simple":
         items = [(labels[i], float(s), a, b) for i, s, (a, b) in zip(ids, scores, offsets)]
     else:
@@ -108,8 +118,7 @@ class NERPipeline:
     max_length, stride: int. Window size and overlap in tokens; the tagger's config by default.
     """
 
-    def __init__(self, tagger, aggregation="simple", ignore_labels=("O",), batch_size=32,
-                 max_length=None, stride=None):
+    def __init__(self, tagger, aggregation="simple", ignore_labels=("O",), batch_size=32, max_length=None, stride=None):
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
         self.tagger = tagger
@@ -131,8 +140,18 @@ class NERPipeline:
         results = self.probabilities(batch)
         out = []
         for text, (probs, offsets, words) in zip(batch, results):
-            out.append(aggregate(text, probs, offsets, self.tagger.labels, self.aggregation,
-                                 self.ignore_labels, words, self.tagger.decoder))
+            out.append(
+                aggregate(
+                    text,
+                    probs,
+                    offsets,
+                    self.tagger.labels,
+                    self.aggregation,
+                    self.ignore_labels,
+                    words,
+                    self.tagger.decoder,
+                )
+            )
         return out[0] if single else out
 
     def probabilities(self, texts):
@@ -144,15 +163,13 @@ class NERPipeline:
         if not kept:
             return results
         corpus = Corpus([Document(text=texts[n]) for n in kept], "<texts>")
-        windows = align.encode(corpus, self.tagger.tokenizer, self.tagger.labels, self.max_length,
-                               self.stride)
+        windows = align.encode(corpus, self.tagger.tokenizer, self.tagger.labels, self.max_length, self.stride)
         logits = self.tagger.predict_logits(windows, self.batch_size) if len(windows) else []
         merged = align.merge(windows, [softmax(l) for l in logits], fill=0.0)
         words = None
         if self.aggregation in ("first", "average", "max"):
             enc = self.tagger.tokenizer([texts[n] for n in kept], add_special_tokens=False)
-            words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32)
-                     for i in range(len(kept))]
+            words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32) for i in range(len(kept))]
         for i, n in enumerate(kept):
             if windows.units[i]:
                 results[n] = (merged[i], windows.offsets[i], None if words is None else words[i])

@@ -41,8 +41,10 @@ def read_texts(args):
             if not isinstance(record, dict) or args.text_field not in record:
                 raise UsageError(f"{path}:{n}: no field {args.text_field!r} (use --text-field)")
             if not isinstance(record[args.text_field], str):
-                raise UsageError(f"{path}:{n}: field {args.text_field!r} is a "
-                                 f"{type(record[args.text_field]).__name__}, expected a string")
+                raise UsageError(
+                    f"{path}:{n}: field {args.text_field!r} is a "
+                    f"{type(record[args.text_field]).__name__}, expected a string"
+                )
             texts.append(record[args.text_field])
     return texts
 
@@ -58,8 +60,11 @@ def build_parser(prog="tfner predict"):
     parser.add_argument("--ignore-labels", default="O", help="comma-separated entity types to leave out")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--output", help="write JSON lines here instead of stdout")
-    parser.add_argument("--html", metavar="FILE", help="also write the entities over the texts as a "
-                        "self-contained HTML page (colours by type, scores on hover)")
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the entities over the texts as a self-contained HTML page (colours by type, scores on hover)",
+    )
     return parser
 
 

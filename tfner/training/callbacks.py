@@ -66,8 +66,10 @@ class NaNGuard(tf_keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.failed_at = (self.params.get("epoch", None), batch, float(loss))
             self.model.stop_training = True
-            print(f"\nThe loss became {loss} at batch {batch}: training stopped. Try a lower "
-                  "--learning-rate, --clip-norm 1.0, a longer --warmup-ratio, or float32 precision.")
+            print(
+                f"\nThe loss became {loss} at batch {batch}: training stopped. Try a lower "
+                "--learning-rate, --clip-norm 1.0, a longer --warmup-ratio, or float32 precision."
+            )
 
 
 class HistoryFile(tf_keras.callbacks.Callback):

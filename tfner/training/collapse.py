@@ -22,25 +22,29 @@ def diagnosis(report, when, first_seen, action_taken, config=None):
     now = lambda name: f" (now {getattr(config, name)})" if hasattr(config, name) else ""
     imbalance = ""
     if report.o_index is not None and report.tokens:
-        imbalance = (f" (O is {1 - report.entities_gold / report.tokens:.0%} of the gold tokens, "
-                     f"{report.shares.get('O', 0.0):.0%} of the predictions)")
-    return "\n".join([
-        f"Label collapse ({', '.join(report.reasons)}) at {when}: the model {report.summary()}.",
-        f"First seen at {first_seen}. {action_taken}",
-        "Likely causes, most common first, and the flag to change for each:",
-        "  - learning rate too high for the head or the encoder: lower "
-        f"--learning-rate{now('learning_rate')} or --head-learning-rate{now('head_learning_rate')}; "
-        f"keep --warmup-ratio above 0{now('warmup_ratio')} and --clip-norm 1.0{now('clip_norm')}.",
-        "  - softmax fed to a from-logits loss: a head's last layer must output logits (every tfner "
-        "--head does); a custom head needs no activation on its last Dense, or a loss with "
-        "from_logits=False, never softmax and from_logits=True together.",
-        "  - unmasked padding in the loss or metrics: labels -100 (padding, special tokens, continuation "
-        "sub-tokens) must be masked, as tfner.model.losses.masked_loss and MaskedAccuracy do, and early "
-        "stopping must watch val_f1, not val_accuracy (--early-stopping-patience watches val_f1).",
-        f"  - class imbalance{imbalance}: train longer, --epochs{now('epochs')}, or on more data, "
-        "--max-train-documents 0; if the model has simply not learned entities yet, lengthen "
-        "--collapse-warmup-epochs.",
-    ])
+        imbalance = (
+            f" (O is {1 - report.entities_gold / report.tokens:.0%} of the gold tokens, "
+            f"{report.shares.get('O', 0.0):.0%} of the predictions)"
+        )
+    return "\n".join(
+        [
+            f"Label collapse ({', '.join(report.reasons)}) at {when}: the model {report.summary()}.",
+            f"First seen at {first_seen}. {action_taken}",
+            "Likely causes, most common first, and the flag to change for each:",
+            "  - learning rate too high for the head or the encoder: lower "
+            f"--learning-rate{now('learning_rate')} or --head-learning-rate{now('head_learning_rate')}; "
+            f"keep --warmup-ratio above 0{now('warmup_ratio')} and --clip-norm 1.0{now('clip_norm')}.",
+            "  - softmax fed to a from-logits loss: a head's last layer must output logits (every tfner "
+            "--head does); a custom head needs no activation on its last Dense, or a loss with "
+            "from_logits=False, never softmax and from_logits=True together.",
+            "  - unmasked padding in the loss or metrics: labels -100 (padding, special tokens, continuation "
+            "sub-tokens) must be masked, as tfner.model.losses.masked_loss and MaskedAccuracy do, and early "
+            "stopping must watch val_f1, not val_accuracy (--early-stopping-patience watches val_f1).",
+            f"  - class imbalance{imbalance}: train longer, --epochs{now('epochs')}, or on more data, "
+            "--max-train-documents 0; if the model has simply not learned entities yet, lengthen "
+            "--collapse-warmup-epochs.",
+        ]
+    )
 
 
 def _where(reading):
@@ -79,9 +83,21 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
         run_config: the run's `TrainConfig` (optional): the diagnosis quotes its settings.
     """
 
-    def __init__(self, tagger, windows, action="restore", check_every_steps=0, warmup_epochs=1.0,
-                 max_top_share=MAX_TOP_SHARE, max_gold_share=MAX_GOLD_SHARE, max_windows=512, seed=0,
-                 batch_size=64, prefix="collapse_", run_config=None):
+    def __init__(
+        self,
+        tagger,
+        windows,
+        action="restore",
+        check_every_steps=0,
+        warmup_epochs=1.0,
+        max_top_share=MAX_TOP_SHARE,
+        max_gold_share=MAX_GOLD_SHARE,
+        max_windows=512,
+        seed=0,
+        batch_size=64,
+        prefix="collapse_",
+        run_config=None,
+    ):
         super().__init__()
         if action not in ACTIONS:
             raise ValueError(f"action={action!r}: expected one of {', '.join(ACTIONS)}")
@@ -97,16 +113,16 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
         self._reset()
 
     def _reset(self):
-        self.report = None          # the last check's report
-        self.collapsed_at = None    # the reading that triggered the action
-        self.healthy_at = None      # the last healthy reading (its weights are kept for "restore")
+        self.report = None  # the last check's report
+        self.collapsed_at = None  # the reading that triggered the action
+        self.healthy_at = None  # the last healthy reading (its weights are kept for "restore")
         self.healthy_weights = None
-        self.first_seen = None      # first reading of the current unbroken collapsed run
-        self.started_at = None      # `first_seen` when the action was taken
+        self.first_seen = None  # first reading of the current unbroken collapsed run
+        self.started_at = None  # `first_seen` when the action was taken
         self.diagnosis = None
         self._step = 0
         self._epoch = 0
-        self._last = None           # the last reading of this fit
+        self._last = None  # the last reading of this fit
 
     def on_train_begin(self, logs=None):
         self._reset()
@@ -116,8 +132,11 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
-        if self.check_every_steps and self._step % self.check_every_steps == 0 and (
-                self.collapsed_at is None or self.action == "warn"):
+        if (
+            self.check_every_steps
+            and self._step % self.check_every_steps == 0
+            and (self.collapsed_at is None or self.action == "warn")
+        ):
             self._check(self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -144,11 +163,19 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
         report = check_tagger(self.tagger, self.windows, self.batch_size, **self.thresholds)
         progress = self._progress(epoch, step_in_epoch)
         warm = progress >= self.warmup_epochs - 1e-9
-        reading = {"epoch": epoch + 1, "step_in_epoch": step_in_epoch, "step": self._step,
-                   "progress": progress, "at_epoch_end": step_in_epoch is None, "warm": warm,
-                   "figures": report.logs(prefix=""), "shares": report.shares,
-                   "reasons": list(report.reasons), "top_label": report.top_label,
-                   "flag": int(report.flagged(warm))}
+        reading = {
+            "epoch": epoch + 1,
+            "step_in_epoch": step_in_epoch,
+            "step": self._step,
+            "progress": progress,
+            "at_epoch_end": step_in_epoch is None,
+            "warm": warm,
+            "figures": report.logs(prefix=""),
+            "shares": report.shares,
+            "reasons": list(report.reasons),
+            "top_label": report.top_label,
+            "flag": int(report.flagged(warm)),
+        }
         self.report, self._last = report, reading
         self.readings.append(reading)
         if report.collapsed:
@@ -174,42 +201,64 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
             taken = "Training aborted (action 'raise')."
         elif self.healthy_weights is not None:
             self.model.set_weights(self.healthy_weights)
-            taken = (f"Training stopped and the weights of the last healthy check "
-                     f"({_where(self.healthy_at)}) restored (action 'restore').")
+            taken = (
+                f"Training stopped and the weights of the last healthy check "
+                f"({_where(self.healthy_at)}) restored (action 'restore')."
+            )
         else:
-            taken = ("Training stopped (action 'restore'), but no check was healthy yet: the weights "
-                     "are the collapsed ones.")
+            taken = (
+                "Training stopped (action 'restore'), but no check was healthy yet: the weights are the collapsed ones."
+            )
         if self.action != "warn":
             self.model.stop_training = True
         if not first:  # only "warn" gets here: one line for each later collapsed check
             print(f"\nlabel collapse at {_where(reading)} too: the model {report.summary()}", flush=True)
             return
-        self.diagnosis = diagnosis(report, _where(reading), _where(self.first_seen), taken,
-                                   self.run_config)
+        self.diagnosis = diagnosis(report, _where(reading), _where(self.first_seen), taken, self.run_config)
         if self.action == "raise":
             raise LabelCollapseError(self.diagnosis, report, reading)
         print("\n" + self.diagnosis, flush=True)
 
     def outcome(self):
         """What happened, for metrics.json: collapsed or not, where, and what the weights are now."""
-        restored = (self.action == "restore" and self.collapsed_at is not None
-                    and self.healthy_weights is not None)
-        return {"collapsed": self.collapsed_at is not None, "action": self.action,
-                "at": _where(self.collapsed_at) if self.collapsed_at else None,
-                "first_seen": _where(self.started_at) if self.collapsed_at else None,
-                "top_label": self.collapsed_at["top_label"] if self.collapsed_at else None,
-                "top_share": self.collapsed_at["figures"]["top_share"] if self.collapsed_at else None,
-                "weights_restored_from": _where(self.healthy_at) if restored else None,
-                "checks": len(self.readings), "diagnosis": self.diagnosis}
+        restored = self.action == "restore" and self.collapsed_at is not None and self.healthy_weights is not None
+        return {
+            "collapsed": self.collapsed_at is not None,
+            "action": self.action,
+            "at": _where(self.collapsed_at) if self.collapsed_at else None,
+            "first_seen": _where(self.started_at) if self.collapsed_at else None,
+            "top_label": self.collapsed_at["top_label"] if self.collapsed_at else None,
+            "top_share": self.collapsed_at["figures"]["top_share"] if self.collapsed_at else None,
+            "weights_restored_from": _where(self.healthy_at) if restored else None,
+            "checks": len(self.readings),
+            "diagnosis": self.diagnosis,
+        }
 
     @classmethod
     def from_config(cls, tagger, windows, config, seed=0, batch_size=64, run_config=None):
         """A detector with the settings of a `CollapseConfig` (`run_config`: the run's, for the diagnosis)."""
-        return cls(tagger, windows, config.action, config.check_every_steps, config.warmup_epochs,
-                   config.max_top_share, config.max_gold_share, config.sample, seed, batch_size,
-                   run_config=run_config)
+        return cls(
+            tagger,
+            windows,
+            config.action,
+            config.check_every_steps,
+            config.warmup_epochs,
+            config.max_top_share,
+            config.max_gold_share,
+            config.sample,
+            seed,
+            batch_size,
+            run_config=run_config,
+        )
 
     def get_config(self):
-        return {"action": self.action, "check_every_steps": self.check_every_steps,
-                "warmup_epochs": self.warmup_epochs, **self.thresholds, "max_windows": self.max_windows,
-                "seed": self.seed, "batch_size": self.batch_size, "prefix": self.prefix}
+        return {
+            "action": self.action,
+            "check_every_steps": self.check_every_steps,
+            "warmup_epochs": self.warmup_epochs,
+            **self.thresholds,
+            "max_windows": self.max_windows,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "prefix": self.prefix,
+        }

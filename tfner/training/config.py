@@ -23,68 +23,103 @@ from tfner.model.config import ModelConfig
 class TrainConfig(Config):
     model: ModelConfig = section(ModelConfig, "", "the model: encoder, head, LoRA, windows")
     # Data
-    train: str = option("", "Training data: CoNLL file, JSONL span file, saved `datasets` directory, or "
-                        "'hf:NAME' hub dataset. Empty: the embedded synthetic clinical notes.")
-    validation: str = option("", "Validation data (same forms). Empty: the 'validation' split of a "
-                             "`datasets` dict, else --validation-fraction of the training documents.")
+    train: str = option(
+        "",
+        "Training data: CoNLL file, JSONL span file, saved `datasets` directory, or "
+        "'hf:NAME' hub dataset. Empty: the embedded synthetic clinical notes.",
+    )
+    validation: str = option(
+        "",
+        "Validation data (same forms). Empty: the 'validation' split of a "
+        "`datasets` dict, else --validation-fraction of the training documents.",
+    )
     test: str = option("", "Test data evaluated after training (same forms); optional.")
-    validation_fraction: float = option(0.1, "Share of training documents held out for validation when no "
-                                        "validation data is given.")
+    validation_fraction: float = option(
+        0.1, "Share of training documents held out for validation when no validation data is given."
+    )
     synthetic_train: int = option(1000, "Number of synthetic training notes when --train is empty.")
     synthetic_test: int = option(100, "Number of synthetic test notes when --train is empty.")
-    synthetic_families: list = option([], "Layout families of the synthetic notes (default: all of "
-                                      "tfner.data.notes.FAMILIES).", item_type=str)
-    synthetic_locales: list = option([], "Faker locales of the synthetic notes (default: all of "
-                                     "tfner.data.notes.LOCALES).", item_type=str)
-    synthetic_label_set: str = option("default", "Labels of the synthetic notes: the six PHI types, or also "
-                                      "DOCTOR, HOSPITAL and EMAIL (i2b2 2014 style).",
-                                      choices=("default", "extended"))
+    synthetic_families: list = option(
+        [], "Layout families of the synthetic notes (default: all of tfner.data.notes.FAMILIES).", item_type=str
+    )
+    synthetic_locales: list = option(
+        [], "Faker locales of the synthetic notes (default: all of tfner.data.notes.LOCALES).", item_type=str
+    )
+    synthetic_label_set: str = option(
+        "default",
+        "Labels of the synthetic notes: the six PHI types, or also DOCTOR, HOSPITAL and EMAIL (i2b2 2014 style).",
+        choices=("default", "extended"),
+    )
     max_train_documents: int = option(0, "Use only the first N training documents (0: all).")
     max_eval_documents: int = option(0, "Use only the first N validation/test documents (0: all).")
-    misaligned_spans: str = option("error", "What to do with a span that does not fall on token boundaries: "
-                                   "stop with an error, or skip its document and count it.",
-                                   choices=("error", "skip"))
+    misaligned_spans: str = option(
+        "error",
+        "What to do with a span that does not fall on token boundaries: "
+        "stop with an error, or skip its document and count it.",
+        choices=("error", "skip"),
+    )
     # Optimisation
     batch_size: int = option(32, "Sentences (windows) per batch.")
     epochs: int = option(3, "Training epochs (early stopping may end sooner).")
     learning_rate: float = option(5e-5, "Peak learning rate of AdamW for the encoder.")
-    head_learning_rate: float = option(1e-3, "Peak learning rate for the head, which starts from random "
-                                       "weights and needs larger steps than the pretrained encoder "
-                                       "(0: same as --learning-rate).")
+    head_learning_rate: float = option(
+        1e-3,
+        "Peak learning rate for the head, which starts from random "
+        "weights and needs larger steps than the pretrained encoder "
+        "(0: same as --learning-rate).",
+    )
     warmup_ratio: float = option(0.1, "Share of training steps spent warming the learning rate up linearly.")
     weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm).")
     clip_norm: float = option(1.0, "Global gradient-norm clipping (0: off).")
     early_stopping_patience: int = option(2, "Epochs without a better val_f1 before stopping (0: off).")
-    seqeval_mode: str = option("default", "Entity matching: seqeval's default (conlleval-like) or strict "
-                               "IOB2.", choices=("default", "strict"))
+    seqeval_mode: str = option(
+        "default", "Entity matching: seqeval's default (conlleval-like) or strict IOB2.", choices=("default", "strict")
+    )
     seed: int = option(42, "Random seed for weights, shuffling and the synthetic data.")
     # Speed and distribution (tfner.training.distribute, tfner.data.batching)
-    strategy: str = option("auto", "tf.distribute strategy; auto picks tpu, multi-worker (TF_CONFIG), "
-                           "mirrored (several GPUs), one-device (one GPU) or default, and prints why.",
-                           choices=("auto", "default", "one-device", "mirrored", "multi-worker", "tpu"))
-    devices: list = option([], "Devices for one-device/mirrored, e.g. /gpu:0 /gpu:1 (default: every GPU).",
-                           item_type=str)
+    strategy: str = option(
+        "auto",
+        "tf.distribute strategy; auto picks tpu, multi-worker (TF_CONFIG), "
+        "mirrored (several GPUs), one-device (one GPU) or default, and prints why.",
+        choices=("auto", "default", "one-device", "mirrored", "multi-worker", "tpu"),
+    )
+    devices: list = option(
+        [], "Devices for one-device/mirrored, e.g. /gpu:0 /gpu:1 (default: every GPU).", item_type=str
+    )
     tpu: str = option("", "TPU name or grpc:// address for --strategy tpu ('' on a TPU VM).")
-    padding: str = option("buckets", "Batch padding: to the bound of the window's length bucket, to the "
-                          "batch's longest window, or to max_length (slow).",
-                          choices=("buckets", "batch", "max-length"))
-    bucket_bounds: list = option(list(BUCKET_BOUNDS), "Bucket bounds in tokens, each about 1.5x the one "
-                                 "before (bounds above max_length are dropped; max_length is always the last).")
-    jit_compile: bool = option(False, "Compile the training step with XLA (use with --padding buckets: one "
-                               "compilation per bucket).")
-    precision: str = option("float32", "Keras mixed-precision policy; logits, softmax, loss and LoRA "
-                            "adapters stay float32, float16 gets dynamic loss scaling.",
-                            choices=("float32", "mixed_float16", "mixed_bfloat16"))
-    steps_per_execution: int = option(1, "Training steps run per call into the compiled step (fewer Python "
-                                      "round trips; callbacks see every N-th batch).")
+    padding: str = option(
+        "buckets",
+        "Batch padding: to the bound of the window's length bucket, to the "
+        "batch's longest window, or to max_length (slow).",
+        choices=("buckets", "batch", "max-length"),
+    )
+    bucket_bounds: list = option(
+        list(BUCKET_BOUNDS),
+        "Bucket bounds in tokens, each about 1.5x the one "
+        "before (bounds above max_length are dropped; max_length is always the last).",
+    )
+    jit_compile: bool = option(
+        False, "Compile the training step with XLA (use with --padding buckets: one compilation per bucket)."
+    )
+    precision: str = option(
+        "float32",
+        "Keras mixed-precision policy; logits, softmax, loss and LoRA "
+        "adapters stay float32, float16 gets dynamic loss scaling.",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+    )
+    steps_per_execution: int = option(
+        1,
+        "Training steps run per call into the compiled step (fewer Python "
+        "round trips; callbacks see every N-th batch).",
+    )
     # Label-collapse detection (tfner.evaluation.collapse, tfner.training.collapse)
     collapse: CollapseConfig = section(CollapseConfig, "collapse", "label-collapse detection")
     # Output
     output_dir: str = option("runs/latest", "Where the model, logs, history, metrics and plots are written.")
-    eval_before: bool = option(True, "Also evaluate the untrained model on the test data, for a "
-                               "before/after comparison.")
-    verbose: int = option(1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.",
-                          choices=(0, 1, 2))
+    eval_before: bool = option(
+        True, "Also evaluate the untrained model on the test data, for a before/after comparison."
+    )
+    verbose: int = option(1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.", choices=(0, 1, 2))
 
     def __post_init__(self):
         super().__post_init__()
@@ -94,22 +129,27 @@ class TrainConfig(Config):
         for name in ("max_train_documents", "max_eval_documents", "early_stopping_patience"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("learning_rate", "head_learning_rate", "warmup_ratio", "weight_decay", "clip_norm",
-                     "validation_fraction"):
+        for name in (
+            "learning_rate",
+            "head_learning_rate",
+            "warmup_ratio",
+            "weight_decay",
+            "clip_norm",
+            "validation_fraction",
+        ):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.head_learning_rate < 0:
-            raise ValueError(f"learning rates must be positive, got {self.learning_rate} and "
-                             f"{self.head_learning_rate}")
+            raise ValueError(f"learning rates must be positive, got {self.learning_rate} and {self.head_learning_rate}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0 or self.clip_norm < 0:
-            raise ValueError(f"weight_decay and clip_norm must be >= 0, got {self.weight_decay} and "
-                             f"{self.clip_norm}")
+            raise ValueError(f"weight_decay and clip_norm must be >= 0, got {self.weight_decay} and {self.clip_norm}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
-        if not self.bucket_bounds or any(isinstance(b, bool) or not isinstance(b, int) or b <= 0
-                                         for b in self.bucket_bounds):
+        if not self.bucket_bounds or any(
+            isinstance(b, bool) or not isinstance(b, int) or b <= 0 for b in self.bucket_bounds
+        ):
             raise ValueError(f"bucket_bounds must be positive integers (a list), got {self.bucket_bounds!r}")
         if any(not isinstance(d, str) or not d for d in self.devices):
             raise ValueError(f"devices must be device names such as /gpu:0, got {self.devices!r}")

@@ -48,8 +48,10 @@ class Chosen:
         return self.strategy.num_replicas_in_sync
 
     def describe(self, batch_size):
-        return (f"strategy {self.name} ({self.reason}): {self.replicas} replica(s) x batch {batch_size} = "
-                f"global batch {self.replicas * batch_size}")
+        return (
+            f"strategy {self.name} ({self.reason}): {self.replicas} replica(s) x batch {batch_size} = "
+            f"global batch {self.replicas * batch_size}"
+        )
 
 
 def tf_config():
@@ -62,8 +64,10 @@ def tf_config():
     except json.JSONDecodeError as e:
         raise StrategyError(f"TF_CONFIG is not valid JSON ({e}): {text[:200]!r}") from None
     if not isinstance(value, dict) or "cluster" not in value or "task" not in value:
-        raise StrategyError('TF_CONFIG must be {"cluster": {"worker": ["host:port", ...]}, '
-                            f'"task": {{"type": "worker", "index": 0}}}}, got {text[:200]!r}')
+        raise StrategyError(
+            'TF_CONFIG must be {"cluster": {"worker": ["host:port", ...]}, '
+            f'"task": {{"type": "worker", "index": 0}}}}, got {text[:200]!r}'
+        )
     return value
 
 
@@ -108,8 +112,7 @@ def _check_devices(devices):
         except ValueError:
             spec = None
         if spec is None or (str(spec.device_type).upper(), spec.device_index or 0) not in have:
-            raise StrategyError(f"--devices {name}: no such device here; available: "
-                                f"{', '.join(sorted(have.values()))}")
+            raise StrategyError(f"--devices {name}: no such device here; available: {', '.join(sorted(have.values()))}")
 
 
 def _make(name, devices, tpu):
@@ -134,13 +137,19 @@ def _make(name, devices, tpu):
     if name == "multi-worker":
         config = tf_config()
         if not config:
-            raise StrategyError("--strategy multi-worker needs the TF_CONFIG environment variable: "
-                                '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": '
-                                '"worker", "index": 0}} (the same cluster in every process, its own task)')
+            raise StrategyError(
+                "--strategy multi-worker needs the TF_CONFIG environment variable: "
+                '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": '
+                '"worker", "index": 0}} (the same cluster in every process, its own task)'
+            )
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         task = config["task"]
-        return Chosen(strategy, name, f"{reason}, {task.get('type')} {task.get('index', 0)} of a cluster of "
-                                      f"{cluster_size(config)} from TF_CONFIG")
+        return Chosen(
+            strategy,
+            name,
+            f"{reason}, {task.get('type')} {task.get('index', 0)} of a cluster of "
+            f"{cluster_size(config)} from TF_CONFIG",
+        )
     if name == "tpu":
         return Chosen(_tpu_strategy(tpu), name, f"{reason}, TPU {tpu or '(local)'}")
     raise StrategyError(f"unknown strategy {name!r}")
@@ -164,8 +173,10 @@ def _tpu_strategy(tpu):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
-        raise StrategyError(f"--strategy tpu: no TPU found through TPUClusterResolver(tpu={tpu!r}): {e}. "
-                            "Pass --tpu NAME (or grpc://ADDRESS), or run on a TPU VM.") from None
+        raise StrategyError(
+            f"--strategy tpu: no TPU found through TPUClusterResolver(tpu={tpu!r}): {e}. "
+            "Pass --tpu NAME (or grpc://ADDRESS), or run on a TPU VM."
+        ) from None
     return tf.distribute.TPUStrategy(resolver)
 
 

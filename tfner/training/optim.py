@@ -47,9 +47,17 @@ class AdamW(tf_keras.optimizers.AdamW):
         step = tf.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
         tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=m.handle, v=v.handle, beta1_power=tf.pow(beta_1, step),
-            beta2_power=tf.pow(beta_2, step), lr=tf.cast(self.learning_rate, dtype), beta1=beta_1,
-            beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
+            var=variable.handle,
+            m=m.handle,
+            v=v.handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(self.learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )
 
 
 def make_optimizer(peak, config, total_steps):
@@ -62,8 +70,10 @@ def make_optimizer(peak, config, total_steps):
 
 def make_optimizers(config, total_steps):
     """(encoder optimizer, head optimizer): the head gets its own peak learning rate."""
-    return (make_optimizer(config.learning_rate, config, total_steps),
-            make_optimizer(config.head_learning_rate or config.learning_rate, config, total_steps))
+    return (
+        make_optimizer(config.learning_rate, config, total_steps),
+        make_optimizer(config.head_learning_rate or config.learning_rate, config, total_steps),
+    )
 
 
 def compile_tagger(tagger, config, total_steps):
@@ -77,7 +87,12 @@ def compile_tagger(tagger, config, total_steps):
         encoder_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(encoder_optimizer)
         head_optimizer = tf_keras.mixed_precision.LossScaleOptimizer(head_optimizer)
     model = tagger.model
-    model.compile(optimizer=encoder_optimizer, loss=masked_loss, metrics=[MaskedAccuracy()],
-                  jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    model.compile(
+        optimizer=encoder_optimizer,
+        loss=masked_loss,
+        metrics=[MaskedAccuracy()],
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
     model.head_optimizer, model.clip_norm, model.loss_scaled = head_optimizer, config.clip_norm, loss_scaled
     return tagger

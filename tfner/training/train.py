@@ -52,23 +52,24 @@ def _holdout(corpus, fraction, seed):
     random.Random(seed).shuffle(order)
     cut = max(1, int(round(len(order) * fraction)))
     held, kept = sorted(order[:cut]), sorted(order[cut:])
-    pick = lambda idx, name: Corpus([corpus.documents[i] for i in idx], f"{corpus.source} ({name})",
-                                    dict(corpus.skipped), corpus.converted_iob1)
+    pick = lambda idx, name: Corpus(
+        [corpus.documents[i] for i in idx], f"{corpus.source} ({name})", dict(corpus.skipped), corpus.converted_iob1
+    )
     return pick(kept, f"{1 - fraction:.0%} kept for training"), pick(held, f"{fraction:.0%} held out")
 
 
 def _first(corpus, n):
     if n and len(corpus.documents) > n:
-        return Corpus(corpus.documents[:n], f"{corpus.source} (first {n})", corpus.skipped,
-                      corpus.converted_iob1)
+        return Corpus(corpus.documents[:n], f"{corpus.source} (first {n})", corpus.skipped, corpus.converted_iob1)
     return corpus
 
 
 def load_corpora(config):
     """`{"train", "validation", "test"?}` corpora as the config asks (see TrainConfig's help)."""
     if not config.train:
-        train, test = clinical_notes(config.synthetic_train, config.synthetic_test, seed=config.seed,
-                                     **synthetic_scope(config.flat()))
+        train, test = clinical_notes(
+            config.synthetic_train, config.synthetic_test, seed=config.seed, **synthetic_scope(config.flat())
+        )
         corpora = {"test": test}
     else:
         train, corpora = read_data(config.train, "train"), {}
@@ -127,15 +128,21 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         if initial_weights:
             tagger.model.load_weights(initial_weights)
     m = config.model
-    windows = {name: tagger.encode(corpus, m.label_all_tokens and name == "train", config.misaligned_spans)
-               for name, corpus in corpora.items()}
+    windows = {
+        name: tagger.encode(corpus, m.label_all_tokens and name == "train", config.misaligned_spans)
+        for name, corpus in corpora.items()
+    }
     for name, w in windows.items():
         extra = f" ({len(w)} windows of at most {m.max_length} tokens)" if len(w) != len(w.units) else ""
         skipped = ", ".join(f"{k}: {v}" for k, v in w.skipped.items() if v)
         print(f"{name}: {len(w.units)} documents encoded{extra}" + (f"; skipped {skipped}" if skipped else ""))
     trainable, total = lora.count_parameters(tagger.model)  # as PEFT counts them (pooler left out)
-    how = (f"LoRA r={m.lora.r} alpha={m.lora.alpha:g} bias={m.lora.bias}, "
-           f"{len(lora.lora_layers(tagger.encoder))} layers wrapped" if m.lora.enabled else m.finetune)
+    how = (
+        f"LoRA r={m.lora.r} alpha={m.lora.alpha:g} bias={m.lora.bias}, "
+        f"{len(lora.lora_layers(tagger.encoder))} layers wrapped"
+        if m.lora.enabled
+        else m.finetune
+    )
     print(f"encoder {m.encoder} + head {m.head} ({how}): {lora.parameter_line(tagger.model)}")
     evaluate = lambda w: evaluate_tagger(tagger, w, mode=config.seqeval_mode)
 
@@ -146,8 +153,16 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         print(f"untrained model on {evaluated}: F1 {metrics['before']['f1']:.4f}")
 
     pad = tagger.tokenizer.pad_token_id or 0
-    train_data = make_dataset(windows["train"], global_batch, pad, shuffle=True, seed=config.seed,
-                              padding=config.padding, bounds=config.bucket_bounds, max_length=m.max_length)
+    train_data = make_dataset(
+        windows["train"],
+        global_batch,
+        pad,
+        shuffle=True,
+        seed=config.seed,
+        padding=config.padding,
+        bounds=config.bucket_bounds,
+        max_length=m.max_length,
+    )
     steps = int(train_data.cardinality())  # batches per epoch, for the learning-rate schedule
     with chosen.strategy.scope():
         compile_tagger(tagger, config, steps * config.epochs)
@@ -163,8 +178,9 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
     backup = os.path.join(config.output_dir, "backup")  # every worker: Keras keeps the chief's
     history = HistoryFile(os.path.join(out, "history.json"), resume=_has_files(backup))
-    detector = LabelCollapseDetector.from_config(tagger, windows["validation"], config.collapse,
-                                                 seed=config.seed, run_config=config)
+    detector = LabelCollapseDetector.from_config(
+        tagger, windows["validation"], config.collapse, seed=config.seed, run_config=config
+    )
     callbacks = [
         # first: the callbacks below read its val_* logs
         EntityMetrics(tagger, windows["validation"], mode=config.seqeval_mode),
@@ -172,19 +188,27 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         throughput,
         nan_guard,
         tf_keras.callbacks.ProgbarLogger(count_mode="steps") if config.verbose else None,
-        tf_keras.callbacks.ModelCheckpoint(best_path, monitor="val_f1", mode="max", save_best_only=True,
-                                           save_weights_only=True),
-        tf_keras.callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
-                                         patience=config.early_stopping_patience)
-        if config.early_stopping_patience else None,
+        tf_keras.callbacks.ModelCheckpoint(
+            best_path, monitor="val_f1", mode="max", save_best_only=True, save_weights_only=True
+        ),
+        tf_keras.callbacks.EarlyStopping(
+            monitor="val_f1", mode="max", restore_best_weights=True, patience=config.early_stopping_patience
+        )
+        if config.early_stopping_patience
+        else None,
         tf_keras.callbacks.BackupAndRestore(backup),
         history,
         tf_keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
     ]
     start = time.perf_counter()
     try:
-        tagger.model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch,
-                         verbose=config.verbose, callbacks=[c for c in callbacks if c is not None])
+        tagger.model.fit(
+            train_data,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            verbose=config.verbose,
+            callbacks=[c for c in callbacks if c is not None],
+        )
     except LabelCollapseError:
         if is_chief():
             shutil.rmtree(backup, ignore_errors=True)  # a collapsed run is not one to resume
@@ -193,8 +217,9 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     if is_chief():  # Keras empties it after a finished run; drop the folder (the chief's to remove)
         shutil.rmtree(backup, ignore_errors=True)
     if nan_guard.failed_at is not None:
-        raise TrainingError(f"training stopped: loss {nan_guard.failed_at[2]} at batch "
-                            f"{nan_guard.failed_at[1]} (see the advice above)")
+        raise TrainingError(
+            f"training stopped: loss {nan_guard.failed_at[2]} at batch {nan_guard.failed_at[1]} (see the advice above)"
+        )
     if os.path.exists(best_path):
         tagger.model.load_weights(best_path)
     tagger.save(out, config)
@@ -202,8 +227,9 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         save_adapter(tagger, os.path.join(out, "adapter"))
 
     hist = history.history
-    plots.plot_history(hist, os.path.join(out, "curves.png"),
-                       f"{m.encoder} + {m.head} ({'LoRA' if m.lora.enabled else m.finetune})")
+    plots.plot_history(
+        hist, os.path.join(out, "curves.png"), f"{m.encoder} + {m.head} ({'LoRA' if m.lora.enabled else m.finetune})"
+    )
     metrics["collapse"] = detector.outcome()
     validation = evaluate(windows["validation"])
     metrics["validation"] = public(validation)
@@ -222,8 +248,7 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
 
     print(format_scores(metrics["after"], f"\n{evaluated} after training ({m.encoder} + {m.head}):"))
     if "before" in metrics:
-        print(f"{evaluated} F1 before -> after training: {metrics['before']['f1']:.4f} -> "
-              f"{metrics['after']['f1']:.4f}")
+        print(f"{evaluated} F1 before -> after training: {metrics['before']['f1']:.4f} -> {metrics['after']['f1']:.4f}")
     print(f"model, metrics and plots written to {out}/")
     return tagger, metrics
 
@@ -233,8 +258,9 @@ def _has_files(folder):
 
 
 def build_parser(prog="tfner train"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_config_arguments(parser)
     return parser
 
@@ -244,8 +270,9 @@ def _main(argv):
 
 
 def main(argv=None):
-    return run_command(_main, argv, usage_errors=(DataError, EncoderError, StrategyError),
-                       failures=(TrainingError, LabelCollapseError))
+    return run_command(
+        _main, argv, usage_errors=(DataError, EncoderError, StrategyError), failures=(TrainingError, LabelCollapseError)
+    )
 
 
 if __name__ == "__main__":

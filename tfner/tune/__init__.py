@@ -21,7 +21,27 @@ from tfner.tune.space import (
 )
 from tfner.tune.tuner import NERTuner, distributed_role, make_objective, make_oracle, make_tuner
 
-__all__ = ["DEFAULT_SPACE", "TRIAL_METRICS", "TUNERS", "NERTuner", "SpaceError", "TuneError", "best_config",
-           "best_row", "build_parser", "config_for", "default_space", "distributed_role", "format_table",
-           "hyperparameters", "load_space", "main", "make_objective", "make_oracle", "make_tuner",
-           "parse_space", "trial_rows", "write_results"]
+__all__ = [
+    "DEFAULT_SPACE",
+    "TRIAL_METRICS",
+    "TUNERS",
+    "NERTuner",
+    "SpaceError",
+    "TuneError",
+    "best_config",
+    "best_row",
+    "build_parser",
+    "config_for",
+    "default_space",
+    "distributed_role",
+    "format_table",
+    "hyperparameters",
+    "load_space",
+    "main",
+    "make_objective",
+    "make_oracle",
+    "make_tuner",
+    "parse_space",
+    "trial_rows",
+    "write_results",
+]

@@ -71,41 +71,68 @@ def _positive(text):
 
 
 def build_parser(prog="tfner tune"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     search = parser.add_argument_group("search")
-    search.add_argument("--tuner", choices=TUNERS, default="random",
-                        help="Search algorithm (default: random).")
-    search.add_argument("--max-trials", type=_positive, help="Trials to run in all, resumed ones included "
-                        "(default: 10; grid: the whole grid; hyperband: set by --max-epochs and --factor).")
-    search.add_argument("--executions-per-trial", type=_positive, default=1,
-                        help="Trainings per trial, seeds seed, seed+1, ...; the metrics are averaged "
-                        "(default: 1).")
-    search.add_argument("--objective", default="val_f1",
-                        help=f"Metric to optimise, NAME or NAME:max/NAME:min; one of "
-                        f"{', '.join(TRIAL_METRICS)} (default: val_f1, maximised).")
-    search.add_argument("--space", metavar="SPACE.JSON",
-                        help="Search space: a JSON file or inline JSON (default: the built-in space, see "
-                        "--show-space).")
+    search.add_argument("--tuner", choices=TUNERS, default="random", help="Search algorithm (default: random).")
+    search.add_argument(
+        "--max-trials",
+        type=_positive,
+        help="Trials to run in all, resumed ones included "
+        "(default: 10; grid: the whole grid; hyperband: set by --max-epochs and --factor).",
+    )
+    search.add_argument(
+        "--executions-per-trial",
+        type=_positive,
+        default=1,
+        help="Trainings per trial, seeds seed, seed+1, ...; the metrics are averaged (default: 1).",
+    )
+    search.add_argument(
+        "--objective",
+        default="val_f1",
+        help=f"Metric to optimise, NAME or NAME:max/NAME:min; one of "
+        f"{', '.join(TRIAL_METRICS)} (default: val_f1, maximised).",
+    )
+    search.add_argument(
+        "--space",
+        metavar="SPACE.JSON",
+        help="Search space: a JSON file or inline JSON (default: the built-in space, see --show-space).",
+    )
     search.add_argument("--show-space", action="store_true", help="Print the search space as JSON and exit.")
-    search.add_argument("--directory", default="runs/tuning",
-                        help="Parent folder of the project (default: runs/tuning).")
+    search.add_argument(
+        "--directory", default="runs/tuning", help="Parent folder of the project (default: runs/tuning)."
+    )
     search.add_argument("--project-name", default="search", help="Project folder name (default: search).")
-    search.add_argument("--overwrite", action="store_true",
-                        help="Delete the project and start afresh (default: resume it).")
+    search.add_argument(
+        "--overwrite", action="store_true", help="Delete the project and start afresh (default: resume it)."
+    )
     search.add_argument("--tuner-seed", type=int, help="Seed of the oracle's sampling (default: --seed).")
-    search.add_argument("--max-consecutive-failed-trials", type=_positive, default=3,
-                        help="Stop the search after this many failed trials in a row (default: 3).")
-    search.add_argument("--initial-points", type=_positive,
-                        help="bayesian: random trials before the Gaussian process guides the search "
-                        "(default: 3 per dimension, at most half of --max-trials, at least 2).")
-    search.add_argument("--max-epochs", type=_positive,
-                        help="hyperband: epochs of the longest trials (default: --epochs).")
+    search.add_argument(
+        "--max-consecutive-failed-trials",
+        type=_positive,
+        default=3,
+        help="Stop the search after this many failed trials in a row (default: 3).",
+    )
+    search.add_argument(
+        "--initial-points",
+        type=_positive,
+        help="bayesian: random trials before the Gaussian process guides the search "
+        "(default: 3 per dimension, at most half of --max-trials, at least 2).",
+    )
+    search.add_argument(
+        "--max-epochs", type=_positive, help="hyperband: epochs of the longest trials (default: --epochs)."
+    )
     search.add_argument("--factor", type=int, default=3, help="hyperband: reduction factor (default: 3).")
-    search.add_argument("--hyperband-iterations", type=_positive, default=1,
-                        help="hyperband: times to run the whole algorithm (default: 1).")
-    add_config_arguments(parser.add_argument_group("base training config (what the space leaves alone; "
-                                                   "--output-dir is not used)"))
+    search.add_argument(
+        "--hyperband-iterations",
+        type=_positive,
+        default=1,
+        help="hyperband: times to run the whole algorithm (default: 1).",
+    )
+    add_config_arguments(
+        parser.add_argument_group("base training config (what the space leaves alone; --output-dir is not used)")
+    )
     return parser
 
 
@@ -114,8 +141,11 @@ def _main(argv):
     try:
         return _search(args)
     except KeyboardInterrupt:  # before run_command, which would call it a failed run
-        print("\ninterrupted: run the same command again to resume (the unfinished trial runs again, from "
-              "its last finished epoch)", file=sys.stderr)
+        print(
+            "\ninterrupted: run the same command again to resume (the unfinished trial runs again, from "
+            "its last finished epoch)",
+            file=sys.stderr,
+        )
         return INTERRUPTED
 
 
@@ -130,14 +160,24 @@ def _search(args):
         print(json.dumps(space, indent=1))
         return 0
     if args.tuner == "hyperband" and args.max_trials:
-        print("note: --max-trials is ignored by hyperband (--max-epochs and --factor set the trials)",
-              file=sys.stderr)
-    tuner = make_tuner(base, space, tuner=args.tuner, max_trials=args.max_trials,
-                       executions_per_trial=args.executions_per_trial, objective=args.objective,
-                       directory=args.directory, project_name=args.project_name, overwrite=args.overwrite,
-                       seed=args.tuner_seed, max_consecutive_failed_trials=args.max_consecutive_failed_trials,
-                       initial_points=args.initial_points, max_epochs=args.max_epochs, factor=args.factor,
-                       hyperband_iterations=args.hyperband_iterations)
+        print("note: --max-trials is ignored by hyperband (--max-epochs and --factor set the trials)", file=sys.stderr)
+    tuner = make_tuner(
+        base,
+        space,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        executions_per_trial=args.executions_per_trial,
+        objective=args.objective,
+        directory=args.directory,
+        project_name=args.project_name,
+        overwrite=args.overwrite,
+        seed=args.tuner_seed,
+        max_consecutive_failed_trials=args.max_consecutive_failed_trials,
+        initial_points=args.initial_points,
+        max_epochs=args.max_epochs,
+        factor=args.factor,
+        hyperband_iterations=args.hyperband_iterations,
+    )
     results = tuner.search()
     if results is not None and results["best"] is None:  # None: a worker, whose chief writes the results
         return fail(f"no trial completed: no best config (see {results['project_dir']}/summary.txt)", FAILED)
@@ -146,5 +186,4 @@ def _search(args):
 
 def main(argv=None):
     """`tfner tune`: 0 done, 1 no trial completed, 2 bad usage or data (one `error:` line), 130 interrupted."""
-    return run_command(_main, argv,
-                       usage_errors=(TuneError, DataError, EncoderError, keras_tuner.errors.FatalError))
+    return run_command(_main, argv, usage_errors=(TuneError, DataError, EncoderError, keras_tuner.errors.FatalError))

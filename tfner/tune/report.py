@@ -24,8 +24,9 @@ OUTCOME = "outcome.json"  # beside keras-tuner's trial.json: a trial's status, s
 def trial_rows(tuner):
     """One dict per trial in the order they started: id, status, score, values, metrics, seconds, error."""
     trials = tuner.oracle.trials
-    order = [t for t in tuner.oracle.start_order if t in trials] + \
-        sorted(t for t in trials if t not in tuner.oracle.start_order)
+    order = [t for t in tuner.oracle.start_order if t in trials] + sorted(
+        t for t in trials if t not in tuner.oracle.start_order
+    )
     rows = []
     for trial_id in order:
         trial = trials[trial_id]
@@ -39,15 +40,18 @@ def trial_rows(tuner):
         error = None
         if trial.status != TrialStatus.COMPLETED:
             error = outcome.get("error") or _last_line(trial.message)
-        rows.append({
-            "trial_id": trial_id, "status": trial.status,
-            "score": _finite(trial.score) if trial.status == TrialStatus.COMPLETED else None,
-            "hyperparameters": {n: decode(n, v) for n, v in values.items() if not n.startswith("tuner/")},
-            "hyperband": {k.split("/")[1]: v for k, v in values.items() if k.startswith("tuner/")},
-            "metrics": metrics,
-            "seconds": metrics.get("seconds", outcome.get("seconds")),
-            "error": error,
-        })
+        rows.append(
+            {
+                "trial_id": trial_id,
+                "status": trial.status,
+                "score": _finite(trial.score) if trial.status == TrialStatus.COMPLETED else None,
+                "hyperparameters": {n: decode(n, v) for n, v in values.items() if not n.startswith("tuner/")},
+                "hyperband": {k.split("/")[1]: v for k, v in values.items() if k.startswith("tuner/")},
+                "metrics": metrics,
+                "seconds": metrics.get("seconds", outcome.get("seconds")),
+                "error": error,
+            }
+        )
     return rows
 
 
@@ -66,8 +70,10 @@ def best_config(tuner, row=None):
     row = row or best_row(trial_rows(tuner), tuner.oracle.objective.direction)
     if row is None:
         return None
-    values = {**{n: encode(n, v) for n, v in row["hyperparameters"].items()},
-              **{f"tuner/{k}": v for k, v in row["hyperband"].items() if k == "epochs"}}
+    values = {
+        **{n: encode(n, v) for n, v in row["hyperparameters"].items()},
+        **{f"tuner/{k}": v for k, v in row["hyperband"].items() if k == "epochs"},
+    }
     return config_for(tuner.base_config, values, output_dir=os.path.join(tuner.project_dir, "best"))
 
 
@@ -83,44 +89,67 @@ def write_results(tuner):
         best_config(tuner, best).to_json(best_path)
     elif os.path.exists(best_path):
         os.remove(best_path)
-    plots.plot_trials(rows, objective, os.path.join(tuner.project_dir, "objective.png"),
-                      f"{tuner.kind} search: {objective} per trial ({direction})",
-                      labels=[_short(r["hyperparameters"]) for r in rows], direction=direction)
+    plots.plot_trials(
+        rows,
+        objective,
+        os.path.join(tuner.project_dir, "objective.png"),
+        f"{tuner.kind} search: {objective} per trial ({direction})",
+        labels=[_short(r["hyperparameters"]) for r in rows],
+        direction=direction,
+    )
     write_hparams(tuner, rows)
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
         completed = sum(r["status"] == TrialStatus.COMPLETED for r in rows)
         tuner.results_summary(num_trials=min(10, completed) or 1)
     text = summary.getvalue() + "\n" + format_table(rows, tuner.space, objective) + "\n\n"
-    text += (f"best: trial {best['trial_id']}, {objective} {best['score']:.4f}; retrain it with\n"
-             f"  python -m tfner.train --config {best_path}\n" if best else
-             "no trial completed: no best config (see the error column)\n")
+    text += (
+        f"best: trial {best['trial_id']}, {objective} {best['score']:.4f}; retrain it with\n"
+        f"  python -m tfner.train --config {best_path}\n"
+        if best
+        else "no trial completed: no best config (see the error column)\n"
+    )
     with open(os.path.join(tuner.project_dir, "summary.txt"), "w") as f:
         f.write(text)
     print(text)
-    return {"trials": rows, "best": best, "best_config": best_path if best else None,
-            "project_dir": tuner.project_dir}
+    return {"trials": rows, "best": best, "best_config": best_path if best else None, "project_dir": tuner.project_dir}
 
 
 def write_tables(tuner, rows):
     """trials.json (with the objective and tuner) and trials.csv (one column per value and metric)."""
     with open(os.path.join(tuner.project_dir, "trials.json"), "w") as f:
-        json.dump({"objective": tuner.oracle.objective.name, "direction": tuner.oracle.objective.direction,
-                   "tuner": tuner.kind, "trials": rows}, f, indent=1)
+        json.dump(
+            {
+                "objective": tuner.oracle.objective.name,
+                "direction": tuner.oracle.objective.direction,
+                "tuner": tuner.kind,
+                "trials": rows,
+            },
+            f,
+            indent=1,
+        )
     hp_names = list(tuner.space)
     metric_names = [m for m in TRIAL_METRICS if m != "seconds" and any(m in r["metrics"] for r in rows)]
     band = sorted({k for r in rows for k in r["hyperband"]})
     with open(os.path.join(tuner.project_dir, "trials.csv"), "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["trial_id", "status", "score", *hp_names, *[f"tuner/{k}" for k in band],
-                         *metric_names, "seconds", "error"])
+        writer.writerow(
+            ["trial_id", "status", "score", *hp_names, *[f"tuner/{k}" for k in band], *metric_names, "seconds", "error"]
+        )
         for r in rows:
             hp = r["hyperparameters"]
-            writer.writerow([r["trial_id"], r["status"], _cell(r["score"]),
-                             *[_cell(hp.get(n)) for n in hp_names],
-                             *[_cell(r["hyperband"].get(k)) for k in band],
-                             *[_cell(r["metrics"].get(m)) for m in metric_names], _cell(r["seconds"]),
-                             r["error"] or ""])
+            writer.writerow(
+                [
+                    r["trial_id"],
+                    r["status"],
+                    _cell(r["score"]),
+                    *[_cell(hp.get(n)) for n in hp_names],
+                    *[_cell(r["hyperband"].get(k)) for k in band],
+                    *[_cell(r["metrics"].get(m)) for m in metric_names],
+                    _cell(r["seconds"]),
+                    r["error"] or "",
+                ]
+            )
 
 
 def write_hparams(tuner, rows):
@@ -130,19 +159,22 @@ def write_hparams(tuner, rows):
 
     root = os.path.join(tuner.project_dir, "hparams")
     shutil.rmtree(root, ignore_errors=True)
-    domains = {name: hparams_api.HParam(name, _hparam_domain(entry, name, hparams_api))
-               for name, entry in tuner.space.items()}
+    domains = {
+        name: hparams_api.HParam(name, _hparam_domain(entry, name, hparams_api)) for name, entry in tuner.space.items()
+    }
     metric_names = [m for m in TRIAL_METRICS if any(r["metrics"].get(m) is not None for r in rows)]
     writer = tf.summary.create_file_writer(root)
     with writer.as_default():
-        hparams_api.hparams_config(hparams=list(domains.values()),
-                                   metrics=[hparams_api.Metric(m, display_name=m) for m in metric_names])
+        hparams_api.hparams_config(
+            hparams=list(domains.values()), metrics=[hparams_api.Metric(m, display_name=m) for m in metric_names]
+        )
     writer.close()
     for r in rows:
         writer = tf.summary.create_file_writer(os.path.join(root, f"trial_{r['trial_id']}"))
         with writer.as_default():
-            hparams_api.hparams({domains[n]: encode(n, v) for n, v in r["hyperparameters"].items()},
-                                trial_id=r["trial_id"])
+            hparams_api.hparams(
+                {domains[n]: encode(n, v) for n, v in r["hyperparameters"].items()}, trial_id=r["trial_id"]
+            )
             for m in metric_names:
                 if r["metrics"].get(m) is not None:
                     tf.summary.scalar(m, r["metrics"][m], step=0)
@@ -159,8 +191,15 @@ def format_table(rows, space, objective):
         score = f"{r['score']:.4f}" if r["score"] is not None else ""
         seconds = f"{r['seconds']:.0f}" if r["seconds"] is not None else ""
         error = (r["error"] or "")[:90].replace("|", "/")
-        cells = [r["trial_id"], r["status"], score, *[_cell(r["hyperparameters"].get(n)) for n in names],
-                 *[_cell(r["hyperband"].get(k)) for k in band], seconds, error]
+        cells = [
+            r["trial_id"],
+            r["status"],
+            score,
+            *[_cell(r["hyperparameters"].get(n)) for n in names],
+            *[_cell(r["hyperband"].get(k)) for k in band],
+            seconds,
+            error,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

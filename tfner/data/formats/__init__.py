@@ -19,8 +19,7 @@ from tfner.data.formats.detect import detect_format
 FORMATS = ("conll", "jsonl", "brat", "labelstudio", "doccano")
 SPAN_FORMATS = ("jsonl", "brat", "labelstudio", "doccano")
 SPAN_READERS = {"jsonl": spans.read, "brat": brat.read, "labelstudio": labelstudio.read, "doccano": doccano.read}
-SPAN_WRITERS = {"jsonl": spans.write, "brat": brat.write, "labelstudio": labelstudio.write,
-                "doccano": doccano.write}
+SPAN_WRITERS = {"jsonl": spans.write, "brat": brat.write, "labelstudio": labelstudio.write, "doccano": doccano.write}
 
 
 def read(path, fmt=None, tag_scheme=None, problems=None):
@@ -41,8 +40,10 @@ def write(corpus, path, fmt, tag_scheme="IOB2"):
         raise DataError(f"cannot write format {fmt!r}; expected one of {', '.join(FORMATS)}")
     word = [d for d in corpus.documents if not d.is_spans]
     if word:
-        raise DataError(f"{word[0].origin}: word-level documents cannot be written as {fmt}; convert them to "
-                        "spans first (tfner.data.convert.to_spans)")
+        raise DataError(
+            f"{word[0].origin}: word-level documents cannot be written as {fmt}; convert them to "
+            "spans first (tfner.data.convert.to_spans)"
+        )
     try:
         return SPAN_WRITERS[fmt](corpus, path)
     except UnicodeEncodeError as e:

@@ -91,8 +91,9 @@ def read_text(path, problems=None, strip_bom=True) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         bad = data[e.start : e.start + 1].hex()
-        complain(problems, f"{path}:{line}", f"file is not UTF-8 (byte 0x{bad} at offset {e.start}); "
-                 "re-save it as UTF-8")
+        complain(
+            problems, f"{path}:{line}", f"file is not UTF-8 (byte 0x{bad} at offset {e.start}); re-save it as UTF-8"
+        )
         return data.decode("utf-8", errors="replace")
 
 
@@ -117,8 +118,9 @@ def valid_text(text, where, problems):
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        complain(problems, where, f"text holds a lone surrogate {text[e.start]!r} at offset {e.start}: "
-                 "not valid Unicode")
+        complain(
+            problems, where, f"text holds a lone surrogate {text[e.start]!r} at offset {e.start}: not valid Unicode"
+        )
         return False
     return True
 
@@ -130,8 +132,9 @@ def check_label(label, where, problems, item=None):
         complain(problems, where, f"{what}label {label!r} must be a non-empty string without whitespace")
         return False
     if label.startswith(("B-", "I-")):
-        complain(problems, where, f"{what}label {label!r} looks like an IOB tag; give the bare entity type "
-                 f"({label[2:]!r})")
+        complain(
+            problems, where, f"{what}label {label!r} looks like an IOB tag; give the bare entity type ({label[2:]!r})"
+        )
         return False
     return True
 
@@ -148,16 +151,22 @@ def finish_spans(text, spans, where, problems):
     kept = []
     for start, end, label in spans:
         if not 0 <= start < end <= len(text):
-            complain(problems, where, f"span [{start}, {end}, {label!r}] does not fit the text "
-                     f"(length {len(text)}; need 0 <= start < end <= length)")
+            complain(
+                problems,
+                where,
+                f"span [{start}, {end}, {label!r}] does not fit the text "
+                f"(length {len(text)}; need 0 <= start < end <= length)",
+            )
             continue
         kept.append((start, end, label))
     kept.sort(key=lambda s: (s[0], s[1], s[2]))
     if problems is None:
         for a, b in zip(kept, kept[1:]):
             if b[0] < a[1]:
-                raise DataError(f"{where}: overlapping spans [{a[0]}, {a[1]}, {a[2]!r}] {text[a[0]:a[1]]!r} "
-                                f"and [{b[0]}, {b[1]}, {b[2]!r}] {text[b[0]:b[1]]!r}")
+                raise DataError(
+                    f"{where}: overlapping spans [{a[0]}, {a[1]}, {a[2]!r}] {text[a[0] : a[1]]!r} "
+                    f"and [{b[0]}, {b[1]}, {b[2]!r}] {text[b[0] : b[1]]!r}"
+                )
     return kept
 
 
@@ -184,7 +193,7 @@ def jsonl_records(path, problems=None, skipped=None):
         try:
             obj = load_json(line, where)
         except DataError as e:
-            complain(problems, where, str(e)[len(where) + 2:])
+            complain(problems, where, str(e)[len(where) + 2 :])
             count(skipped if skipped is not None else {}, UNREADABLE)
             continue
         yield where, f"{source}:record {record}", obj

@@ -30,8 +30,15 @@ from tfner.data.formats.base import (
     read_text,
 )
 
-UNSUPPORTED = {"R": "relation", "*": "relation", "E": "event", "A": "attribute", "M": "attribute",
-               "N": "normalization", "#": "note"}
+UNSUPPORTED = {
+    "R": "relation",
+    "*": "relation",
+    "E": "event",
+    "A": "attribute",
+    "M": "attribute",
+    "N": "normalization",
+    "#": "note",
+}
 _WS = re.compile(r"\s+")
 
 
@@ -80,9 +87,14 @@ def _entity(line, text, where, problems, skipped):
     fragments.sort()
     gaps = [text[a_end:b_start] for (_, a_end), (b_start, _) in zip(fragments, fragments[1:])]
     if any(b_start < a_end for (_, a_end), (b_start, _) in zip(fragments, fragments[1:])) or any(
-            g.strip() for g in gaps):
-        note(problems, where, f"discontinuous entity {line.split(chr(9))[-1]!r} is not supported (skipped)",
-             "unsupported")
+        g.strip() for g in gaps
+    ):
+        note(
+            problems,
+            where,
+            f"discontinuous entity {line.split(chr(9))[-1]!r} is not supported (skipped)",
+            "unsupported",
+        )
         count(skipped, "brat discontinuous entity (not supported)")
         return None
     start, end = fragments[0][0], fragments[-1][1]
@@ -114,12 +126,14 @@ def _read_one(txt_path, ann_path, problems, skipped):
         elif kind in UNSUPPORTED:
             if kind == "E" and "\t" in line:  # E1<TAB>Type:T3 Role:T1 -- T3 is the event's trigger
                 triggers.add(line.split("\t")[1].split(" ")[0].partition(":")[2])
-            note(problems, where, f"brat {UNSUPPORTED[kind]} annotations are not supported (skipped)",
-                 "unsupported")
+            note(problems, where, f"brat {UNSUPPORTED[kind]} annotations are not supported (skipped)", "unsupported")
             count(skipped, f"brat {UNSUPPORTED[kind]} (not supported)")
         else:
-            complain(problems, where, f"unknown annotation {line[:40]!r}: expected an ID starting with "
-                     "T, R, E, A, M, N, # or *")
+            complain(
+                problems,
+                where,
+                f"unknown annotation {line[:40]!r}: expected an ID starting with T, R, E, A, M, N, # or *",
+            )
     count(skipped, "brat event trigger (not supported)", len(triggers & set(entities)))
     spans = [span for key, (_, span) in entities.items() if key not in triggers]
     return text, finish_spans(text, spans, ann_path, problems)
@@ -132,8 +146,11 @@ def read(directory, problems=None) -> Corpus:
         raise DataError(f"{source}: expected a brat directory of .txt and .ann files")
     txt, ann = _files(source)
     for stem in sorted(set(ann) - set(txt)):
-        complain(problems, os.path.join(source, stem + ".ann"), f"no {stem}.txt next to it: the text the "
-                 "annotations refer to is missing")
+        complain(
+            problems,
+            os.path.join(source, stem + ".ann"),
+            f"no {stem}.txt next to it: the text the annotations refer to is missing",
+        )
     documents, skipped = [], {}
     for stem in txt:
         txt_path, ann_path = (os.path.join(source, stem + ext) for ext in (".txt", ".ann"))

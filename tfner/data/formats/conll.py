@@ -43,15 +43,24 @@ def parse(text, source, problems=None):
     for lineno, line in enumerate(lines(text), start=1):
         if line.startswith("\ufeff") and line.strip(INVISIBLE).strip():
             count(skipped, LEADING_BOM)
-            note(problems, f"{source}:{lineno}", "byte-order mark (U+FEFF) at the start of the line, removed",
-                 "invisible-line")
+            note(
+                problems,
+                f"{source}:{lineno}",
+                "byte-order mark (U+FEFF) at the start of the line, removed",
+                "invisible-line",
+            )
             line = line.lstrip("\ufeff")
         cols = line.split()
         if cols and not "".join(cols).strip(INVISIBLE):
             count(skipped, INVISIBLE_LINE)
-            note(problems, f"{source}:{lineno}", f"line holds only invisible characters {line.strip()!r} "
-                 "(byte-order mark / zero-width space, as where two files were concatenated): read as a blank "
-                 "line", "invisible-line")
+            note(
+                problems,
+                f"{source}:{lineno}",
+                f"line holds only invisible characters {line.strip()!r} "
+                "(byte-order mark / zero-width space, as where two files were concatenated): read as a blank "
+                "line",
+                "invisible-line",
+            )
             cols = []
         if not cols or cols[0] == DOCSTART:
             if current.tokens:
@@ -59,8 +68,9 @@ def parse(text, source, problems=None):
             current = Sentence()
             continue
         if len(cols) < 2:
-            complain(problems, f"{source}:{lineno}",
-                     f"expected at least 2 columns (token ... tag), got 1: {line.strip()!r}")
+            complain(
+                problems, f"{source}:{lineno}", f"expected at least 2 columns (token ... tag), got 1: {line.strip()!r}"
+            )
             continue
         current.tokens.append(cols[0])
         current.tags.append(cols[-1])
@@ -80,8 +90,10 @@ def resolve_scheme(sentences, tag_scheme, source):
             raise DataError(str(e)) from None
     prefixes = tag_schemes.prefixes_used(s.tags for s in sentences)
     if prefixes & {"E", "S"} and prefixes & {"L", "U"}:
-        raise DataError(f"{source}: tags use both IOBES (E-, S-) and BILOU (L-, U-) prefixes; the scheme is "
-                        "ambiguous: give it with --tag-scheme")
+        raise DataError(
+            f"{source}: tags use both IOBES (E-, S-) and BILOU (L-, U-) prefixes; the scheme is "
+            "ambiguous: give it with --tag-scheme"
+        )
     return tag_schemes.detect_scheme(s.tags for s in sentences) or "IOB2", False
 
 
@@ -134,14 +146,18 @@ def write(corpus, path, scheme="IOB2"):
     out = []
     for doc in corpus.documents:
         if doc.is_spans:
-            raise DataError(f"{doc.origin}: a span document cannot be written as CoNLL; convert it to words "
-                            "first (tfner.data.convert.to_words)")
+            raise DataError(
+                f"{doc.origin}: a span document cannot be written as CoNLL; convert it to words "
+                "first (tfner.data.convert.to_words)"
+            )
         for token in doc.tokens:
             if len(token.split()) != 1 or token != token.strip() or token.split()[0] == DOCSTART:
                 raise DataError(f"{doc.origin}: token {token!r} cannot be written in a CoNLL column")
             if not token.strip(INVISIBLE):
-                raise DataError(f"{doc.origin}: token {token!r} holds only invisible characters; the CoNLL "
-                                "reader would take it for a blank line")
+                raise DataError(
+                    f"{doc.origin}: token {token!r} holds only invisible characters; the CoNLL "
+                    "reader would take it for a blank line"
+                )
         tags = tag_schemes.convert(doc.tags, "IOB2", scheme)
         out += [f"{token} {tag}" for token, tag in zip(doc.tokens, tags)] + [""]
     with open(path, "w", encoding="utf-8", newline="\n") as f:

@@ -48,8 +48,10 @@ def detect_format(path) -> str:
             return "hf"
         if has_ann(path):
             return "brat"
-        raise DataError(f"{path}: is a directory but not a dataset saved with save_to_disk (no "
-                        f"{' or '.join(HF_MARKERS)} in it) nor a brat corpus (no .ann files in it)")
+        raise DataError(
+            f"{path}: is a directory but not a dataset saved with save_to_disk (no "
+            f"{' or '.join(HF_MARKERS)} in it) nor a brat corpus (no .ann files in it)"
+        )
     lower = path.lower()
     if lower.endswith(".ann"):
         raise DataError(f"{path}: a brat .ann file; give the directory holding the .txt and .ann files")

@@ -22,8 +22,12 @@ def parse_item(item, where, problems):
     elif isinstance(item, list) and len(item) == 3:
         start, end, label = item
     else:
-        complain(problems, where, f"label {item!r} should be [start, end, LABEL] or "
-                 '{"start_offset": .., "end_offset": .., "label": ..} (is this a classification project?)')
+        complain(
+            problems,
+            where,
+            f"label {item!r} should be [start, end, LABEL] or "
+            '{"start_offset": .., "end_offset": .., "label": ..} (is this a classification project?)',
+        )
         return None
     for name, value in (("start", start), ("end", end)):
         if not is_offset(value):
@@ -46,5 +50,4 @@ def read(path, problems=None):
 
 def write(corpus, path):
     """Write span documents as doccano JSONL (`label` as [start, end, label] lists)."""
-    write_jsonl(({"text": d.text, "label": [[s, e, l] for s, e, l in d.spans or ()]} for d in corpus.documents),
-                path)
+    write_jsonl(({"text": d.text, "label": [[s, e, l] for s, e, l in d.spans or ()]} for d in corpus.documents), path)

@@ -51,16 +51,22 @@ def _span(region, text, where, problems):
     """(start, end, label) of one `labels` region, or None (reported) when it is not usable."""
     value = region.get("value")
     if not isinstance(value, dict):
-        complain(problems, where, f"result {region.get('id', '')!r}: \"value\" must be an object")
+        complain(problems, where, f'result {region.get("id", "")!r}: "value" must be an object')
         return None
     start, end, labels = value.get("start"), value.get("end"), value.get("labels")
     if not (is_offset(start) and is_offset(end)):
-        complain(problems, where, f"result {region.get('id', '')!r}: value.start and value.end must be "
-                 f"integers, got {start!r} and {end!r}")
+        complain(
+            problems,
+            where,
+            f"result {region.get('id', '')!r}: value.start and value.end must be integers, got {start!r} and {end!r}",
+        )
         return None
     if not isinstance(labels, list) or len(labels) != 1:
-        complain(problems, where, f"result {region.get('id', '')!r}: value.labels must hold exactly one label, "
-                 f"got {labels!r}")
+        complain(
+            problems,
+            where,
+            f"result {region.get('id', '')!r}: value.labels must hold exactly one label, got {labels!r}",
+        )
         return None
     if not check_label(labels[0], where, problems):
         return None
@@ -70,8 +76,12 @@ def _span(region, text, where, problems):
         if a is not None and b is not None and text[a:b] == shown:
             start, end = a, b  # offsets in UTF-16 code units, as older Label Studio wrote them
         else:
-            complain(problems, where, f"result {region.get('id', '')!r}: text[{start}:{end}] is "
-                     f"{text[start:end]!r} but value.text is {shown!r}")
+            complain(
+                problems,
+                where,
+                f"result {region.get('id', '')!r}: text[{start}:{end}] is "
+                f"{text[start:end]!r} but value.text is {shown!r}",
+            )
             return None
     return start, end, labels[0]
 
@@ -119,8 +129,10 @@ def read(path, problems=None) -> Corpus:
     source = str(path)
     data = load_json(read_text(path, problems), source)
     if not is_export(data) and data != []:
-        raise DataError(f"{source}: expected a Label Studio export: a JSON list of tasks, each with "
-                        f'"data": {{"text": ...}} and "annotations"; got {type(data).__name__}')
+        raise DataError(
+            f"{source}: expected a Label Studio export: a JSON list of tasks, each with "
+            f'"data": {{"text": ...}} and "annotations"; got {type(data).__name__}'
+        )
     documents, skipped = [], {}
     for n, task in enumerate(data, start=1):
         where = f"{source}:task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
@@ -140,9 +152,16 @@ def tasks(corpus):
     """Label Studio tasks (one annotation each) for span documents."""
     out = []
     for n, doc in enumerate(corpus.documents, start=1):
-        result = [{"id": f"{n}-{k}", "type": "labels", "from_name": "label", "to_name": "text",
-                   "value": {"start": s, "end": e, "text": doc.text[s:e], "labels": [label]}}
-                  for k, (s, e, label) in enumerate(doc.spans or (), start=1)]
+        result = [
+            {
+                "id": f"{n}-{k}",
+                "type": "labels",
+                "from_name": "label",
+                "to_name": "text",
+                "value": {"start": s, "end": e, "text": doc.text[s:e], "labels": [label]},
+            }
+            for k, (s, e, label) in enumerate(doc.spans or (), start=1)
+        ]
         out.append({"id": n, "data": {"text": doc.text}, "annotations": [{"id": n, "result": result}]})
     return out
 

@@ -57,8 +57,13 @@ def parse_record(obj, where, problems, keys=KEYS, parse=parse_item):
     present = [k for k in keys if k in obj]
     if len(present) != 1:
         wanted = " (or ".join(f'"{k}"' for k in keys) + ")" * (len(keys) - 1)
-        complain(problems, where, f"missing {wanted}: a list of spans; keys found: {sorted(obj)}" if not present
-                 else f"give one of {', '.join(present)}, not several")
+        complain(
+            problems,
+            where,
+            f"missing {wanted}: a list of spans; keys found: {sorted(obj)}"
+            if not present
+            else f"give one of {', '.join(present)}, not several",
+        )
         return None
     items = obj[present[0]]
     if not isinstance(items, list):
@@ -98,5 +103,6 @@ def read(path, problems=None) -> Corpus:
 
 def write(corpus, path):
     """Write span documents as span JSONL (`ner_tags` as [start, end, label] lists)."""
-    write_jsonl(({"text": d.text, "ner_tags": [[s, e, l] for s, e, l in d.spans or ()]}
-                 for d in corpus.documents), path)
+    write_jsonl(
+        ({"text": d.text, "ner_tags": [[s, e, l] for s, e, l in d.spans or ()]} for d in corpus.documents), path
+    )

@@ -13,17 +13,44 @@ from tfner.data.notes import formats as fmt
 from tfner.data.notes import lang, phi
 from tfner.data.notes.builder import Note
 
-ROLES = ("Attending physician", "Consultant", "Resident", "On-call physician", "Ward physician", "Registrar",
-         "Specialist nurse", "Duty doctor", "Senior consultant", "Physician in charge")
+ROLES = (
+    "Attending physician",
+    "Consultant",
+    "Resident",
+    "On-call physician",
+    "Ward physician",
+    "Registrar",
+    "Specialist nurse",
+    "Duty doctor",
+    "Senior consultant",
+    "Physician in charge",
+)
 CLOSINGS = {
     "en": ("Kind regards,", "Best regards,", "Yours sincerely,", "Regards,", "With thanks,"),
-    "de": ("Mit freundlichen Grüßen",), "fr": ("Cordialement,", "Bien confraternellement,"),
-    "no": ("Med vennlig hilsen", "Mvh"), "sv": ("Med vänlig hälsning",), "da": ("Med venlig hilsen",),
-    "nl": ("Met vriendelijke groet,",), "es": ("Atentamente,", "Un saludo,"), "it": ("Cordiali saluti,",),
-    "pl": ("Z poważaniem,",), "pt": ("Atenciosamente,",), "fi": ("Ystävällisin terveisin",),
+    "de": ("Mit freundlichen Grüßen",),
+    "fr": ("Cordialement,", "Bien confraternellement,"),
+    "no": ("Med vennlig hilsen", "Mvh"),
+    "sv": ("Med vänlig hälsning",),
+    "da": ("Med venlig hilsen",),
+    "nl": ("Met vriendelijke groet,",),
+    "es": ("Atentamente,", "Un saludo,"),
+    "it": ("Cordiali saluti,",),
+    "pl": ("Z poważaniem,",),
+    "pt": ("Atenciosamente,",),
+    "fi": ("Ystävällisin terveisin",),
 }
-TEAMS = ("Ward 4B", "Medical ward 7", "Cardiology outpatient clinic", "Emergency department", "GP practice",
-         "Surgical ward 2", "Geriatric day unit", "Acute medical unit", "Dialysis unit", "Stroke unit")
+TEAMS = (
+    "Ward 4B",
+    "Medical ward 7",
+    "Cardiology outpatient clinic",
+    "Emergency department",
+    "GP practice",
+    "Surgical ward 2",
+    "Geriatric day unit",
+    "Acute medical unit",
+    "Dialysis unit",
+    "Stroke unit",
+)
 
 
 class KV:
@@ -86,8 +113,14 @@ def electronically(note: Note, ctx: phi.Ctx) -> None:
     """'Electronically signed by ... on <date> 14:05' (no name in the default label set)."""
     r = ctx.rng
     who = staff(ctx) if ctx.extended else [r.choice(ROLES).lower()]
-    note.line(r.choice(("Electronically signed by ", "Signed: ", "Approved by ")), who, " on ",
-              fmt.date_v(ctx, ctx.today), " ", dx.time(r))
+    note.line(
+        r.choice(("Electronically signed by ", "Signed: ", "Approved by ")),
+        who,
+        " on ",
+        fmt.date_v(ctx, ctx.today),
+        " ",
+        dx.time(r),
+    )
 
 
 def intro(ctx: phi.Ctx, p: phi.Person, when) -> list:
@@ -97,29 +130,124 @@ def intro(ctx: phi.Ctx, p: phi.Person, when) -> list:
     d = fmt.date_v(ctx, when)
     x = r.randint(0, 7)
     if x == 0:
-        return [phi.ref(ctx, p), ", ", phi.a_age(p), phi.age(p), "-year-old ", phi.man(ctx, p), " from ",
-                phi.city_v(ctx, p), ", was admitted on ", d, " with ", c, "."]
+        return [
+            phi.ref(ctx, p),
+            ", ",
+            phi.a_age(p),
+            phi.age(p),
+            "-year-old ",
+            phi.man(ctx, p),
+            " from ",
+            phi.city_v(ctx, p),
+            ", was admitted on ",
+            d,
+            " with ",
+            c,
+            ".",
+        ]
     if x == 1:
-        return [phi.name(ctx, p), " (", phi.age_unit(ctx, p), ", ", phi.sex(ctx, p),
-                ") presented to the emergency department on ", d, " with ", c, "."]
+        return [
+            phi.name(ctx, p),
+            " (",
+            phi.age_unit(ctx, p),
+            ", ",
+            phi.sex(ctx, p),
+            ") presented to the emergency department on ",
+            d,
+            " with ",
+            c,
+            ".",
+        ]
     if x == 2:
-        return ["Pt is ", phi.a_age(p), phi.age(p), r.choice((" yo ", " y/o ", " y.o. ")), phi.man(ctx, p),
-                ", MRN ", phi.mrn(ctx), ", admitted ", d, " via ", r.choice(("GP", "ambulance", "the ED")), "."]
+        return [
+            "Pt is ",
+            phi.a_age(p),
+            phi.age(p),
+            r.choice((" yo ", " y/o ", " y.o. ")),
+            phi.man(ctx, p),
+            ", MRN ",
+            phi.mrn(ctx),
+            ", admitted ",
+            d,
+            " via ",
+            r.choice(("GP", "ambulance", "the ED")),
+            ".",
+        ]
     if x == 3:
-        return ["This ", phi.age(p), "-year-old ", phi.man(ctx, p), " (", phi.name(ctx, p), ", born ",
-                fmt.date_v(ctx, p.dob), ") was referred by the GP on ", d, " because of ", c, "."]
+        return [
+            "This ",
+            phi.age(p),
+            "-year-old ",
+            phi.man(ctx, p),
+            " (",
+            phi.name(ctx, p),
+            ", born ",
+            fmt.date_v(ctx, p.dob),
+            ") was referred by the GP on ",
+            d,
+            " because of ",
+            c,
+            ".",
+        ]
     if x == 4:
-        return [phi.ref(ctx, p), ", aged ", phi.age(p), ", living in ", phi.city_v(ctx, p),
-                ", is admitted today (", d, ") with ", c, "."]
+        return [
+            phi.ref(ctx, p),
+            ", aged ",
+            phi.age(p),
+            ", living in ",
+            phi.city_v(ctx, p),
+            ", is admitted today (",
+            d,
+            ") with ",
+            c,
+            ".",
+        ]
     if x == 5:
-        return [phi.name(ctx, p, "f,g"), " - ", phi.age_unit(ctx, p), " - ", phi.city_v(ctx, p), "\n",
-                "Seen on ", d, " for ", c, "."]
+        return [
+            phi.name(ctx, p, "f,g"),
+            " - ",
+            phi.age_unit(ctx, p),
+            " - ",
+            phi.city_v(ctx, p),
+            "\n",
+            "Seen on ",
+            d,
+            " for ",
+            c,
+            ".",
+        ]
     if x == 6:
-        return ["On ", d, ", ", phi.ref(ctx, p), " (", phi.age_any(ctx, p), ") was brought in by ambulance from ",
-                r.choice(("home", "a nursing home", "work")), " in ", phi.city_v(ctx, p), " with ", c, "."]
-    return [phi.title(ctx, p), " ", phi.name(ctx, p, "f"), " is ", phi.age(p), " years old and lives ",
-            r.choice(("alone", "with family", "in a care home")), " in ", phi.city_v(ctx, p),
-            ". Admitted ", d, " with ", c, "."]
+        return [
+            "On ",
+            d,
+            ", ",
+            phi.ref(ctx, p),
+            " (",
+            phi.age_any(ctx, p),
+            ") was brought in by ambulance from ",
+            r.choice(("home", "a nursing home", "work")),
+            " in ",
+            phi.city_v(ctx, p),
+            " with ",
+            c,
+            ".",
+        ]
+    return [
+        phi.title(ctx, p),
+        " ",
+        phi.name(ctx, p, "f"),
+        " is ",
+        phi.age(p),
+        " years old and lives ",
+        r.choice(("alone", "with family", "in a care home")),
+        " in ",
+        phi.city_v(ctx, p),
+        ". Admitted ",
+        d,
+        " with ",
+        c,
+        ".",
+    ]
 
 
 def contact(ctx: phi.Ctx, p: phi.Person) -> list:
@@ -129,15 +257,29 @@ def contact(ctx: phi.Ctx, p: phi.Person) -> list:
     if x == 0:
         return [r.choice(("Contact: ", "Tel: ", "Phone ")), fmt.phone_v(ctx, p)]
     if x == 5:
-        return ["Moved here from ", phi.city_v(ctx), ", ", phi.country_v(ctx), r.choice((", lives with family.",
-                " some years ago.", "; needs an interpreter."))]
+        return [
+            "Moved here from ",
+            phi.city_v(ctx),
+            ", ",
+            phi.country_v(ctx),
+            r.choice((", lives with family.", " some years ago.", "; needs an interpreter.")),
+        ]
     if x == 1:
-        return ["Next of kin (", r.choice(("daughter", "son", "wife", "husband", "partner")), ") can be reached on ",
-                fmt.phone_v(ctx), "."]
+        return [
+            "Next of kin (",
+            r.choice(("daughter", "son", "wife", "husband", "partner")),
+            ") can be reached on ",
+            fmt.phone_v(ctx),
+            ".",
+        ]
     if x == 2:
         return [r.choice(("Lives at ", "Address: ", "Home address ")), phi.address(ctx, p), "."]
     if x == 3:
-        return ["The patient can be reached at ", fmt.phone_v(ctx, p), " (", r.choice(("mobile", "home", "work")),
-                ")."]
-    return ["Lives in ", phi.city_v(ctx, p), r.choice((", independent in daily activities.", " with family.",
-                                                       ", home care twice daily.", " alone, no support."))]
+        return ["The patient can be reached at ", fmt.phone_v(ctx, p), " (", r.choice(("mobile", "home", "work")), ")."]
+    return [
+        "Lives in ",
+        phi.city_v(ctx, p),
+        r.choice(
+            (", independent in daily activities.", " with family.", ", home care twice daily.", " alone, no support.")
+        ),
+    ]

@@ -10,8 +10,14 @@ from tfner.data.notes.context import Ctx
 from tfner.data.notes.phi import Person, name, person
 
 _HOSPITALS = {
-    "en": ("{city} General Hospital", "{city} Medical Center", "St. {saint}'s Hospital", "{last} Memorial Hospital",
-           "University Hospital {city}", "{city} Royal Infirmary"),
+    "en": (
+        "{city} General Hospital",
+        "{city} Medical Center",
+        "St. {saint}'s Hospital",
+        "{last} Memorial Hospital",
+        "University Hospital {city}",
+        "{city} Royal Infirmary",
+    ),
     "de": ("Klinikum {city}", "Universitätsklinikum {city}", "Krankenhaus {city}", "St.-{saint}-Hospital"),
     "fr": ("CHU de {city}", "Hôpital {last}", "Centre hospitalier de {city}", "Clinique {saint}"),
     "no": ("Sykehuset {city}", "{city} sykehus", "{city} legevakt", "Helse {city}"),

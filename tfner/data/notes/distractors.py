@@ -8,6 +8,8 @@ function returns plain text; none of it is ever labelled.
 
 from __future__ import annotations
 
+# Word tables: kept dense, several entries a line.
+# fmt: off
 DRUGS = (
     "metoprolol", "paracetamol", "ibuprofen", "amoxicillin", "metformin", "atorvastatin", "furosemide", "apixaban",
     "omeprazole", "prednisolone", "salbutamol", "lisinopril", "ramipril", "amlodipine", "bisoprolol", "warfarin",
@@ -64,6 +66,7 @@ HEADINGS = {
 }
 
 
+# fmt: on
 def _num(r, lo, hi, decimals: int) -> str:
     value = r.uniform(lo, hi)
     return f"{value:.{decimals}f}" if decimals else str(int(round(value)))
@@ -106,9 +109,17 @@ def bp(r) -> str:
 
 
 def vitals(r) -> str:
-    parts = [f"BP {bp(r)}", f"HR {r.randint(45, 135)}", f"SpO2 {r.randint(86, 100)}{r.choice((' %', '%'))}",
-             f"Temp {r.randint(35, 39)}.{r.randint(0, 9)}", f"RR {r.randint(10, 32)}", f"GCS {r.randint(9, 15)}",
-             f"pulse {r.randint(45, 135)} bpm", f"NEWS {r.randint(0, 9)}", f"weight {r.randint(45, 130)} kg"]
+    parts = [
+        f"BP {bp(r)}",
+        f"HR {r.randint(45, 135)}",
+        f"SpO2 {r.randint(86, 100)}{r.choice((' %', '%'))}",
+        f"Temp {r.randint(35, 39)}.{r.randint(0, 9)}",
+        f"RR {r.randint(10, 32)}",
+        f"GCS {r.randint(9, 15)}",
+        f"pulse {r.randint(45, 135)} bpm",
+        f"NEWS {r.randint(0, 9)}",
+        f"weight {r.randint(45, 130)} kg",
+    ]
     chosen = r.sample(parts, r.randint(2, 5))
     return r.choice((", ", "; ", "  ", ", ")).join(chosen)
 
@@ -119,9 +130,15 @@ def time(r) -> str:
 
 
 def room(r) -> str:
-    return r.choice((f"Room {r.randint(1, 40)}{r.choice(('', 'A', 'B', 'C'))}", f"bed {r.randint(1, 30)}",
-                     f"room {r.randint(100, 450)}, bed {r.randint(1, 4)}", f"Ward {r.randint(1, 12)}{r.choice('ABC')}",
-                     f"Bay {r.randint(1, 8)} bed {r.randint(1, 6)}"))
+    return r.choice(
+        (
+            f"Room {r.randint(1, 40)}{r.choice(('', 'A', 'B', 'C'))}",
+            f"bed {r.randint(1, 30)}",
+            f"room {r.randint(100, 450)}, bed {r.randint(1, 4)}",
+            f"Ward {r.randint(1, 12)}{r.choice('ABC')}",
+            f"Bay {r.randint(1, 8)} bed {r.randint(1, 6)}",
+        )
+    )
 
 
 def icd(r) -> str:
@@ -160,67 +177,137 @@ def several(r, make, k: int, *args, sep: str = " ") -> str:
 
 def history(r, he: bool) -> str:
     s = "He" if he else "She"
-    onset = _pick(r, f"for the past {r.randint(2, 14)} days", "since yesterday", f"for {r.randint(2, 6)} weeks",
-                  "since this morning", f"over the last {r.randint(2, 12)} hours", "for some time")
-    extra = _pick(r, "", " that worsens on exertion", ", associated with nausea", ", without fever",
-                  ", with no radiation", " and has not been eating well", ", partly relieved by rest")
-    first = _pick(r, f"{s} reports {complaint(r)} {onset}{extra}.", f"{s} describes {complaint(r)} {onset}{extra}.",
-                  f"Presents with {complaint(r)} {onset}{extra}.", f"Complains of {complaint(r)} {onset}{extra}.")
-    more = _pick(r, "", f" Known {icd(r)}.", f" Previously treated for {icd(r)}.", " No previous similar episodes.",
-                 f" Pain score {r.randint(1, 9)}/10.", f" {s} takes {med(r)}.", " Lives alone, independent in ADL.")
+    onset = _pick(
+        r,
+        f"for the past {r.randint(2, 14)} days",
+        "since yesterday",
+        f"for {r.randint(2, 6)} weeks",
+        "since this morning",
+        f"over the last {r.randint(2, 12)} hours",
+        "for some time",
+    )
+    extra = _pick(
+        r,
+        "",
+        " that worsens on exertion",
+        ", associated with nausea",
+        ", without fever",
+        ", with no radiation",
+        " and has not been eating well",
+        ", partly relieved by rest",
+    )
+    first = _pick(
+        r,
+        f"{s} reports {complaint(r)} {onset}{extra}.",
+        f"{s} describes {complaint(r)} {onset}{extra}.",
+        f"Presents with {complaint(r)} {onset}{extra}.",
+        f"Complains of {complaint(r)} {onset}{extra}.",
+    )
+    more = _pick(
+        r,
+        "",
+        f" Known {icd(r)}.",
+        f" Previously treated for {icd(r)}.",
+        " No previous similar episodes.",
+        f" Pain score {r.randint(1, 9)}/10.",
+        f" {s} takes {med(r)}.",
+        " Lives alone, independent in ADL.",
+    )
     return first + more
 
 
 def exam(r) -> str:
-    return _pick(r, "Heart sounds regular, no murmurs.", "Chest clear on auscultation.",
-                 f"Crackles over the {r.choice(('right', 'left'))} base.", "Abdomen soft, non-tender.",
-                 "Alert and oriented, no focal deficits.", "Mild pitting oedema of both ankles.",
-                 f"Capillary refill {r.randint(1, 4)} s.", "Warm and well perfused.", "No neck stiffness.",
-                 f"Pupils equal, {r.randint(2, 5)} mm, reactive.")
+    return _pick(
+        r,
+        "Heart sounds regular, no murmurs.",
+        "Chest clear on auscultation.",
+        f"Crackles over the {r.choice(('right', 'left'))} base.",
+        "Abdomen soft, non-tender.",
+        "Alert and oriented, no focal deficits.",
+        "Mild pitting oedema of both ankles.",
+        f"Capillary refill {r.randint(1, 4)} s.",
+        "Warm and well perfused.",
+        "No neck stiffness.",
+        f"Pupils equal, {r.randint(2, 5)} mm, reactive.",
+    )
 
 
 def assessment(r) -> str:
-    return _pick(r, f"Probable {icd(r)}.", f"{cap(icd(r))}.", f"Most likely {icd(r)}, differential {icd(r)}.",
-                 f"Working diagnosis: {icd(r)}.", f"Known {icd(r)}, now stable.")
+    return _pick(
+        r,
+        f"Probable {icd(r)}.",
+        f"{cap(icd(r))}.",
+        f"Most likely {icd(r)}, differential {icd(r)}.",
+        f"Working diagnosis: {icd(r)}.",
+        f"Known {icd(r)}, now stable.",
+    )
 
 
 def plan(r) -> str:
     lab_name, drug = r.choice(LABS)[0], r.choice(DRUGS)
-    return _pick(r, f"Start {med(r)}.", f"Continue {med(r)}.", f"Stop {r.choice(DRUGS)}.",
-                 f"Repeat {lab_name} in {r.randint(1, 7)} days.", f"Follow-up in the {dept(r)} clinic in "
-                 f"{r.randint(2, 12)} weeks.", f"Chest X-ray at {time(r)}.", "Mobilise with physiotherapy.",
-                 f"Fluid restriction {r.choice((1, 1.5, 2))} L/day.", f"Reassess at {time(r)}.",
-                 f"Increase {drug} to {dose(r, drug)} {r.choice(_FREQ)}.", "Discharge when stable.",
-                 f"Refer to {dept(r)}.", f"Target BP below {r.choice((130, 140))}/{r.choice((80, 90))}.")
+    return _pick(
+        r,
+        f"Start {med(r)}.",
+        f"Continue {med(r)}.",
+        f"Stop {r.choice(DRUGS)}.",
+        f"Repeat {lab_name} in {r.randint(1, 7)} days.",
+        f"Follow-up in the {dept(r)} clinic in {r.randint(2, 12)} weeks.",
+        f"Chest X-ray at {time(r)}.",
+        "Mobilise with physiotherapy.",
+        f"Fluid restriction {r.choice((1, 1.5, 2))} L/day.",
+        f"Reassess at {time(r)}.",
+        f"Increase {drug} to {dose(r, drug)} {r.choice(_FREQ)}.",
+        "Discharge when stable.",
+        f"Refer to {dept(r)}.",
+        f"Target BP below {r.choice((130, 140))}/{r.choice((80, 90))}.",
+    )
 
 
 def course(r, he: bool) -> str:
     s = "He" if he else "She"
-    return _pick(r, f"{s} was treated with {med(r)} with good effect.", f"{labs(r, 2)} on admission.",
-                 f"{s} improved gradually and was mobilised on day {r.randint(2, 5)}.",
-                 f"Transferred to {room(r)} on day {r.randint(1, 4)}.",
-                 f"CT at {time(r)} showed no acute changes.", f"ECG: sinus rhythm, rate {r.randint(50, 110)}.",
-                 f"The course was complicated by {icd(r)}.", f"Vitals on discharge: {vitals(r)}.",
-                 f"Antibiotics were switched to {med(r)} after {r.randint(2, 5)} days.")
+    return _pick(
+        r,
+        f"{s} was treated with {med(r)} with good effect.",
+        f"{labs(r, 2)} on admission.",
+        f"{s} improved gradually and was mobilised on day {r.randint(2, 5)}.",
+        f"Transferred to {room(r)} on day {r.randint(1, 4)}.",
+        f"CT at {time(r)} showed no acute changes.",
+        f"ECG: sinus rhythm, rate {r.randint(50, 110)}.",
+        f"The course was complicated by {icd(r)}.",
+        f"Vitals on discharge: {vitals(r)}.",
+        f"Antibiotics were switched to {med(r)} after {r.randint(2, 5)} days.",
+    )
 
 
 def nursing(r, he: bool) -> str:
     s = "he" if he else "she"
-    return _pick(r, f"Slept well, no complaints. {vitals(r)}.", f"Pain {r.randint(0, 10)}/10, given {med(r)}.",
-                 f"Mobilised to chair with help of {r.randint(1, 2)}.", f"Moved to {room(r)}.",
-                 f"Eating and drinking, fluid balance +{r.randint(100, 900)} mL.",
-                 f"Says {s} feels better today. {vitals(r)}.", f"Wound dry and intact. Temp {r.randint(36, 38)}."
-                 f"{r.randint(0, 9)}.", f"BM {_num(r, 4, 16, 1)}, insulin given.", "Seen by physiotherapist.",
-                 f"Urine output {r.randint(20, 120)} mL/h.")
+    return _pick(
+        r,
+        f"Slept well, no complaints. {vitals(r)}.",
+        f"Pain {r.randint(0, 10)}/10, given {med(r)}.",
+        f"Mobilised to chair with help of {r.randint(1, 2)}.",
+        f"Moved to {room(r)}.",
+        f"Eating and drinking, fluid balance +{r.randint(100, 900)} mL.",
+        f"Says {s} feels better today. {vitals(r)}.",
+        f"Wound dry and intact. Temp {r.randint(36, 38)}.{r.randint(0, 9)}.",
+        f"BM {_num(r, 4, 16, 1)}, insulin given.",
+        "Seen by physiotherapist.",
+        f"Urine output {r.randint(20, 120)} mL/h.",
+    )
 
 
 def finding(r) -> str:
     side = r.choice(("right", "left"))
-    return _pick(r, f"No pneumothorax. Small {side}-sided pleural effusion.",
-                 f"Consolidation in the {side} lower lobe.", "Heart size within normal limits.",
-                 f"A {r.randint(3, 40)} mm lesion in segment {r.randint(2, 8)} of the liver.",
-                 "No intracranial haemorrhage. No midline shift.", f"Degenerative changes at L{r.randint(2, 5)}-"
-                 f"L{r.randint(3, 5)}.", "No free fluid or free air.", "Lungs are clear.",
-                 f"Fracture of the {side} femoral neck, Garden {r.choice(('I', 'II', 'III', 'IV'))}.",
-                 f"Compared with the previous study, the nodule measures {r.randint(4, 15)} mm "
-                 f"(was {r.randint(3, 14)} mm).")
+    return _pick(
+        r,
+        f"No pneumothorax. Small {side}-sided pleural effusion.",
+        f"Consolidation in the {side} lower lobe.",
+        "Heart size within normal limits.",
+        f"A {r.randint(3, 40)} mm lesion in segment {r.randint(2, 8)} of the liver.",
+        "No intracranial haemorrhage. No midline shift.",
+        f"Degenerative changes at L{r.randint(2, 5)}-L{r.randint(3, 5)}.",
+        "No free fluid or free air.",
+        "Lungs are clear.",
+        f"Fracture of the {side} femoral neck, Garden {r.choice(('I', 'II', 'III', 'IV'))}.",
+        f"Compared with the previous study, the nodule measures {r.randint(4, 15)} mm (was {r.randint(3, 14)} mm).",
+    )

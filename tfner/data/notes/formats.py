@@ -11,8 +11,22 @@ from tfner.data.notes.lang import MONTHS, WEEKDAYS
 
 # --------------------------------------------------------------------------------------------- dates
 
-DATE_STYLES = ("iso", "dotted", "dotted_short", "dotted_yy", "dmy", "dmy_short", "mdy", "mdy_short", "dashed",
-               "words", "words_abbr", "words_weekday", "local", "local_weekday")
+DATE_STYLES = (
+    "iso",
+    "dotted",
+    "dotted_short",
+    "dotted_yy",
+    "dmy",
+    "dmy_short",
+    "mdy",
+    "mdy_short",
+    "dashed",
+    "words",
+    "words_abbr",
+    "words_weekday",
+    "local",
+    "local_weekday",
+)
 
 
 def date_text(ctx: Ctx, d: date, style: str | None = None) -> str:
@@ -87,7 +101,7 @@ def groups(r, digits: str) -> list[str]:
     sizes.append(rest)
     out, i = [], 0
     for s in sizes:
-        out.append(digits[i:i + s])
+        out.append(digits[i : i + s])
         i += s
     return out
 
@@ -106,7 +120,7 @@ def phone(ctx: Ctx) -> str:
         if base.startswith("00"):
             digits = digits[2:]
         if base.startswith(("+", "00")) and digits.startswith(ctx.cc):
-            digits = digits[len(ctx.cc):]
+            digits = digits[len(ctx.cc) :]
         digits = digits.lstrip("0")
         if not 6 <= len(digits) <= 11:
             digits = str(r.randint(10**8, 10**9 - 1))

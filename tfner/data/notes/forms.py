@@ -10,12 +10,20 @@ from tfner.data.notes.blocks import KV, TEAMS, staff
 from tfner.data.notes.builder import Note, V
 
 _OTHER_FIELDS = (
-    ("Ward", lambda r: f"{r.randint(1, 12)}{r.choice('ABCD')}"), ("Room", lambda r: f"{r.randint(1, 450)}"),
-    ("Bed", lambda r: str(r.randint(1, 30))), ("Allergies", lambda r: r.choice(("none known", "penicillin", "NKDA"))),
-    ("Diagnosis", dx.icd), ("BP", dx.bp), ("Pulse", lambda r: str(r.randint(45, 130))),
-    ("Blood type", lambda r: r.choice(("A+", "0 Rh-", "B pos", "AB-"))), ("Medication", dx.med),
-    ("Time", dx.time), ("Department", dx.dept), ("Weight", lambda r: f"{r.randint(40, 140)} kg"),
-    ("Temp.", lambda r: f"{r.randint(36, 39)}.{r.randint(0, 9)}"), ("Reason for visit", dx.complaint),
+    ("Ward", lambda r: f"{r.randint(1, 12)}{r.choice('ABCD')}"),
+    ("Room", lambda r: f"{r.randint(1, 450)}"),
+    ("Bed", lambda r: str(r.randint(1, 30))),
+    ("Allergies", lambda r: r.choice(("none known", "penicillin", "NKDA"))),
+    ("Diagnosis", dx.icd),
+    ("BP", dx.bp),
+    ("Pulse", lambda r: str(r.randint(45, 130))),
+    ("Blood type", lambda r: r.choice(("A+", "0 Rh-", "B pos", "AB-"))),
+    ("Medication", dx.med),
+    ("Time", dx.time),
+    ("Department", dx.dept),
+    ("Weight", lambda r: f"{r.randint(40, 140)} kg"),
+    ("Temp.", lambda r: f"{r.randint(36, 39)}.{r.randint(0, 9)}"),
+    ("Reason for visit", dx.complaint),
 )
 
 
@@ -39,15 +47,21 @@ def kv_form(note: Note, ctx: phi.Ctx) -> None:
     else:
         fields += [("family", [phi.name(ctx, p, "f")]), ("given", [phi.name(ctx, p, "g")])]
     pool = {
-        "dob": lambda: [fmt.date_v(ctx, p.dob)], "age": lambda: phi.age_any(ctx, p, form=True),
+        "dob": lambda: [fmt.date_v(ctx, p.dob)],
+        "age": lambda: phi.age_any(ctx, p, form=True),
         "sex": lambda: [phi.sex(ctx, p)],
-        "address": lambda: phi.address(ctx, p, r.choice((", ", ", ", "; "))), "city": lambda: [phi.city_v(ctx, p)],
-        "phone": lambda: [fmt.phone_v(ctx, p)], "natid": lambda: [phi.natid(ctx, p)], "mrn": lambda: [phi.mrn(ctx)],
-        "admitted": lambda: [fmt.date_v(ctx, ctx.today)], "visit": lambda: [fmt.date_v(ctx, ctx.today)],
+        "address": lambda: phi.address(ctx, p, r.choice((", ", ", ", "; "))),
+        "city": lambda: [phi.city_v(ctx, p)],
+        "phone": lambda: [fmt.phone_v(ctx, p)],
+        "natid": lambda: [phi.natid(ctx, p)],
+        "mrn": lambda: [phi.mrn(ctx)],
+        "admitted": lambda: [fmt.date_v(ctx, ctx.today)],
+        "visit": lambda: [fmt.date_v(ctx, ctx.today)],
     }
     if ctx.extended:
-        pool.update(doctor=lambda: staff(ctx), hospital=lambda: [cl.hospital_v(ctx)],
-                    email=lambda: [cl.email_v(ctx, p)])
+        pool.update(
+            doctor=lambda: staff(ctx), hospital=lambda: [cl.hospital_v(ctx)], email=lambda: [cl.email_v(ctx, p)]
+        )
     for f in r.sample(sorted(pool), r.randint(4, min(9, len(pool)))):
         fields.append((f, pool[f]()))
     others = [(k, [fn(r)]) for k, fn in r.sample(_OTHER_FIELDS, r.randint(1, 5))]
@@ -71,24 +85,43 @@ def kv_form(note: Note, ctx: phi.Ctx) -> None:
 def table(note: Note, ctx: phi.Ctx) -> None:
     """A ward list or clinic schedule: aligned columns, a pipe table or tab-separated rows."""
     r = ctx.rng
-    note.line(r.choice(("Ward list", "Bed board", f"Patient list - {r.choice(TEAMS)}", "Outpatient schedule",
-                        "Handover list", "ON-CALL LIST", "Theatre list")),
-              *([" ", fmt.date_v(ctx, ctx.today)] if r.random() < 0.6 else []))
-    cols = ["Name"] + r.sample(("Age", "DOB", "MRN", "Room", "Bed", "Diagnosis", "Phone", "City", "Admitted",
-                                "Time", "NEWS"), r.randint(2, 5))
+    note.line(
+        r.choice(
+            (
+                "Ward list",
+                "Bed board",
+                f"Patient list - {r.choice(TEAMS)}",
+                "Outpatient schedule",
+                "Handover list",
+                "ON-CALL LIST",
+                "Theatre list",
+            )
+        ),
+        *([" ", fmt.date_v(ctx, ctx.today)] if r.random() < 0.6 else []),
+    )
+    cols = ["Name"] + r.sample(
+        ("Age", "DOB", "MRN", "Room", "Bed", "Diagnosis", "Phone", "City", "Admitted", "Time", "NEWS"), r.randint(2, 5)
+    )
     if r.random() < 0.3:
         r.shuffle(cols)
     name_form = r.choice(phi.NAME_FORMS)
     rows = []
     for _ in range(r.randint(3, 7)):
         p = phi.person(ctx)
-        cell = {"Name": [phi.name(ctx, p, name_form)],
-                "Age": [phi.age(p)] if r.random() < 0.7 else phi.age_unit(ctx, p),
-                "DOB": [fmt.date_v(ctx, p.dob, "dotted" if name_form == "fg" else None)], "MRN": [phi.mrn(ctx)],
-                "Room": [str(r.randint(1, 40)) + r.choice(("", "A", "B"))], "Bed": [str(r.randint(1, 6))],
-                "Diagnosis": [dx.icd(r)], "Phone": [fmt.phone_v(ctx, p)], "City": [phi.city_v(ctx, p)],
-                "Admitted": [fmt.date_v(ctx, ctx.days_ago(0, 20))], "Time": [dx.time(r)],
-                "NEWS": [str(r.randint(0, 9))]}
+        cell = {
+            "Name": [phi.name(ctx, p, name_form)],
+            "Age": [phi.age(p)] if r.random() < 0.7 else phi.age_unit(ctx, p),
+            "DOB": [fmt.date_v(ctx, p.dob, "dotted" if name_form == "fg" else None)],
+            "MRN": [phi.mrn(ctx)],
+            "Room": [str(r.randint(1, 40)) + r.choice(("", "A", "B"))],
+            "Bed": [str(r.randint(1, 6))],
+            "Diagnosis": [dx.icd(r)],
+            "Phone": [fmt.phone_v(ctx, p)],
+            "City": [phi.city_v(ctx, p)],
+            "Admitted": [fmt.date_v(ctx, ctx.days_ago(0, 20))],
+            "Time": [dx.time(r)],
+            "NEWS": [str(r.randint(0, 9))],
+        }
         rows.append([cell[c] for c in cols])
     header = [[c.upper() if r.random() < 0.3 else c] for c in cols]
     style = r.choice(("aligned", "pipe", "tabs"))
@@ -117,8 +150,9 @@ def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
     b = r.choice(("- ", "* ", "• ", "· ", "o ", "-"))
     if r.random() < 0.3:  # ISBAR handover
         note.line(r.choice(("ISBAR handover", "Handover (ISBAR)", "SBAR")))
-        note.line("I: ", phi.name(ctx, p), ", ", phi.age_any(ctx, p, form=True), ", ", phi.sex(ctx, p), ", ",
-                  dx.room(r))
+        note.line(
+            "I: ", phi.name(ctx, p), ", ", phi.age_any(ctx, p, form=True), ", ", phi.sex(ctx, p), ", ", dx.room(r)
+        )
         note.line("S: ", dx.cap(dx.complaint(r)), ", ", dx.vitals(r))
         note.line("B: Admitted ", fmt.date_v(ctx, ctx.days_ago(0, 10)), " with ", dx.icd(r), ". ", dx.course(r, p.male))
         note.line("A: ", dx.assessment(r))
@@ -126,17 +160,27 @@ def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
         return
     note.line(r.choice(("Summary", "SUMMARY:", "Problem list", "Key points", "Clinical summary", "Handover")))
     lines = [
-        [phi.name(ctx, p), ", ", phi.age_any(ctx, p, form=True), r.choice((" ", ", ")), phi.sex(ctx, p),
-         *([", MRN ", phi.mrn(ctx)] if r.random() < 0.5 else [])],
+        [
+            phi.name(ctx, p),
+            ", ",
+            phi.age_any(ctx, p, form=True),
+            r.choice((" ", ", ")),
+            phi.sex(ctx, p),
+            *([", MRN ", phi.mrn(ctx)] if r.random() < 0.5 else []),
+        ],
         ["Admitted ", fmt.date_v(ctx, ctx.days_ago(0, 12)), " with ", dx.complaint(r)],
         [r.choice(("PMH: ", "Background: ")), ", ".join(dx.icd(r) for _ in range(r.randint(1, 3)))],
         [r.choice(("Meds: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3)))],
-        ["Labs: ", dx.labs(r)], ["Obs: ", dx.vitals(r)],
+        ["Labs: ", dx.labs(r)],
+        ["Obs: ", dx.vitals(r)],
         [r.choice(("Plan: ", "To do: ")), dx.plan(r)],
         [r.choice(("Contact: ", "NOK: ", "Next of kin ")), fmt.phone_v(ctx)],
         [r.choice(("Lives in ", "Home: ")), phi.city_v(ctx, p) if r.random() < 0.5 else phi.address(ctx, p)],
-        [r.choice(("Dispo: ", "Discharge: ")), r.choice(("home ", "to rehab ", "care home ")),
-         fmt.date_v(ctx, ctx.days_ago(-7, -1))],
+        [
+            r.choice(("Dispo: ", "Discharge: ")),
+            r.choice(("home ", "to rehab ", "care home ")),
+            fmt.date_v(ctx, ctx.days_ago(-7, -1)),
+        ],
     ]
     head, rest = lines[0], lines[1:]
     chosen = [head] + r.sample(rest, r.randint(3, len(rest)))
@@ -154,12 +198,24 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
     if x < 0.3:
         sep, join = r.choice((": ", "=", ":")), r.choice((" ", " ", "; ", ", ", "\n", "\n"))
         if r.random() < 0.5:
-            note.line(r.choice(("EXPORT", "Record export", "Patient record", "# export")), " ",
-                      fmt.date_v(ctx, ctx.today, "iso"), r.choice(("", " " + dx.time(r))))
-        items = [("givenName", phi.name(ctx, p, "g")), ("familyName", phi.name(ctx, p, "f")), ("age", phi.age(p)),
-                 ("phoneNumber", fmt.phone_v(ctx, p)), ("city", phi.city_v(ctx, p)),
-                 ("birthDate", fmt.date_v(ctx, p.dob)), ("socialSecurityNumber", phi.natid(ctx, p)),
-                 ("patientId", phi.mrn(ctx)), ("ward", dx.room(r)), ("bloodPressure", dx.bp(r))]
+            note.line(
+                r.choice(("EXPORT", "Record export", "Patient record", "# export")),
+                " ",
+                fmt.date_v(ctx, ctx.today, "iso"),
+                r.choice(("", " " + dx.time(r))),
+            )
+        items = [
+            ("givenName", phi.name(ctx, p, "g")),
+            ("familyName", phi.name(ctx, p, "f")),
+            ("age", phi.age(p)),
+            ("phoneNumber", fmt.phone_v(ctx, p)),
+            ("city", phi.city_v(ctx, p)),
+            ("birthDate", fmt.date_v(ctx, p.dob)),
+            ("socialSecurityNumber", phi.natid(ctx, p)),
+            ("patientId", phi.mrn(ctx)),
+            ("ward", dx.room(r)),
+            ("bloodPressure", dx.bp(r)),
+        ]
         head, rest = items[:2], r.sample(items[2:], r.randint(3, len(items) - 2))
         for i, (k, v) in enumerate(head + rest):
             note.add(join if i else "", k, sep, v)
@@ -167,10 +223,17 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
         q = '"'
         ind = r.choice(("", "  ", "    "))
         nl = "\n" if ind else " "
-        items = [("name", phi.name(ctx, p, r.choice(("gf", "f,g")))), ("birthDate", fmt.date_v(ctx, p.dob, "iso")),
-                 ("phone", fmt.phone_v(ctx, p)), ("address", phi.street_v(p)), ("city", phi.city_v(ctx, p)),
-                 ("mrn", phi.mrn(ctx)), ("admitted", fmt.date_v(ctx, ctx.today, "iso")),
-                 ("diagnosis", dx.icd(r)), ("dose", dx.med(r))]
+        items = [
+            ("name", phi.name(ctx, p, r.choice(("gf", "f,g")))),
+            ("birthDate", fmt.date_v(ctx, p.dob, "iso")),
+            ("phone", fmt.phone_v(ctx, p)),
+            ("address", phi.street_v(p)),
+            ("city", phi.city_v(ctx, p)),
+            ("mrn", phi.mrn(ctx)),
+            ("admitted", fmt.date_v(ctx, ctx.today, "iso")),
+            ("diagnosis", dx.icd(r)),
+            ("dose", dx.med(r)),
+        ]
         items = items[:1] + r.sample(items[1:], r.randint(3, len(items) - 1))
         note.add("{", nl)
         for i, (k, v) in enumerate(items):
@@ -182,19 +245,59 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
         note.line(sep.join(c.upper() if r.random() < 0.3 else c for c in cols))
         for _ in range(r.randint(1, 4)):
             q = phi.person(ctx)
-            note.line(phi.name(ctx, q, r.choice(("gf", "fg"))), sep, fmt.date_v(ctx, q.dob, "iso"), sep,
-                      fmt.phone_v(ctx, q), sep, phi.city_v(ctx, q), sep, phi.mrn(ctx), sep, str(r.randint(1, 12)))
+            note.line(
+                phi.name(ctx, q, r.choice(("gf", "fg"))),
+                sep,
+                fmt.date_v(ctx, q.dob, "iso"),
+                sep,
+                fmt.phone_v(ctx, q),
+                sep,
+                phi.city_v(ctx, q),
+                sep,
+                phi.mrn(ctx),
+                sep,
+                str(r.randint(1, 12)),
+            )
     else:
         d = ctx.today
         compact = V(f"{d:%Y%m%d}", "DATE")
-        note.line("MSH|^~\\&|EPIC|", r.choice(("ADT", "LAB", "RAD")), "|||", compact, "||ADT^A01|",
-                  str(r.randint(10**6, 10**7)), "|P|2.5")
+        note.line(
+            "MSH|^~\\&|EPIC|",
+            r.choice(("ADT", "LAB", "RAD")),
+            "|||",
+            compact,
+            "||ADT^A01|",
+            str(r.randint(10**6, 10**7)),
+            "|P|2.5",
+        )
         sexcode = "M" if p.male else "F"
-        note.line("PID|1||", phi.mrn(ctx), "^^^HOSP^MR||", V(p.family.upper(), "PATIENT"), "^",
-                  V(p.given.upper(), "PATIENT"), "||", V(f"{p.dob:%Y%m%d}", "DATE"), "|", sexcode, "|||",
-                  phi.street_v(p), "^^", phi.city_v(ctx, p), "^^", V(p.postcode, "LOC"), "||", fmt.phone_v(ctx, p))
-        note.line("PV1|1|I|", f"{r.randint(1, 9)}{r.choice('AB')}^{r.randint(100, 450)}^{r.randint(1, 4)}", "|||||",
-                  "||||||||||", V(str(r.randint(10**5, 10**6)), "ID"))  # visit number
+        note.line(
+            "PID|1||",
+            phi.mrn(ctx),
+            "^^^HOSP^MR||",
+            V(p.family.upper(), "PATIENT"),
+            "^",
+            V(p.given.upper(), "PATIENT"),
+            "||",
+            V(f"{p.dob:%Y%m%d}", "DATE"),
+            "|",
+            sexcode,
+            "|||",
+            phi.street_v(p),
+            "^^",
+            phi.city_v(ctx, p),
+            "^^",
+            V(p.postcode, "LOC"),
+            "||",
+            fmt.phone_v(ctx, p),
+        )
+        note.line(
+            "PV1|1|I|",
+            f"{r.randint(1, 9)}{r.choice('AB')}^{r.randint(100, 450)}^{r.randint(1, 4)}",
+            "|||||",
+            "||||||||||",
+            V(str(r.randint(10**5, 10**6)), "ID"),
+        )  # visit number
         for i in range(r.randint(1, 3)):
             name, value, unit_, ref = dx.lab_row(r)
             note.line(f"OBX|{i + 1}|NM|{name}||{value}|{unit_}|{ref}|N|||F")

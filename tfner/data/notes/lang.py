@@ -7,6 +7,8 @@ language part of the time, as in exported records from Scandinavian, German or F
 from __future__ import annotations
 
 # faker locale -> (language, country calling code, trunk prefix, country name in English)
+# Word tables: kept dense, several entries a line.
+# fmt: off
 LOCALE_INFO = {
     "en_US": ("en", "1", "", "USA"),
     "en_GB": ("en", "44", "0", "UK"),
@@ -209,6 +211,7 @@ _KEYS = {
 }
 
 
+# fmt: on
 def key(rng, field: str, lang: str) -> str:
     """A form key for `field`: the locale's language 60% of the time, English otherwise."""
     table = _KEYS[field]
@@ -218,6 +221,8 @@ def key(rng, field: str, lang: str) -> str:
 
 
 # Headings of forms, in the language of the form.
+# Word tables: kept dense, several entries a line.
+# fmt: off
 FORM_TITLES = {
     "en": ("PATIENT RECORD", "Patient details", "Admission form", "Registration", "Demographics",
            "Outpatient visit", "PATIENT INFORMATION"),
@@ -258,6 +263,7 @@ _ORDER = ("de", "fr", "no", "sv", "da", "nl", "es", "it", "pl", "pt", "fi")
 LOCAL_TITLES = {kind: dict(zip(_ORDER, names)) for kind, names in _T.items()}
 
 
+# fmt: on
 def doc_title(rng, kind: str, lang: str, english: tuple[str, ...]) -> str:
     """A document title: the locale's own word a third of the time, an English one otherwise."""
     local = LOCAL_TITLES[kind].get(lang)
@@ -267,6 +273,8 @@ def doc_title(rng, kind: str, lang: str, english: tuple[str, ...]) -> str:
 
 
 # Message headers and greetings: English, or the locale's language a third of the time.
+# Word tables: kept dense, several entries a line.
+# fmt: off
 _HEADERS = {
     "from": {"en": ("From: ", "Sender: "), "no": ("Fra: ",), "da": ("Fra: ",), "sv": ("Från: ",), "de": ("Von: ",),
              "nl": ("Van: ",), "fr": ("De : ",), "es": ("De: ",), "it": ("Da: ",), "pl": ("Od: ",), "pt": ("De: ",),
@@ -282,6 +290,7 @@ _HEADERS = {
 }
 
 
+# fmt: on
 def header(rng, kind: str, lang: str) -> str:
     table = _HEADERS[kind]
     if lang in table and lang != "en" and rng.random() < 0.35:

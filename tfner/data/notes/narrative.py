@@ -43,8 +43,21 @@ def admission_note(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     p = phi.person(ctx)
     dept = dx.dept(r)
-    note.line(doc_title(r, "admission", ctx.lang, ("ADMISSION NOTE", "Admission note", f"Admission note - {dept}",
-                                                    "Emergency department note", "ED admission", "H&P")))
+    note.line(
+        doc_title(
+            r,
+            "admission",
+            ctx.lang,
+            (
+                "ADMISSION NOTE",
+                "Admission note",
+                f"Admission note - {dept}",
+                "Emergency department note",
+                "ED admission",
+                "H&P",
+            ),
+        )
+    )
     if r.random() < 0.5:
         note.line(r.choice(("Date: ", "Admitted: ", "")), fmt.date_v(ctx, ctx.today), " ", dx.time(r))
     note.line(intro(ctx, p, ctx.today))
@@ -70,8 +83,12 @@ def discharge_letter(note: Note, ctx: phi.Ctx) -> None:
         note.line(r.choice(("", "Date: ")), fmt.date_v(ctx, ctx.today))
     note.line(doc_title(r, "discharge", ctx.lang, ("DISCHARGE SUMMARY", "Discharge letter", "Discharge summary")))
     kv = KV(ctx, plain_sep=True)
-    note.add(r.choice(("Re: ", "Patient: ", "Concerning: ")), phi.name(ctx, p), r.choice((", born ", ", DOB ", " - ")),
-             fmt.date_v(ctx, p.dob))
+    note.add(
+        r.choice(("Re: ", "Patient: ", "Concerning: ")),
+        phi.name(ctx, p),
+        r.choice((", born ", ", DOB ", " - ")),
+        fmt.date_v(ctx, p.dob),
+    )
     if r.random() < 0.5:
         note.add(", ", kv.key("natid"), phi.natid(ctx, p))
     note.add("\n")
@@ -81,20 +98,41 @@ def discharge_letter(note: Note, ctx: phi.Ctx) -> None:
         note.line("Dear Dr. ", phi.name(ctx, cl.doctor(ctx), "f"), ",")
     else:
         note.line(r.choice(("Dear colleague,", "Dear Sir/Madam,", "To whom it may concern,", "Dear GP,")))
-    opening = r.choice((("Your patient ", ") was admitted"), ("We saw your patient ", "), who was admitted"),
-                        ("", ") was admitted")))
-    note.line(opening[0], phi.ref(ctx, p), " (", phi.age_any(ctx, p), opening[1], " to our department from ",
-              fmt.date_v(ctx, admitted), " to ", fmt.date_v(ctx, ctx.today), " with ", dx.complaint(r), ".")
+    opening = r.choice(
+        (("Your patient ", ") was admitted"), ("We saw your patient ", "), who was admitted"), ("", ") was admitted"))
+    )
+    note.line(
+        opening[0],
+        phi.ref(ctx, p),
+        " (",
+        phi.age_any(ctx, p),
+        opening[1],
+        " to our department from ",
+        fmt.date_v(ctx, admitted),
+        " to ",
+        fmt.date_v(ctx, ctx.today),
+        " with ",
+        dx.complaint(r),
+        ".",
+    )
     note.line(r.choice(("Diagnoses:", "Diagnosis:", "DIAGNOSES")))
     for _ in range(r.randint(1, 3)):
         note.line(r.choice(("- ", "* ", "")), dx.icd(r))
-    note.line(r.choice(("Course:", "Hospital course:", "Summary:")), " ",
-              dx.several(r, dx.course, r.randint(2, 4), p.male))
+    note.line(
+        r.choice(("Course:", "Hospital course:", "Summary:")), " ", dx.several(r, dx.course, r.randint(2, 4), p.male)
+    )
     note.line(r.choice(("Discharge medication:", "Medication on discharge:", "Medications:")))
     for _ in range(r.randint(1, 4)):
         note.line(r.choice(("- ", "", "• ")), dx.med(r, cap=True))
-    note.line(r.choice(("Follow-up: ", "Plan: ")), dx.plan(r), " An appointment has been booked for ",
-              fmt.date_v(ctx, ctx.days_ago(-60, -7)), " at ", dx.time(r), ".")
+    note.line(
+        r.choice(("Follow-up: ", "Plan: ")),
+        dx.plan(r),
+        " An appointment has been booked for ",
+        fmt.date_v(ctx, ctx.days_ago(-60, -7)),
+        " at ",
+        dx.time(r),
+        ".",
+    )
     signature(note, ctx)
 
 
@@ -116,8 +154,19 @@ def referral_letter(note: Note, ctx: phi.Ctx) -> None:
         kv.line(note, "phone", fmt.phone_v(ctx, p))
     if ctx.extended and r.random() < 0.3:
         kv.line(note, "email", cl.email_v(ctx, p))
-    note.line(r.choice(("Reason for referral: ", "Question: ", "Reason: ")), "Please assess ", phi.ref(ctx, p), ", ",
-              phi.a_age(p), phi.age(p), "-year-old ", phi.man(ctx, p), ", with ", dx.complaint(r), ".")
+    note.line(
+        r.choice(("Reason for referral: ", "Question: ", "Reason: ")),
+        "Please assess ",
+        phi.ref(ctx, p),
+        ", ",
+        phi.a_age(p),
+        phi.age(p),
+        "-year-old ",
+        phi.man(ctx, p),
+        ", with ",
+        dx.complaint(r),
+        ".",
+    )
     note.line(dx.history(r, p.male), " ", dx.exam(r))
     note.line(r.choice(("Current medication: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3))))
     note.line(r.choice(("Recent labs: ", "Labs: ")), dx.labs(r), " (", fmt.date_v(ctx, ctx.days_ago(1, 20)), ").")
@@ -129,56 +178,111 @@ def progress_note(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     p = phi.person(ctx)
     if r.random() < 0.5:  # SOAP progress note
-        note.line(r.choice(("Progress note", "PROGRESS NOTE", "Daily note", "Ward round")), " ",
-                  fmt.date_v(ctx, ctx.today),
-                  r.choice(("", f", day {r.randint(2, 9)}", f" {dx.time(r)}")))
-        note.line("S: ", phi.ref(ctx, p), r.choice((" reports ", " says ")), r.choice(("feeling better", "less pain",
-                  "poor sleep", "ongoing nausea", "no new complaints")), ". ", dx.history(r, p.male))
+        note.line(
+            r.choice(("Progress note", "PROGRESS NOTE", "Daily note", "Ward round")),
+            " ",
+            fmt.date_v(ctx, ctx.today),
+            r.choice(("", f", day {r.randint(2, 9)}", f" {dx.time(r)}")),
+        )
+        note.line(
+            "S: ",
+            phi.ref(ctx, p),
+            r.choice((" reports ", " says ")),
+            r.choice(("feeling better", "less pain", "poor sleep", "ongoing nausea", "no new complaints")),
+            ". ",
+            dx.history(r, p.male),
+        )
         note.line("O: ", dx.vitals(r), ". ", dx.exam(r), " ", dx.labs(r, 2), ".")
         note.line("A: ", dx.assessment(r))
         note.line("P: ", dx.several(r, dx.plan, r.randint(1, 3)))
         if r.random() < 0.4:
-            note.line(r.choice(("Spoke with ", "Updated ")), r.choice(("daughter", "son", "wife", "husband")),
-                      " by phone (", fmt.phone_v(ctx), ").")
+            note.line(
+                r.choice(("Spoke with ", "Updated ")),
+                r.choice(("daughter", "son", "wife", "husband")),
+                " by phone (",
+                fmt.phone_v(ctx),
+                ").",
+            )
         if r.random() < 0.5:
             electronically(note, ctx)
         return
-    note.line(doc_title(r, "nursing", ctx.lang, ("Nursing notes", "NURSING NOTE", "Nursing report")), " - ",
-              phi.name(ctx, p), " (", phi.age_unit(ctx, p), "), ", dx.room(r))
+    note.line(
+        doc_title(r, "nursing", ctx.lang, ("Nursing notes", "NURSING NOTE", "Nursing report")),
+        " - ",
+        phi.name(ctx, p),
+        " (",
+        phi.age_unit(ctx, p),
+        "), ",
+        dx.room(r),
+    )
     note.line(fmt.date_v(ctx, ctx.today))
     for _ in range(r.randint(2, 6)):
         x = r.random()
         note.add(dx.time(r), r.choice((" ", " - ", ": ")))
         if x < 0.15:
-            note.line(r.choice(("Daughter", "Son", "Wife", "Husband", "Neighbour")), " phoned from ",
-                      phi.city_v(ctx), r.choice((" and was updated.", ", will visit tomorrow.")))
+            note.line(
+                r.choice(("Daughter", "Son", "Wife", "Husband", "Neighbour")),
+                " phoned from ",
+                phi.city_v(ctx),
+                r.choice((" and was updated.", ", will visit tomorrow.")),
+            )
         elif x < 0.25:
             note.line("Next of kin asks to be called on ", fmt.phone_v(ctx), ".")
         elif x < 0.35:
-            note.line(phi.ref(ctx, p), " ", r.choice(("slept well.", "was confused during the night.",
-                                                     "asked for the doctor.", "is mobilising well.")))
+            note.line(
+                phi.ref(ctx, p),
+                " ",
+                r.choice(
+                    ("slept well.", "was confused during the night.", "asked for the doctor.", "is mobilising well.")
+                ),
+            )
         else:
             note.line(dx.nursing(r, p.male))
     if r.random() < 0.5:
-        note.line(r.choice(("Next day: ", "Continued ")), fmt.date_v(ctx, ctx.days_ago(-1, -1)), " ", dx.time(r),
-                  " ", dx.nursing(r, p.male))
+        note.line(
+            r.choice(("Next day: ", "Continued ")),
+            fmt.date_v(ctx, ctx.days_ago(-1, -1)),
+            " ",
+            dx.time(r),
+            " ",
+            dx.nursing(r, p.male),
+        )
 
 
 def phone_consult(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     p = phi.person(ctx)
-    note.line(doc_title(r, "phone", ctx.lang, ("Telephone consultation", "Phone call", "TELEPHONE NOTE")), " ",
-              fmt.date_v(ctx, ctx.today), " ", dx.time(r))
+    note.line(
+        doc_title(r, "phone", ctx.lang, ("Telephone consultation", "Phone call", "TELEPHONE NOTE")),
+        " ",
+        fmt.date_v(ctx, ctx.today),
+        " ",
+        dx.time(r),
+    )
     if r.random() < 0.5:
         note.line("Called ", phi.ref(ctx, p), " on ", fmt.phone_v(ctx, p), ".")
     else:
-        note.line(phi.name(ctx, p), " called ", r.choice(("from ", "on ")), fmt.phone_v(ctx, p),
-                  r.choice((".", " (mobile).", ", number confirmed.")))
-    note.line("Identity confirmed with ", r.choice(("DOB ", "date of birth ")), fmt.date_v(ctx, p.dob),
-              r.choice(("", " and address")), ".")
+        note.line(
+            phi.name(ctx, p),
+            " called ",
+            r.choice(("from ", "on ")),
+            fmt.phone_v(ctx, p),
+            r.choice((".", " (mobile).", ", number confirmed.")),
+        )
+    note.line(
+        "Identity confirmed with ",
+        r.choice(("DOB ", "date of birth ")),
+        fmt.date_v(ctx, p.dob),
+        r.choice(("", " and address")),
+        ".",
+    )
     note.line(dx.history(r, p.male))
-    note.line(r.choice(("Advice: ", "Advised ", "Plan: ")), dx.plan(r), " ",
-              r.choice(("Call back if worse.", "Safety-netting given.", "Patient agrees with the plan.", "")))
+    note.line(
+        r.choice(("Advice: ", "Advised ", "Plan: ")),
+        dx.plan(r),
+        " ",
+        r.choice(("Call back if worse.", "Safety-netting given.", "Patient agrees with the plan.", "")),
+    )
     if r.random() < 0.6:
         note.line(r.choice(("Next contact: ", "Review on ", "Follow-up call ")), fmt.date_v(ctx, ctx.days_ago(-30, -2)))
     if r.random() < 0.4:
@@ -191,22 +295,46 @@ def mixed_text(note: Note, ctx: phi.Ctx) -> None:
     p = phi.person(ctx)
     kv = KV(ctx)
     fields = r.sample(("name", "dob", "phone", "natid", "city", "mrn", "age"), r.randint(2, 4))
-    values = {"name": lambda: phi.name(ctx, p), "dob": lambda: fmt.date_v(ctx, p.dob),
-              "phone": lambda: fmt.phone_v(ctx, p), "natid": lambda: phi.natid(ctx, p),
-              "city": lambda: phi.city_v(ctx, p), "mrn": lambda: phi.mrn(ctx),
-              "age": lambda: phi.age_any(ctx, p, form=True)}
+    values = {
+        "name": lambda: phi.name(ctx, p),
+        "dob": lambda: fmt.date_v(ctx, p.dob),
+        "phone": lambda: fmt.phone_v(ctx, p),
+        "natid": lambda: phi.natid(ctx, p),
+        "city": lambda: phi.city_v(ctx, p),
+        "mrn": lambda: phi.mrn(ctx),
+        "age": lambda: phi.age_any(ctx, p, form=True),
+    }
     for field in fields:
         kv.line(note, field, values[field]())
     note.add(r.choice(("\n", "", "\n\n")))
     x = r.random()
     if x < 0.35:
-        note.line("pt ", phi.age(p), r.choice((" yo ", " y ", " y/o ")), phi.sex(ctx, p), ", lives in ",
-                  phi.city_v(ctx, p), ", tel ", fmt.phone_v(ctx, p), " - ", dx.complaint(r), ", ", dx.vitals(r))
+        note.line(
+            "pt ",
+            phi.age(p),
+            r.choice((" yo ", " y ", " y/o ")),
+            phi.sex(ctx, p),
+            ", lives in ",
+            phi.city_v(ctx, p),
+            ", tel ",
+            fmt.phone_v(ctx, p),
+            " - ",
+            dx.complaint(r),
+            ", ",
+            dx.vitals(r),
+        )
     elif x < 0.7:
         note.line(intro(ctx, p, ctx.today))
     else:
-        note.line(phi.ref(ctx, p), " was seen in ", r.choice(TEAMS), " on ", fmt.date_v(ctx, ctx.today), ". ",
-                  dx.history(r, p.male))
+        note.line(
+            phi.ref(ctx, p),
+            " was seen in ",
+            r.choice(TEAMS),
+            " on ",
+            fmt.date_v(ctx, ctx.today),
+            ". ",
+            dx.history(r, p.male),
+        )
     for _ in range(r.randint(1, 4)):
         note.line(r.choice((dx.plan, dx.exam, dx.assessment))(r) if r.random() < 0.7 else dx.course(r, p.male))
     if r.random() < 0.5:

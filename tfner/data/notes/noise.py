@@ -16,9 +16,9 @@ def _typo(r, word: str) -> str:
     i = r.randint(1, len(word) - 3)
     op = r.random()
     if op < 0.4:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if op < 0.7:
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     return word[:i] + word[i] + word[i:]
 
 
@@ -30,7 +30,7 @@ def typos(note, r, k: int) -> None:
         piece = r.choice(plain)
         matches = list(_WORD.finditer(piece[0]))
         m = r.choice(matches)
-        piece[0] = piece[0][:m.start()] + _typo(r, m.group()) + piece[0][m.end():]
+        piece[0] = piece[0][: m.start()] + _typo(r, m.group()) + piece[0][m.end() :]
 
 
 def _replace_some(r, text: str, old: str, new: str, p: float) -> str:
@@ -81,7 +81,7 @@ def break_sentence(note, r) -> None:
         piece = r.choice(plain)
         spaces = [i for i, ch in enumerate(piece[0]) if ch == " " and 0 < i < len(piece[0]) - 1]
         i = r.choice(spaces)
-        piece[0] = piece[0][:i] + "\n" + piece[0][i + 1:]
+        piece[0] = piece[0][:i] + "\n" + piece[0][i + 1 :]
 
 
 def apply(note, r) -> None:

@@ -53,8 +53,20 @@ def person(ctx: Ctx, label: str = "PATIENT", age: int | None = None) -> Person:
     dob = ctx.today - timedelta(days=int(365.25 * age) + r.randint(1, 360))
     region = f.state_abbr() if ctx.locale == "en_US" else ""
     street = ", ".join(s.strip() for s in f.street_address().splitlines() if s.strip())
-    return Person(male, given, middle, family, dob, _age_on(dob, ctx.today), f.city(), street,
-                  f.postcode(), region, phone(ctx), label)
+    return Person(
+        male,
+        given,
+        middle,
+        family,
+        dob,
+        _age_on(dob, ctx.today),
+        f.city(),
+        street,
+        f.postcode(),
+        region,
+        phone(ctx),
+        label,
+    )
 
 
 # --------------------------------------------------------------------------------------------- names
@@ -74,9 +86,17 @@ def name(ctx: Ctx, p: Person, form: str | None = None) -> V:
     gm = f"{g} {m}" if m else g
     form = form or ctx.rng.choice(NAME_FORMS)
     text = {
-        "gf": f"{g} {fam}", "gmf": f"{gm} {fam}", "f,g": f"{fam}, {g}", "F,g": f"{fam.upper()}, {g}",
-        "Fg": f"{fam.upper()} {g}", "fg": f"{fam} {g}", "i.f": f"{initials(gm, ctx.chance(0.5))} {fam}",
-        "f,i": f"{fam}, {initials(gm)}", "F,gm": f"{fam.upper()}, {gm}", "g": g, "f": fam,
+        "gf": f"{g} {fam}",
+        "gmf": f"{gm} {fam}",
+        "f,g": f"{fam}, {g}",
+        "F,g": f"{fam.upper()}, {g}",
+        "Fg": f"{fam.upper()} {g}",
+        "fg": f"{fam} {g}",
+        "i.f": f"{initials(gm, ctx.chance(0.5))} {fam}",
+        "f,i": f"{fam}, {initials(gm)}",
+        "F,gm": f"{fam.upper()}, {gm}",
+        "g": g,
+        "f": fam,
     }[form]
     return V(text, p.label)
 
@@ -182,8 +202,14 @@ def mrn(ctx: Ctx) -> V:
         text = prefix + r.choice(("", "-", "", " ") if len(prefix) > 1 else ("", "-")) + digits
     else:
         y = ctx.today.year
-        text = r.choice((f"{y}-{digits[:5]}", f"{y % 100:02d}/{digits[:5]}", f"C-{y}-{digits[:4]}",
-                         f"{r.choice('KLRS')}{y % 100:02d}-{digits[:6]}"))
+        text = r.choice(
+            (
+                f"{y}-{digits[:5]}",
+                f"{y % 100:02d}/{digits[:5]}",
+                f"C-{y}-{digits[:4]}",
+                f"{r.choice('KLRS')}{y % 100:02d}-{digits[:6]}",
+            )
+        )
     return V(text, "ID")
 
 

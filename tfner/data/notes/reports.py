@@ -31,19 +31,31 @@ def lab_report(note: Note, ctx: phi.Ctx) -> None:
     p = phi.person(ctx)
     kv = KV(ctx, plain_sep=True)
     start = note.mark()
-    note.line(doc_title(r, "lab", ctx.lang, ("LABORATORY REPORT", "Clinical Chemistry", "Lab results",
-                                              "HAEMATOLOGY / BIOCHEMISTRY")))
+    note.line(
+        doc_title(
+            r, "lab", ctx.lang, ("LABORATORY REPORT", "Clinical Chemistry", "Lab results", "HAEMATOLOGY / BIOCHEMISTRY")
+        )
+    )
     if r.random() < 0.5:
         note.line(unit(ctx, r.choice(("Clinical Chemistry", "Laboratory Medicine", "Microbiology"))))
     _id_block(note, ctx, p, kv, r.random() < 0.5)
     sample = phi.mrn(ctx)
     note.line(r.choice(("Sample ID: ", "Specimen no. ", "Lab no.: ", "Accession #")), sample)
     collected = ctx.days_ago(0, 3)
-    note.line(r.choice(("Collected: ", "Sampled: ", "Collection date: ")), fmt.date_v(ctx, collected), " ",
-              dx.time(r), r.choice(("   Received: ", "  Rec. ", "\nReceived: ")), fmt.date_v(ctx, collected), " ",
-              dx.time(r))
-    note.line(r.choice(("Requested by: ", "Requester: ", "Ordered by: ")),
-              staff(ctx, r.choice(TEAMS)) if r.random() < 0.6 else r.choice(TEAMS))
+    note.line(
+        r.choice(("Collected: ", "Sampled: ", "Collection date: ")),
+        fmt.date_v(ctx, collected),
+        " ",
+        dx.time(r),
+        r.choice(("   Received: ", "  Rec. ", "\nReceived: ")),
+        fmt.date_v(ctx, collected),
+        " ",
+        dx.time(r),
+    )
+    note.line(
+        r.choice(("Requested by: ", "Requester: ", "Ordered by: ")),
+        staff(ctx, r.choice(TEAMS)) if r.random() < 0.6 else r.choice(TEAMS),
+    )
     if r.random() < 0.3:
         note.upper(start)
     note.line(r.choice(("", "-" * 40)))
@@ -57,16 +69,35 @@ def lab_report(note: Note, ctx: phi.Ctx) -> None:
     if x < 0.3:
         note.line("Comment: Critical value phoned to ", r.choice(TEAMS), " at ", dx.time(r), ".")
     elif x < 0.5:
-        note.line("Comment: ", r.choice(("Haemolysed sample, K may be falsely elevated.", "Sample repeated.",
-                                         "Lipaemic sample.", "Results verified.")))
+        note.line(
+            "Comment: ",
+            r.choice(
+                (
+                    "Haemolysed sample, K may be falsely elevated.",
+                    "Sample repeated.",
+                    "Lipaemic sample.",
+                    "Results verified.",
+                )
+            ),
+        )
     if ctx.extended and r.random() < 0.5:
         note.line("Validated by: ", staff(ctx))
     note.wrap = False
     note.aligned = r.random() < 0.7
 
 
-_EXAMS = ("CT thorax with contrast", "MRI brain", "X-ray chest PA", "Ultrasound abdomen", "CT head without contrast",
-          "CT pulmonary angiography", "X-ray right hip", "MRI lumbar spine", "CT abdomen/pelvis", "Mammography")
+_EXAMS = (
+    "CT thorax with contrast",
+    "MRI brain",
+    "X-ray chest PA",
+    "Ultrasound abdomen",
+    "CT head without contrast",
+    "CT pulmonary angiography",
+    "X-ray right hip",
+    "MRI lumbar spine",
+    "CT abdomen/pelvis",
+    "Mammography",
+)
 
 
 def radiology_report(note: Note, ctx: phi.Ctx) -> None:
@@ -78,21 +109,44 @@ def radiology_report(note: Note, ctx: phi.Ctx) -> None:
     if ctx.extended and r.random() < 0.5:
         note.line(cl.hospital_v(ctx), " - Department of Radiology")
     _id_block(note, ctx, p, kv, r.random() < 0.5)
-    note.line(r.choice(("Accession no.: ", "Acc#: ", "Exam ID ", "Order no. ")), phi.mrn(ctx),
-              r.choice(("   ", "\n")), r.choice(("Exam date: ", "Date of exam: ", "Performed: ")),
-              fmt.date_v(ctx, ctx.today), *([" ", dx.time(r)] if r.random() < 0.5 else []))
+    note.line(
+        r.choice(("Accession no.: ", "Acc#: ", "Exam ID ", "Order no. ")),
+        phi.mrn(ctx),
+        r.choice(("   ", "\n")),
+        r.choice(("Exam date: ", "Date of exam: ", "Performed: ")),
+        fmt.date_v(ctx, ctx.today),
+        *([" ", dx.time(r)] if r.random() < 0.5 else []),
+    )
     note.line(r.choice(("Examination: ", "Exam: ", "Procedure: ")), exam)
-    note.line(r.choice(("Clinical information: ", "Indication: ", "History: ")), phi.age_any(ctx, p, form=True), " ",
-              phi.man(ctx, p), " with ", dx.complaint(r), r.choice((". ? ", ". Query ", ". R/o ")), dx.icd(r), ".")
+    note.line(
+        r.choice(("Clinical information: ", "Indication: ", "History: ")),
+        phi.age_any(ctx, p, form=True),
+        " ",
+        phi.man(ctx, p),
+        " with ",
+        dx.complaint(r),
+        r.choice((". ? ", ". Query ", ". R/o ")),
+        dx.icd(r),
+        ".",
+    )
     if r.random() < 0.5:
-        note.line("Comparison: ", r.choice(("previous study of ", "CT from ", "X-ray dated ")),
-                  fmt.date_v(ctx, ctx.days_ago(40, 900)), ".")
+        note.line(
+            "Comparison: ",
+            r.choice(("previous study of ", "CT from ", "X-ray dated ")),
+            fmt.date_v(ctx, ctx.days_ago(40, 900)),
+            ".",
+        )
     else:
         note.line("Comparison: None.")
     if r.random() < 0.5:
-        note.line("Technique: ", r.choice(("Axial images with", "Standard protocol,", "Helical acquisition,")), " ",
-                  f"{r.choice((1, 1.25, 2.5, 5))} mm slices",
-                  r.choice((", 80 mL contrast i.v.", "", ", no contrast")), ".")
+        note.line(
+            "Technique: ",
+            r.choice(("Axial images with", "Standard protocol,", "Helical acquisition,")),
+            " ",
+            f"{r.choice((1, 1.25, 2.5, 5))} mm slices",
+            r.choice((", 80 mL contrast i.v.", "", ", no contrast")),
+            ".",
+        )
     note.line(r.choice(("Findings:", "FINDINGS:", "Description:")))
     for _ in range(r.randint(2, 4)):
         note.line(dx.finding(r))
@@ -114,23 +168,47 @@ def message(note: Note, ctx: phi.Ctx) -> None:
             note.line("From: ", cl.email_v(ctx, sender, staff=True))
         else:
             note.line("From: ", cl.email_v(ctx, p), r.choice((" (patient portal)", "")))
-        note.line("To: ", cl.email_v(ctx, to, staff=True), *(["; ", cl.email_v(ctx, cl.doctor(ctx), staff=True)]
-                                                             if r.random() < 0.3 else []))
+        note.line(
+            "To: ",
+            cl.email_v(ctx, to, staff=True),
+            *(["; ", cl.email_v(ctx, cl.doctor(ctx), staff=True)] if r.random() < 0.3 else []),
+        )
     else:
         note.line(header(r, "from", ctx.lang), r.choice(TEAMS + ("Patient portal",)))
         note.line(header(r, "to", ctx.lang), r.choice(TEAMS + ("Ward secretary",)))
-    note.line(r.choice(("Sent: ", "Date: ", "Received: ")),
-              fmt.date_v(ctx, ctx.today, r.choice(("words_weekday", None))),
-              " ", dx.time(r), r.choice(("", "", " +0100", " CET", " (UTC)")))
-    note.line("Subject: ", r.choice(("", "Re: ", "Fwd: ", "RE: ")),
-              *r.choice(([phi.name(ctx, p), " - ", dx.complaint(r)], ["Patient ", phi.name(ctx, p), ", DOB ",
-                                                                       fmt.date_v(ctx, p.dob)],
-                         [r.choice(("Follow-up", "Lab results", "Question about medication", "Appointment"))])))
+    note.line(
+        r.choice(("Sent: ", "Date: ", "Received: ")),
+        fmt.date_v(ctx, ctx.today, r.choice(("words_weekday", None))),
+        " ",
+        dx.time(r),
+        r.choice(("", "", " +0100", " CET", " (UTC)")),
+    )
+    note.line(
+        "Subject: ",
+        r.choice(("", "Re: ", "Fwd: ", "RE: ")),
+        *r.choice(
+            (
+                [phi.name(ctx, p), " - ", dx.complaint(r)],
+                ["Patient ", phi.name(ctx, p), ", DOB ", fmt.date_v(ctx, p.dob)],
+                [r.choice(("Follow-up", "Lab results", "Question about medication", "Appointment"))],
+            )
+        ),
+    )
     note.add("\n")
     note.line(header(r, "greeting", ctx.lang))
-    note.line(phi.ref(ctx, p), " (", r.choice(("DOB ", "born ", "b. ")), fmt.date_v(ctx, p.dob), ") ",
-              r.choice(("called today", "wrote via the portal", "came by the desk")), r.choice((" from ", " on ")),
-              fmt.phone_v(ctx, p), " about ", dx.complaint(r), ".")
+    note.line(
+        phi.ref(ctx, p),
+        " (",
+        r.choice(("DOB ", "born ", "b. ")),
+        fmt.date_v(ctx, p.dob),
+        ") ",
+        r.choice(("called today", "wrote via the portal", "came by the desk")),
+        r.choice((" from ", " on ")),
+        fmt.phone_v(ctx, p),
+        " about ",
+        dx.complaint(r),
+        ".",
+    )
     x = r.random()
     if x < 0.4:
         note.line("Could you book a follow-up on ", fmt.date_v(ctx, ctx.days_ago(-40, -3)), "? ", dx.plan(r))
@@ -165,9 +243,15 @@ def prescription(note: Note, ctx: phi.Ctx) -> None:
         kv.line(note, "natid", phi.natid(ctx, p))
     note.line(r.choice(("Rp.", "Rx:", "Medication:", "")))
     for i in range(r.randint(1, 4)):
-        qty = r.choice((f"Qty: {r.randint(10, 100)} tablets", f"Disp: #{r.choice((14, 28, 30, 60, 90))}",
-                        f"{r.randint(1, 3)} packs", f"Refills: {r.randint(0, 5)}",
-                        f"Sig: {r.randint(1, 2)} tab PO bid"))
+        qty = r.choice(
+            (
+                f"Qty: {r.randint(10, 100)} tablets",
+                f"Disp: #{r.choice((14, 28, 30, 60, 90))}",
+                f"{r.randint(1, 3)} packs",
+                f"Refills: {r.randint(0, 5)}",
+                f"Sig: {r.randint(1, 2)} tab PO bid",
+            )
+        )
         note.line(r.choice((f"{i + 1}. ", "- ", "")), dx.med(r, cap=True), r.choice((" - ", ", ", "\n   ")), qty)
     note.line(r.choice(("Date: ", "Issued: ", "")), fmt.date_v(ctx, ctx.today))
     if ctx.extended and r.random() < 0.7:

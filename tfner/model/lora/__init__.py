@@ -32,8 +32,25 @@ from tfner.model.lora.layer import LoraDense
 from tfner.model.lora.paths import dense_paths, layer_paths, match_targets, variable_paths
 
 __all__ = [
-    "BIAS_MODES", "DEFAULT_TARGETS", "LoraConfig", "LoraDense", "apply_lora", "copy_merged",
-    "count_parameters", "dense_paths", "has_lora", "is_merged", "layer_paths", "lora_config", "lora_layers",
-    "match_targets", "merge", "merge_and_unload", "parameter_line", "trace_key", "unload", "unmerge",
+    "BIAS_MODES",
+    "DEFAULT_TARGETS",
+    "LoraConfig",
+    "LoraDense",
+    "apply_lora",
+    "copy_merged",
+    "count_parameters",
+    "dense_paths",
+    "has_lora",
+    "is_merged",
+    "layer_paths",
+    "lora_config",
+    "lora_layers",
+    "match_targets",
+    "merge",
+    "merge_and_unload",
+    "parameter_line",
+    "trace_key",
+    "unload",
+    "unmerge",
     "variable_paths",
 ]

@@ -14,21 +14,32 @@ class LoraConfig(Config):
     """LoRA adapters on the encoder's Dense layers; PEFT's names in brackets. The defaults are the
     clinical de-identification recipe."""
 
-    enabled: bool = option(False, "Train LoRA adapters on the frozen encoder (and the whole head) instead "
-                           "of every weight; saved models are merged, the adapter also goes to "
-                           "OUTPUT_DIR/adapter. LoRA wants a larger --learning-rate than full fine-tuning, "
-                           "e.g. 5e-4.")
+    enabled: bool = option(
+        False,
+        "Train LoRA adapters on the frozen encoder (and the whole head) instead "
+        "of every weight; saved models are merged, the adapter also goes to "
+        "OUTPUT_DIR/adapter. LoRA wants a larger --learning-rate than full fine-tuning, "
+        "e.g. 5e-4.",
+    )
     r: int = option(16, "LoRA rank r [r].")
     alpha: float = option(32.0, "LoRA scale numerator: the update is (alpha/r)·A·B [lora_alpha].")
     dropout: float = option(0.05, "Dropout on the input of the adapter path [lora_dropout].")
-    bias: str = option("lora_only", "Which biases train: none, every bias of the encoder (Dense biases, "
-                       "LayerNorm betas), or those of the wrapped layers [bias].", choices=BIAS_MODES)
-    targets: list = option(list(DEFAULT_TARGETS), "Dense layers to adapt, matched against paths such as "
-                           "encoder.layer.0.attention.self.query exactly or as a .suffix ('output.dense' is "
-                           "both the attention output and the feed-forward output) [target_modules].",
-                           item_type=str)
-    target_regex: str = option("", "A regex the whole layer path must match, instead of --lora-targets "
-                               "[target_modules as a string].")
+    bias: str = option(
+        "lora_only",
+        "Which biases train: none, every bias of the encoder (Dense biases, "
+        "LayerNorm betas), or those of the wrapped layers [bias].",
+        choices=BIAS_MODES,
+    )
+    targets: list = option(
+        list(DEFAULT_TARGETS),
+        "Dense layers to adapt, matched against paths such as "
+        "encoder.layer.0.attention.self.query exactly or as a .suffix ('output.dense' is "
+        "both the attention output and the feed-forward output) [target_modules].",
+        item_type=str,
+    )
+    target_regex: str = option(
+        "", "A regex the whole layer path must match, instead of --lora-targets [target_modules as a string]."
+    )
     use_rslora: bool = option(False, "Rank-stabilised scale alpha/sqrt(r) [use_rslora].")
 
     def __post_init__(self):
@@ -53,7 +64,7 @@ class LoraConfig(Config):
 
     @property
     def scale(self):
-        return self.alpha / (self.r ** 0.5 if self.use_rslora else self.r)
+        return self.alpha / (self.r**0.5 if self.use_rslora else self.r)
 
     @classmethod
     def from_peft(cls, values):

@@ -39,8 +39,10 @@ def lora_layers(model):
     state = _state(model)
     if state is not None:
         return dict(state.layers)
-    return {f"{layer.name}#{i}": layer for i, layer in enumerate(
-        l for l in model._flatten_layers(include_self=True) if isinstance(l, LoraDense))}
+    return {
+        f"{layer.name}#{i}": layer
+        for i, layer in enumerate(l for l in model._flatten_layers(include_self=True) if isinstance(l, LoraDense))
+    }
 
 
 def _replace(slot, new):
@@ -70,15 +72,15 @@ def apply_lora(model, config=None):
     if has_lora(model):
         raise ValueError(f"{model.name} already has LoRA adapters; unload() them first")
     if not model.trainable:
-        raise ValueError("LoRA trains adapters inside the encoder: the encoder must not be frozen "
-                         "(finetune='frozen')")
+        raise ValueError("LoRA trains adapters inside the encoder: the encoder must not be frozen (finetune='frozen')")
     paths = match_targets(model, config.target_modules)
     slots = layer_paths(model)
     layers = {}
     for path in paths:
         slot = slots[path]
-        wrapper = LoraDense(slot.layer, config.r, config.alpha, config.dropout,
-                            config.use_rslora, train_bias=config.bias != "none")
+        wrapper = LoraDense(
+            slot.layer, config.r, config.alpha, config.dropout, config.use_rslora, train_bias=config.bias != "none"
+        )
         _replace(slot, wrapper)
         layers[path] = wrapper
         slots[path] = _Slot(wrapper, slot.parent, slot.attr, slot.index)
@@ -97,10 +99,10 @@ def apply_lora(model, config=None):
         moved = [_move(layer, v, False) for v in lists[0] if id(v) not in keep]
         if any(moved):
             frozen.append((layer, lists))
-    originals = {k: v.numpy() for k, v in keys.items()
-                 if id(v) in keep and not k.endswith(("lora_kernel_a", "lora_kernel_b"))}
-    model.__dict__["_tfner_lora"] = _LoraState(config, layers, {p: slots[p] for p in paths}, frozen,
-                                               originals)
+    originals = {
+        k: v.numpy() for k, v in keys.items() if id(v) in keep and not k.endswith(("lora_kernel_a", "lora_kernel_b"))
+    }
+    model.__dict__["_tfner_lora"] = _LoraState(config, layers, {p: slots[p] for p in paths}, frozen, originals)
     return dict(layers)
 
 
@@ -184,9 +186,9 @@ def count_parameters(model):
 def parameter_line(model):
     """`trainable params: N || all params: M || trainable%: P`, PEFT's form."""
     trainable, total = count_parameters(model)
-    return (f"trainable params: {trainable:,} || all params: {total:,} || "
-            f"trainable%: {100 * trainable / max(total, 1):.4f}")
-
+    return (
+        f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {100 * trainable / max(total, 1):.4f}"
+    )
 
 
 def _merged_values(model):

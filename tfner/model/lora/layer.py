@@ -11,8 +11,11 @@ import tf_keras
 def _move(layer, variable, trainable):
     """Move `variable` between `layer`'s own trainable and non-trainable lists (the Keras 2 way to
     freeze one variable of a layer and not the other). True if it moved."""
-    src, dst = ((layer._non_trainable_weights, layer._trainable_weights) if trainable
-                else (layer._trainable_weights, layer._non_trainable_weights))
+    src, dst = (
+        (layer._non_trainable_weights, layer._trainable_weights)
+        if trainable
+        else (layer._trainable_weights, layer._non_trainable_weights)
+    )
     for i, v in enumerate(src):
         if v is variable:
             del src[i]
@@ -45,14 +48,16 @@ class LoraDense(tf_keras.layers.Layer):
         train_bias: bool. Whether the base layer's bias trains (the kernel never does).
     """
 
-    def __init__(self, base, lora_rank=16, lora_alpha=32.0, lora_dropout=0.0, use_rslora=False,
-                 train_bias=False, **kwargs):
+    def __init__(
+        self, base, lora_rank=16, lora_alpha=32.0, lora_dropout=0.0, use_rslora=False, train_bias=False, **kwargs
+    ):
         if not isinstance(base, tf_keras.layers.Dense):
             raise TypeError(f"LoraDense wraps a tf_keras Dense layer, got {type(base).__name__}")
         if base.activation is not tf_keras.activations.linear:
             # The update belongs before the activation; the encoders' targets have none.
-            raise ValueError(f"{base.name}: LoRA on a Dense layer with an activation "
-                             f"({base.activation.__name__}) is not supported")
+            raise ValueError(
+                f"{base.name}: LoRA on a Dense layer with an activation ({base.activation.__name__}) is not supported"
+            )
         kwargs.setdefault("name", base.name)
         kwargs.setdefault("dtype", base.dtype_policy)
         super().__init__(**kwargs)
@@ -87,11 +92,19 @@ class LoraDense(tf_keras.layers.Layer):
         scope = kernel.name.split(":")[0].rsplit("/", 1)[0] + "/" if "/" in kernel.name else None
         with tf.name_scope(scope) if scope else contextlib.nullcontext():
             self.lora_kernel_a = self.add_weight(
-                "lora_kernel_a", (fan_in, self.lora_rank), dtype="float32",
-                initializer=tf_keras.initializers.HeUniform(), experimental_autocast=False)
+                "lora_kernel_a",
+                (fan_in, self.lora_rank),
+                dtype="float32",
+                initializer=tf_keras.initializers.HeUniform(),
+                experimental_autocast=False,
+            )
             self.lora_kernel_b = self.add_weight(
-                "lora_kernel_b", (self.lora_rank, units), dtype="float32",
-                initializer="zeros", experimental_autocast=False)
+                "lora_kernel_b",
+                (self.lora_rank, units),
+                dtype="float32",
+                initializer="zeros",
+                experimental_autocast=False,
+            )
         self.__dict__["_base_lists"] = _lists(self.base)
         _move(self.base, kernel, False)
         if self.base.bias is not None:
@@ -141,9 +154,16 @@ class LoraDense(tf_keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"base": tf_keras.layers.serialize(self.base), "lora_rank": self.lora_rank,
-                       "lora_alpha": self.lora_alpha, "lora_dropout": self.lora_dropout,
-                       "use_rslora": self.use_rslora, "train_bias": self.train_bias})
+        config.update(
+            {
+                "base": tf_keras.layers.serialize(self.base),
+                "lora_rank": self.lora_rank,
+                "lora_alpha": self.lora_alpha,
+                "lora_dropout": self.lora_dropout,
+                "use_rslora": self.use_rslora,
+                "train_bias": self.train_bias,
+            }
+        )
         return config
 
     @classmethod
@@ -151,4 +171,3 @@ class LoraDense(tf_keras.layers.Layer):
         config = dict(config)
         config["base"] = tf_keras.layers.deserialize(config["base"])
         return cls(**config)
-

@@ -62,8 +62,7 @@ def layer_paths(model, include_pooler=False):
                 name = child.name.replace("_._", ".")  # Hugging Face's layer_._0 is PyTorch's layer.0
                 child_path = f"{path}.{name}" if path else name
                 if child_path in out:
-                    raise ValueError(f"two sub-layers share the path {child_path!r}; LoRA needs unique "
-                                     "layer names")
+                    raise ValueError(f"two sub-layers share the path {child_path!r}; LoRA needs unique layer names")
                 out[child_path] = _Slot(child, layer, attr, index)
                 walk(child, child_path)
 
@@ -73,8 +72,7 @@ def layer_paths(model, include_pooler=False):
 
 def dense_paths(model):
     """Paths of the Dense layers LoRA can wrap (wrapped ones included), in model order."""
-    return [p for p, s in layer_paths(model).items()
-            if isinstance(s.layer, (tf_keras.layers.Dense, LoraDense))]
+    return [p for p, s in layer_paths(model).items() if isinstance(s.layer, (tf_keras.layers.Dense, LoraDense))]
 
 
 def _relative_names(variables):
@@ -95,8 +93,12 @@ def variable_paths(model, include_pooler=False):
     for path, slot in layer_paths(model, include_pooler).items():
         layer = slot.layer
         if isinstance(layer, LoraDense):
-            named = [("kernel", layer.base.kernel), ("bias", layer.base.bias),
-                     ("lora_kernel_a", layer.lora_kernel_a), ("lora_kernel_b", layer.lora_kernel_b)]
+            named = [
+                ("kernel", layer.base.kernel),
+                ("bias", layer.base.bias),
+                ("lora_kernel_a", layer.lora_kernel_a),
+                ("lora_kernel_b", layer.lora_kernel_b),
+            ]
             named = [(n, v) for n, v in named if v is not None]
         else:
             own = list(layer._trainable_weights) + list(layer._non_trainable_weights)
@@ -131,11 +133,11 @@ def match_targets(model, targets):
     matches nothing is an error that lists the paths available."""
     paths = dense_paths(model)
     entries = [targets] if isinstance(targets, str) else list(targets)
-    unmatched = [t for t in entries if not any(_matches(p, t if isinstance(targets, str) else [t])
-                                               for p in paths)]
+    unmatched = [t for t in entries if not any(_matches(p, t if isinstance(targets, str) else [t]) for p in paths)]
     if unmatched:
         kind = "regex" if isinstance(targets, str) else "target(s)"
-        raise ValueError(f"LoRA {kind} {', '.join(map(repr, unmatched))} match(es) no Dense layer of "
-                         f"{model.name}; its Dense layer paths are: {_describe(paths) or 'none'}")
+        raise ValueError(
+            f"LoRA {kind} {', '.join(map(repr, unmatched))} match(es) no Dense layer of "
+            f"{model.name}; its Dense layer paths are: {_describe(paths) or 'none'}"
+        )
     return [p for p in paths if _matches(p, targets)]
-
