@@ -12,7 +12,7 @@ finding and reading goes on), then checked:
 - the encoder's tokenizer: spans cutting a sub-token (they cannot be aligned), words that turn into no
   sub-token (predicted O), documents longer than `max_length` sub-tokens (how many windows);
 - leakage: documents of one split found in another, exactly (same normalised text) or nearly (Jaccard
-  similarity of word 5-shingles >= `near`, found with MinHash and checked exactly).
+  similarity of word 5-shingles >= `near`, found with MinHash and checked exactly: `duplicates`).
 
 Each finding names the file and line (CoNLL) or record/document; severity "error" for what training
 would refuse or what is wrong, "warning" for the rest. Formatting is left to the `tfner check` command.
@@ -20,17 +20,16 @@ would refuse or what is wrong, "warning" for the rest. Formatting is left to the
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from tfner.data import formats
 from tfner.data import tags as tag_schemes
+from tfner.data.duplicates import entity_labels, find_duplicates, normalise
 from tfner.data.formats import conll
 from tfner.data.formats.base import Corpus, DataError, Problem, read_text
 from tfner.data.readers import read_data
@@ -272,61 +271,17 @@ def tokenizer_findings(split, tokenizer, max_length=128, stride=32):
     return out, lengths
 
 
-def normalise(doc):
-    """The text of a document for duplicate detection: NFKC, case-folded, whitespace collapsed."""
-    text = doc.text if doc.is_spans else " ".join(doc.tokens)
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _shingles(text, k=5):
-    words = re.findall(r"\w+", text)
-    grams = {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
-    return {int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams}
-
-
-def _minhash_candidates(sets, bands=16, rows=8, seed=0):
-    """Pairs (i, j) of shingle sets whose MinHash signatures agree on a whole band (LSH)."""
-    rng = np.random.default_rng(seed)
-    prime = np.uint64(4294967311)  # > 2**32; a < 2**31 keeps a * x + b below 2**64
-    a = rng.integers(1, 2**31, bands * rows, dtype=np.uint64)
-    b = rng.integers(0, 2**32, bands * rows, dtype=np.uint64)
-    keep = [i for i, s in enumerate(sets) if s]
-    if not keep:
-        return set()
-    values = np.concatenate([np.fromiter(sets[i], np.uint64) for i in keep])
-    starts = np.cumsum([0] + [len(sets[i]) for i in keep[:-1]])
-    signature = np.stack([np.minimum.reduceat((a[p] * values + b[p]) % prime, starts) for p in range(len(a))], 1)
-    pairs = set()
-    for band in range(bands):
-        buckets = defaultdict(list)
-        for n, row in enumerate(signature[:, band * rows : (band + 1) * rows]):
-            buckets[row.tobytes()].append(keep[n])
-        for members in buckets.values():
-            pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1 :])
-    return pairs
-
-
-def _labels(doc):
-    """The entities of a document as (type, case-folded words), to compare the annotation of two texts."""
-    if doc.is_spans:
-        return sorted((label, " ".join(doc.text[s:e].casefold().split())) for s, e, label in doc.spans or ())
-    return sorted((kind, " ".join(doc.tokens[a:b]).casefold()) for kind, a, b in tag_schemes.entities(doc.tags))
-
-
 def duplicate_findings(splits, near=0.9):
-    """Documents shared across splits: exact (same normalised text) and near (shingle Jaccard >= `near`),
-    one finding per document of the later split, noting when the two are annotated differently."""
-    groups = defaultdict(list)  # normalised text -> [(split index, document index)]
-    for n, split in enumerate(splits):
-        for d, doc in enumerate(split.corpus.documents):
-            groups[normalise(doc)].append((n, d))
-    texts = list(groups)
+    """Documents shared across splits (`duplicates.find_duplicates`): exact (same normalised text) and near
+    (shingle Jaccard >= `near`), one finding per document of the later split, noting when the two are
+    annotated differently."""
+    exact, near_found = find_duplicates([split.corpus.documents for split in splits], near)
 
     def doc(member):
         return splits[member[0]].corpus.documents[member[1]]
 
     def report(kind, later, earlier, what, text):
-        differ = " (annotated differently)" if _labels(doc(later)) != _labels(doc(earlier[0])) else ""
+        differ = " (annotated differently)" if entity_labels(doc(later)) != entity_labels(doc(earlier[0])) else ""
         more = f" (and {len(earlier) - 1} more)" if len(earlier) > 1 else ""
         n0, d0 = earlier[0]
         return finding(
@@ -336,25 +291,10 @@ def duplicate_findings(splits, near=0.9):
             splits[later[0]].name,
         )
 
-    found = []  # (length, finding)
-    for text, members in groups.items():
-        for later in members:
-            earlier = [m for m in members if m[0] < later[0]]
-            if earlier:
-                found.append((len(text), report("exact-duplicate", later, earlier, "same text as", text)))
-    sets = [_shingles(t) for t in texts]
-    partners = defaultdict(list)  # later member -> [(jaccard, earlier member)]
-    for i, j in _minhash_candidates(sets):
-        jaccard = len(sets[i] & sets[j]) / len(sets[i] | sets[j])
-        if jaccard < near:
-            continue
-        for x in groups[texts[i]]:
-            for y in groups[texts[j]]:
-                if x[0] != y[0]:
-                    earlier, later = sorted([x, y])
-                    partners[later].append((jaccard, earlier))
-    for later, found_with in partners.items():
-        found_with.sort(key=lambda p: (-p[0], p[1]))
+    found = [
+        (len(text), report("exact-duplicate", later, earlier, "same text as", text)) for text, later, earlier in exact
+    ]
+    for later, found_with in near_found.items():
         what = f"nearly the same text (Jaccard {found_with[0][0]:.2f} of word 5-shingles) as"
         text = normalise(doc(later))
         found.append((len(text), report("near-duplicate", later, [e for _, e in found_with], what, text)))

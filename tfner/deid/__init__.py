@@ -6,12 +6,13 @@ The detector is injected, so everything here works without a model:
     # texts -> per text, entities {"label": str, "start": int, "end": int, "score": float}
 
 - `operators.deidentify_text(text, entities, mode, surrogates=None)`: modes redact/mask/surrogate;
-- `surrogates.Surrogates(key, document_id, locale)`: consistent, deterministic surrogate values;
+- `surrogates.Surrogates(key, document_id, locale)`: consistent, deterministic surrogate values
+  (`dates.shift_date`: one offset per document, each date's format kept);
 - `io.read_records` / `io.open_writer`: JSONL, text-per-line and folder inputs, nothing dropped;
 - `run.deidentify_records(records, detector, mode, key, ...)`: batched runs; `run.Summary`;
 - `audit.audit_line`, `audit.weights_hash`: an audit trail without PHI;
 - `beam.run_pipeline`: the same at archive scale on Apache Beam (imported on demand);
-- `cli.main`: `python -m tfner.deid.cli --model DIR --input PATH --output PATH --mode MODE`.
+- `cli.main`: `tfner deid --model DIR --input PATH --output PATH --mode MODE`.
 """
 
 from tfner.deid.audit import audit_line, weights_hash

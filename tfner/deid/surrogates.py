@@ -15,13 +15,9 @@ Policies, by label (`kind_of`; unknown labels get character-class replacement):
   random letter. Given names keep their gender where faker's lists know it. Full names of a document are
   registered first (`prepare`) so roles are right whatever the order of mentions.
 - DATE: one offset per document, +-32..365 days (never 0; > 31 so no date becomes a superstring of
-  itself), applied to every date, so intervals within a document are kept. Dates are re-rendered in
-  their format: separators, month names (full/abbreviated, casing), 2- or 4-digit years, ordinals,
-  recomputed weekdays, zero padding (kept if a field has a leading zero, dropped if one has 1 digit, else
-  kept for numeric dates). Day/month order: "." is day-first, year-first is Y-M-D; with "/" or "-" a date
-  valid only one way is read that way, else month-first for *_US locales, day-first for others (or
-  `day_first=`). Two-digit years: 69-99 -> 19xx, else 20xx (as strptime). A month-year moves with the
-  offset from mid-month, a year alone one year in the offset's direction; unparseable -> digit for digit.
+  itself), applied to every date, so intervals within a document are kept; each date is re-rendered in
+  its own format (`dates.shift_date`). Ambiguous numeric dates ("03/04/2020") are month-first for *_US
+  locales, day-first for others (or `day_first=`); unparseable -> digit for digit.
 - AGE: every number replaced keeping its digit count and the surrounding text ("45-year-old" ->
   "72-year-old"): 1..89 -> another value 1..89 of the same width; 90 and over (HIPAA's "90 or older"
   category) -> another value in 90..99, so the surrogate tells no more than ">= 90".
@@ -33,7 +29,6 @@ Policies, by label (`kind_of`; unknown labels get character-class replacement):
 - EMAIL, URL, USERNAME: faker values.
 """
 
-import datetime
 import functools
 import hashlib
 import hmac
@@ -43,6 +38,8 @@ import string
 import threading
 
 from faker import Faker
+
+from tfner.deid.dates import case_like, full_month_names, shift_date, splice
 
 _LOCAL = threading.local()
 _KIND_WORDS = {
@@ -80,34 +77,8 @@ _ORG = set(
     "rehabilitation of the and st saint inc corp llc ltd co company group hospice practice "
     "associates foundation trust infirmary".split()
 )
-_MONTHS = "january february march april may june july august september october november december".split()
-_MONTH3 = [m[:3] for m in _MONTHS]
-_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _RUN = re.compile(r"[^\W\d_]+(?:['’.]?[ \t-]*[^\W\d_]+)*\.?")
-
-
-def _alternation(names, extra=()):
-    tokens = set(names) | {n[:3] for n in names} | set(extra)
-    return "|".join(sorted(tokens, key=len, reverse=True))
-
-
-_L, _R = r"(?<![^\W\d_])", r"(?![^\W\d_])"
-_MON = rf"{_L}(?P<mon>{_alternation(_MONTHS, ['sept'])}){_R}\.?"
-_WD = rf"(?:{_L}(?P<wd>{_alternation(_WEEKDAYS, ['tues', 'thur', 'thurs'])}){_R}\.?,?\s+)?"
-_DAY = r"(?P<d>\d{1,2})(?P<ord>st|nd|rd|th)?(?!\d)"
-_YEAR = r"(?P<y>\d{4}|\d{2})(?![\d:])"
-_DATES = [
-    (kind, re.compile(rx, re.IGNORECASE))
-    for kind, rx in [
-        ("ymd", rf"(?<!\d){_WD}(?P<y>\d{{4}})(?P<s>[-/.])(?P<m>\d{{1,2}})(?P=s)(?P<d>\d{{1,2}})(?!\d)"),
-        ("num", rf"(?<!\d){_WD}(?P<a>\d{{1,2}})(?P<s>[-/.])(?P<b>\d{{1,2}})(?P=s)(?P<y>\d{{4}}|\d{{2}})(?!\d)"),
-        ("dmy", rf"{_WD}(?:the\s+)?{_DAY}(?:\s+of\s+|\s*[-/ ]\s*){_MON}(?:,?[\s/-]+{_YEAR})?"),
-        ("mdy", rf"{_WD}{_MON}[\s/-]*{_DAY}(?:,?[\s/-]+{_YEAR})?"),
-        ("my", rf"{_MON},?[\s/-]*(?P<y>\d{{4}})(?!\d)"),
-        ("nmy", r"(?<![\d/.-])(?P<m>\d{1,2})(?P<s>[-/.])(?P<y>\d{4})(?!\d)"),
-    ]
-]
 
 
 def kind_of(label):
@@ -147,30 +118,9 @@ def _name_lists(locale):
     }
 
 
-def _case_like(original, new):
-    if original.isupper() and sum(c.isalpha() for c in original) > 1:
-        return new.upper()
-    if original.islower():
-        return new.lower()
-    return new[:1].upper() + new[1:] if original[:1].isupper() else new
-
-
 def _differs(original, new):
     core = original.strip().lower()
     return not core or core not in new.lower()
-
-
-def _splice(text, edits, start=0, end=None):
-    """text[start:end] with the (a, b, new) edits (absolute, sorted, not overlapping) applied."""
-    out, pos = [], start
-    for a, b, new in edits:
-        out += [text[pos:a], new]
-        pos = b
-    return "".join(out) + text[pos:end]
-
-
-def _ordinal(day):
-    return "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
 class Surrogates:
@@ -212,14 +162,7 @@ class Surrogates:
         mentions ("Smith", "J. Smith") reuse them whatever their order in the text."""
         items = list(items)
         names = [v for label, v in items if kind_of(label) == "name"]
-        months = [
-            m.lower()
-            for label, v in items
-            if kind_of(label) == "date"
-            for m in re.findall(r"[^\W\d_]+", v)
-            if m.lower() != "may" and m.lower()[:3] in _MONTH3
-        ]
-        self._full_months = next((m in _MONTHS for m in months if m in _MONTHS or len(m) <= 4), True)
+        self._full_months = full_month_names(v for label, v in items if kind_of(label) == "date")
         for value in sorted(names, key=lambda v: -len([w for w in _WORD.findall(v) if len(w) > 1])):
             self.surrogate("NAME", value)
 
@@ -283,7 +226,7 @@ class Surrogates:
 
     def _name_word(self, word, role):
         pieces = re.split(r"(-)", word)
-        return "".join(p if p == "-" else _case_like(p, self._name_part(p, role)) for p in pieces)
+        return "".join(p if p == "-" else case_like(p, self._name_part(p, role)) for p in pieces)
 
     def _name(self, value):
         words = [m for m in _WORD.finditer(value)]
@@ -309,7 +252,7 @@ class Surrogates:
         last = [m.group().lower() for m in full if roles[m.start()] == "last"]
         if given and last:
             self._pairs.update((g, s) for g in given for s in last)
-        return _splice(
+        return splice(
             value,
             [
                 (
@@ -317,7 +260,7 @@ class Surrogates:
                     m.end(),
                     self._name_word(m.group(), roles[m.start()])
                     if len(m.group()) > 1
-                    else _case_like(m.group(), self._initial(m.group().lower(), given, last)),
+                    else case_like(m.group(), self._initial(m.group().lower(), given, last)),
                 )
                 for m in names
             ],
@@ -347,7 +290,7 @@ class Surrogates:
             a, b = m.start() + words[lo].start(), m.start() + words[hi - 1].end()
             core = value[a:b]
             following = words[hi].group().lower().strip(".") if hi < len(words) else ""
-            out += [self._digits(value[pos:a]), _case_like(core, draw(core, following))]
+            out += [self._digits(value[pos:a]), case_like(core, draw(core, following))]
             pos, changed = b, True
         out.append(self._digits(value[pos:]))
         return "".join(out), changed
@@ -398,58 +341,6 @@ class Surrogates:
         return re.sub(r"\d+", replace, value)
 
     def _date(self, value):
-        spans = []
-        for kind, rx in _DATES:
-            for m in rx.finditer(value):
-                if all(m.end() <= a or m.start() >= b for a, b, _ in spans):
-                    spans.append((m.start(), m.end(), self._shift(kind, m)))
-        if not spans:
-            y = re.fullmatch(r"\s*(\d{4})\s*", value)
-            if y and 1000 <= int(y.group(1)) <= 2999:  # a year alone: one year in the offset's direction
-                year = int(y.group(1)) + (1 if self.date_offset > 0 else -1)
-                return _splice(value, [(y.start(1), y.end(1), str(year))])
-            return self._chars(value, "date", letters=False)
-        return _splice(value, sorted(spans))
-
-    def _shift(self, kind, m):
-        g = {k: v for k, v in m.groupdict().items() if v is not None}
-        names = {"d": "d", "m": "m"}
-        if kind == "num":
-            first = g["s"] == "." or int(g["a"]) > 12 or (int(g["b"]) <= 12 and self.day_first)
-            names = {"d": "a", "m": "b"} if first else {"d": "b", "m": "a"}
-        f = {k: g[n] for k, n in names.items() if n in g}
-        y, t, w = g.get("y"), g.get("mon", "").lower(), g.get("wd", "").lower()
-        try:
-            month = int(f["m"]) if "m" in f else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(t))
-            year = 2000 if y is None else int(y) if len(y) == 4 else int(y) + (1900 if int(y) >= 69 else 2000)
-            new = datetime.date(year, month, int(f.get("d", 15))) + datetime.timedelta(days=self.date_offset)
-        except (ValueError, StopIteration):  # 2000 above: a leap year for dates without year
-            return self._chars(m.group(), "date", letters=False)
-        pad = (
-            2
-            if any(len(v) == 2 and v[0] == "0" for v in f.values())
-            or (kind in ("ymd", "num", "nmy") and all(len(v) == 2 for v in f.values()))
-            else 1
-        )
-        month_name = _MONTHS[new.month - 1]
-        full = t in _MONTHS and (t != "may" or self._full_months)
-        weekday = (
-            new.weekday()
-            if y is not None
-            else (  # no year: the weekday moves with the offset
-                next((i for i, n in enumerate(_WEEKDAYS) if n.startswith(w)), 0) + self.date_offset
-            )
-            % 7
-        )
-        repl = {
-            names["d"]: f"{new.day:0{pad}d}",
-            names["m"]: f"{new.month:0{pad}d}",
-            "y": str(new.year).zfill(4) if len(y or "") == 4 else f"{new.year % 100:02d}",
-            "ord": _case_like(g.get("ord", ""), _ordinal(new.day)),
-            "mon": _case_like(
-                g.get("mon", ""), month_name if full else "sept" if len(t) == 4 and new.month == 9 else month_name[:3]
-            ),
-            "wd": _case_like(g.get("wd", ""), _WEEKDAYS[weekday] if w in _WEEKDAYS else _WEEKDAYS[weekday][:3]),
-        }
-        edits = sorted((m.start(k), m.end(k), v) for k, v in repl.items() if k in g)
-        return _splice(m.string, edits, m.start(), m.end())
+        scramble = lambda text: self._chars(text, "date", letters=False)
+        new = shift_date(value, self.date_offset, self.day_first, full_months=self._full_months, scramble=scramble)
+        return scramble(value) if new is None else new
