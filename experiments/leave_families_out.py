@@ -86,6 +86,43 @@ def scores(tagger, corpus):
     }
 
 
+def leak_rates(tagger, records):
+    """Run `tfner deid` (redact and surrogate) with the tagger on labelled records: the share of gold PHI
+    spans whose text still appears anywhere in the output (the issue's leak rate; short values such as an
+    age "41" can also occur elsewhere in a note, so this counts some non-leaks), and the share whose
+    characters were not all replaced (a positional leak)."""
+    from tfner.deid.io import Record
+    from tfner.deid.run import deidentify_records
+    from tfner.serving.pipeline import NERPipeline
+
+    pipe = NERPipeline(tagger, aggregation="simple")
+
+    def detect(texts):
+        return [
+            [{"label": e["entity_group"], "start": e["start"], "end": e["end"], "score": e["score"]} for e in found]
+            for found in pipe(texts)
+        ]
+
+    inputs = [Record(i, "unseen", f"unseen:{i}", r["text"]) for i, r in enumerate(records)]
+    out = {}
+    for mode in ("redact", "surrogate"):
+        text_leaks = position_leaks = total = 0
+        for (_, text, entities), r in zip(deidentify_records(inputs, detect, mode, "experiment"), records):
+            covered = set()
+            for e in entities:
+                covered.update(range(e["start"], e["end"]))
+            for s, e, _ in r["ner_tags"]:
+                total += 1
+                text_leaks += r["text"][s:e] in text
+                position_leaks += not set(range(s, e)) <= covered
+        out[mode] = {
+            "text_leak_rate": text_leaks / total,
+            "position_leak_rate": position_leaks / total,
+            "gold_spans": total,
+        }
+    return out
+
+
 def corpus_of(records, name):
     return Corpus(
         [
@@ -145,9 +182,8 @@ def main():
         held_families, held_locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
         train_families = [f for f in FAMILIES if f not in held_families]
         train_locales = [loc for loc in LOCALES if loc not in held_locales]
-        unseen = corpus_of(
-            generate_notes(args.test_notes, seed=1000 + k, families=held_families, locales=held_locales), "unseen"
-        )
+        unseen_records = generate_notes(args.test_notes, seed=1000 + k, families=held_families, locales=held_locales)
+        unseen = corpus_of(unseen_records, "unseen")
         seen = corpus_of(
             generate_notes(args.test_notes, seed=2000 + k, families=train_families, locales=train_locales), "seen"
         )
@@ -161,8 +197,10 @@ def main():
                 generate_notes(args.test_notes, seed=3000 + k, families=train_families, locales=train_locales),
                 "validation",
             )
+            split["leaks"] = {"argmax": leak_rates(tagger, unseen_records)}
             thresholds, figures = calibrate(tagger, tagger.encode(validation), args.target_recall)
             tagger.set_thresholds(thresholds)
+            split["leaks"]["thresholds"] = leak_rates(tagger, unseen_records)
             split["thresholds"] = thresholds
             split["calibrated"] = {
                 name: scores(tagger, c) for name, c in (("unseen", unseen), ("handwritten", handwritten))
@@ -240,6 +278,20 @@ def table(rows, args):
                     f"{s['strict_f1']:.4f} | {s['relaxed_f1']:.4f} | {s['leaked_entities']} / "
                     f"{s['gold_entities']} |"
                 )
+    lines += [
+        "",
+        "## Leak rate of `tfner deid` on the unseen notes",
+        "",
+        "Share of gold PHI spans whose text still appears in the output (text) and whose characters were "
+        "not all replaced (position).",
+        "",
+        "| split | decision | redact: text / position | surrogate: text / position |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        for decision, modes in r.get("leaks", {}).items():
+            cell = lambda m: f"{modes[m]['text_leak_rate']:.4f} / {modes[m]['position_leak_rate']:.4f}"
+            lines.append(f"| {r['split']} | {decision} | {cell('redact')} | {cell('surrogate')} |")
     return "\n".join(lines)
 
 
