@@ -1,5 +1,5 @@
 # The two set-up commands of the README; each creates .venv and installs the pinned stack first.
-#   make train   fine-tune the offline MiniLM encoder with the MLP head on the embedded clinical notes
+#   make train   fine-tune the offline MiniLM encoder with the linear head on the embedded clinical notes
 #   make test    run the test suite
 #   make lint    ruff (lint and format) and the import layers contract (lint-imports)
 PYTHON ?= python3
@@ -21,7 +21,7 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 	touch $(STAMP)
 
 train: $(STAMP)
-	$(PY) -m tfner.train --head mlp --epochs 4 --batch-size 8 --learning-rate 1e-4 --head-learning-rate 3e-3 \
+	$(PY) -m tfner.train --head linear --epochs 3 --batch-size 8 --learning-rate 1e-4 --head-learning-rate 3e-3 \
 		--output-dir runs/clinical-mlp
 
 test: $(STAMP)
