@@ -194,10 +194,10 @@ def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch)
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing the warm-up file")
 
-    monkeypatch.setattr(export_module, "_warmup", killed)
+    monkeypatch.setattr(export_module, "write_warmup", killed)
     with pytest.raises(KeyboardInterrupt):
         export_module.export(tagger, "tiny", output_root=str(tmp_path), log=lambda m: None)
-    assert os.listdir(tmp_path / "tiny") == []
+    assert not os.path.exists(tmp_path / "tiny")  # neither the version nor the NAME folder it created
 
 
 def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tokenizer, tmp_path, capsys):

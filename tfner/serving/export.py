@@ -10,7 +10,8 @@ Layout (TF Serving's): `OUTPUT_ROOT/NAME/VERSION/` with
     assets.extra/tf_serving_warmup_requests   a TFRecord of PredictionLog, one request per signature
 
 The version is written to a hidden temporary folder beside it and renamed into place, so a server
-watching `NAME/` never sees half a model; an existing version is only replaced with `--force`. A model
+watching `NAME/` never sees half a model, with the umask's permissions (0755 under umask 022), so a
+server running as another user can read it; an existing version is only replaced with `--force`. A model
 whose predictions have collapsed onto one label (`tfner.collapse`) is refused unless `--force`.
 
 Signatures (int64 everywhere, dynamic `(None, None)` shapes):
@@ -33,21 +34,23 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 """
 
 import argparse
+import contextlib
 import json
 import os
+import re
+import secrets
 import shutil
 import sys
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 
 from tfner.core.cli import UsageError, run_command
 from tfner.data import tags as tag_schemes
 from tfner.model.decoding import write_thresholds
+from tfner.serving.warmup import read_warmup, write_warmup  # noqa: F401  (read_warmup: part of the API)
 
-WARMUP = "tf_serving_warmup_requests"
-WARMUP_TEXTS = ["Patient John Smith was seen on 03/04/2021.", "No findings."]
+NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def is_wordpiece(tokenizer):
@@ -234,41 +237,6 @@ def next_version(root):
     return max(versions, default=0) + 1
 
 
-def _warmup(path, name, module, tagger):
-    """assets.extra/tf_serving_warmup_requests: one PredictLog per signature, or None without the protos."""
-    try:
-        from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-    except ImportError:
-        return None
-    enc = tagger.tokenizer(WARMUP_TEXTS, padding=True, return_tensors="np")
-    names = [spec.name for spec in module.serve.input_signature]
-    requests = {"serving_default": {n: np.asarray(enc[n], np.int64) for n in names}}
-    if module.predict_text is not None:
-        requests["predict_text"] = {"text": np.array([t.encode() for t in WARMUP_TEXTS], object)}
-    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
-    out = os.path.join(path, "assets.extra", WARMUP)
-    with tf.io.TFRecordWriter(out) as writer:
-        for signature, inputs in requests.items():
-            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=name, signature_name=signature))
-            for key, value in inputs.items():
-                request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-            writer.write(log.SerializeToString())
-    return out
-
-
-def read_warmup(path):
-    """The (signature, {input: array}) requests of a warm-up file."""
-    from tensorflow_serving.apis import prediction_log_pb2
-
-    out = []
-    for record in tf.data.TFRecordDataset(path):
-        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
-        request = log.predict_log.request
-        out.append((request.model_spec.signature_name, {k: tf.make_ndarray(v) for k, v in request.inputs.items()}))
-    return out
-
-
 def _write(path, tagger, name, max_length, log):
     from tfner.model import lora
 
@@ -299,38 +267,51 @@ def _write(path, tagger, name, max_length, log):
     tagger.config.to_json(os.path.join(assets, "config.json"))
     if tagger.thresholds:
         write_thresholds(assets, tagger.thresholds, tagger.labels)
-    warmup = _warmup(path, name, module, tagger)
+    warmup = write_warmup(path, name, module, tagger)
     if warmup is None:
         log("warm-up requests: not written (tensorflow-serving-api is not installed)")
     return sorted(signatures)
+
+
+def check_target(name, version=None, output_root="saved_models"):
+    """Refuse, before any work, a name that is not one safe folder name, a version < 1, a file as root."""
+    if not isinstance(name, str) or not NAME.fullmatch(name) or name in (".", ".."):
+        raise UsageError(f"--name {name!r}: use one folder name of letters, digits, '.', '_', '-' (not . or ..)")
+    if version is not None and (isinstance(version, bool) or not str(version).isdigit() or int(version) < 1):
+        raise UsageError(f"--version {version}: the version must be a positive integer (1, 2, ...)")
+    path = os.path.abspath(os.path.join(output_root, name))
+    while not os.path.exists(path):  # the deepest folder that exists must be a directory
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        raise UsageError(f"--output-root {output_root}: {path} exists and is not a directory")
 
 
 def export(
     tagger, name, version=None, output_root="saved_models", force=False, check_windows=None, max_length=None, log=print
 ):
     """Write `output_root/name/version/` atomically (see the module docstring); returns its path.
-
-    check_windows: Windows to run the collapse check on (None: skip it).
-    """
+    check_windows: Windows to run the collapse check on (None: skip it)."""
     from tfner.evaluation.collapse import check_not_collapsed
 
+    check_target(name, version, output_root)
     root = os.path.join(output_root, name)
     version = next_version(root) if version is None else int(version)
-    if version < 1:
-        raise ValueError(f"version must be a positive integer, got {version}")
     final = os.path.join(root, str(version))
     if os.path.exists(final) and not force:
         raise FileExistsError(f"{final} exists; use --force to replace it or omit --version for the next one")
     if check_windows is not None:
         check_not_collapsed(tagger, check_windows, force=force)
+    created = not os.path.isdir(root)
     os.makedirs(root, exist_ok=True)
     if max_length is None:
         max_length = min(
             getattr(tagger.encoder.config, "max_position_embeddings", 512),
             getattr(tagger.tokenizer, "model_max_length", 512) or 512,
         )
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root)
+    # os.mkdir, not mkdtemp (0700): the umask's mode, readable by a server running as another user
+    tmp = os.path.join(root, f".tmp-{version}-{secrets.token_hex(6)}")
     try:
+        os.mkdir(tmp)
         signatures = _write(tmp, tagger, name, max_length, log)
         if os.path.exists(final):  # --force: swap the old one out, then remove it
             old = tempfile.mkdtemp(prefix=f".old-{version}-", dir=root)
@@ -341,6 +322,9 @@ def export(
             os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created:  # leave no empty NAME/ behind (rmdir spares one another export wrote to meanwhile)
+            with contextlib.suppress(OSError):
+                os.rmdir(root)
         raise
     log(f"exported {final} with signatures {', '.join(signatures)}")
     return final
@@ -349,21 +333,18 @@ def export(
 def build_parser(prog="tfner export"):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a model directory saved by tfner train")
-    parser.add_argument("--name", required=True, help="the model name TF Serving serves it under")
-    parser.add_argument("--version", type=int, help="integer version (default: the next free one)")
+    parser.add_argument("--name", required=True, help="the name TF Serving serves it under (letters, digits, ._-)")
+    parser.add_argument("--version", type=int, help="a positive integer version (default: the next free one)")
     parser.add_argument("--output-root", default="saved_models")
-    parser.add_argument(
-        "--force", action="store_true", help="replace an existing version; export a collapsed model anyway"
-    )
+    parser.add_argument("--force", action="store_true", help="replace an existing version; export a collapsed model")
     parser.add_argument("--check-data", help="data for the collapse check (default: synthetic clinical notes)")
-    parser.add_argument(
-        "--max-length", type=int, help="tokens predict_text keeps per text (default: the encoder's limit)"
-    )
+    parser.add_argument("--max-length", type=int, help="tokens predict_text keeps per text (default: the encoder's)")
     return parser
 
 
 def _main(argv):
     args = build_parser().parse_args(argv)
+    check_target(args.name, args.version, args.output_root)  # before the model loads (seconds)
 
     import tfner
     from tfner.data.readers import DataError, check_labels, read_data
