@@ -282,8 +282,10 @@ def table(rows, args):
         "",
         "## Leak rate of `tfner deid` on the unseen notes",
         "",
-        "Share of gold PHI spans whose text still appears in the output (text) and whose characters were "
-        "not all replaced (position).",
+        "Share of gold PHI spans whose text still appears anywhere in the output (text: the issue's leak rate; a "
+        "short value such as an age can also occur elsewhere in the note) and whose characters, spaces and "
+        "punctuation inside the span included, were not all replaced (position: an upper bound; a name "
+        "predicted as two entities leaves the space between them).",
         "",
         "| split | decision | redact: text / position | surrogate: text / position |",
         "|---|---|---|---|",
