@@ -74,3 +74,24 @@ def test_evaluate_needs_data_for_a_model_saved_without_its_run(tiny_tagger, tmp_
     assert main(["--model", str(tmp_path / "model")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "give --data" in err[0]
+
+
+def test_the_misaligned_span_advice_works_where_it_is_given(model_dir, tmp_path, capsys):
+    """evaluate stops on a span that cuts a token and advises --misaligned-spans skip, which it accepts."""
+    from tfner.evaluation.evaluate import main
+
+    data = tmp_path / "cut.jsonl"
+    data.write_text(
+        json.dumps({"text": "John Smith was seen.", "ner_tags": [[1, 4, "PATIENT"]]})
+        + "\n"
+        + json.dumps({"text": "Seen on 2021-03-04.", "ner_tags": [[8, 18, "DATE"]]})
+        + "\n"
+    )
+    out = str(tmp_path / "report")
+    assert main(["--model", model_dir, "--data", str(data), "--output-dir", out]) == 2
+    error = capsys.readouterr().err
+    assert "--misaligned-spans skip" in error and error.count("error:") == 1
+    assert main(["--model", model_dir, "--data", str(data), "--output-dir", out, "--misaligned-spans", "skip"]) == 0
+    with open(os.path.join(out, "metrics.json")) as f:
+        report = json.load(f)
+    assert sum(report["skipped"].values()) == 1 and report["trained"]["support"] == 1

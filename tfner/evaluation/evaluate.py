@@ -60,6 +60,7 @@ def evaluate(
     leaks_path=None,
     show_text=False,
     html_path=None,
+    misaligned_spans="error",
 ):
     """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`, with the
     de-identification figures (`tfner.evaluation.phi`); `leaks_path`: write every missed gold entity
@@ -81,8 +82,11 @@ def evaluate(
     check_labels(corpus, tagger.labels)
     print(summarize(corpus, "evaluation data"))
     mode = mode or run.get("seqeval_mode", "default")
-    windows = tagger.encode(corpus)
-    report = {"model": model_dir, "data": corpus.source, "seqeval_mode": mode}
+    windows = tagger.encode(corpus, misaligned_spans=misaligned_spans)
+    skipped = {k: v for k, v in windows.skipped.items() if v}
+    if skipped:
+        print("skipped: " + ", ".join(f"{k}: {v}" for k, v in skipped.items()))
+    report = {"model": model_dir, "data": corpus.source, "seqeval_mode": mode, "skipped": skipped}
     if untrained:
         fresh = Tagger.build(tagger.config.without_lora(), tagger.labels, tagger.tokenizer)
         report["untrained"] = public(evaluate_tagger(fresh, windows, batch_size, mode))
@@ -162,6 +166,12 @@ def build_parser(prog="tfner evaluate"):
         help="Write gold and predicted entities side by side, errors "
         "marked by kind, as a self-contained HTML page (it shows the documents' text).",
     )
+    parser.add_argument(
+        "--misaligned-spans",
+        choices=("error", "skip"),
+        default="error",
+        help="A span that does not fall on token boundaries: stop with an error, or skip its document and count it.",
+    )
     return parser
 
 
@@ -181,6 +191,7 @@ def _main(argv):
         args.leaks,
         args.show_text,
         args.html,
+        args.misaligned_spans,
     )
 
 
