@@ -3,9 +3,9 @@
 - token level, binary: every word (or token, for span data) that is part of any PHI entity is PHI; recall
   and precision of "PHI vs not PHI", whatever the type (the headline figure of de-identification papers);
 - token level per type: recall and precision of each type's units (what `tfner calibrate` tunes);
-- entity level through `nervaluate` (the i2b2 2014 / SemEval 2013 schemes): `strict` (same boundaries,
-  same type), `exact` (same boundaries), `partial` (overlap counted half), and `ent_type` (any overlap,
-  same type: the i2b2 "relaxed" match);
+- entity level through `nervaluate` (the i2b2 2014 / SemEval 2013 schemes, computed in
+  `tfner.evaluation.errors`): `strict` (same boundaries, same type), `exact` (same boundaries), `partial`
+  (overlap counted half), and `ent_type` (any overlap, same type: the i2b2 "relaxed" match);
 - leaks: every gold entity with at least one unit predicted as not PHI, with its document, position and
   offsets (and its text only when asked), since a partly kept name still identifies a patient.
 """
@@ -13,8 +13,7 @@
 import numpy as np
 
 from tfner.data import tags as tag_schemes
-
-SCHEMES = ("strict", "exact", "partial", "ent_type")
+from tfner.evaluation.errors import SCHEMES, entity_schemes  # nervaluate's schemes, shared with error analysis
 
 
 def _is_phi(tags):
@@ -52,35 +51,6 @@ def _f1(p, r):
     if not (p == p and r == r) or p + r == 0:
         return float("nan") if not (p == p and r == r) else 0.0
     return 2 * p * r / (p + r)
-
-
-def entity_schemes(gold, pred):
-    """nervaluate's strict/exact/partial/ent_type precision, recall and F1, overall and per type."""
-    from nervaluate import Evaluator
-
-    types = sorted({tag_schemes.entity_type(t) for doc in gold + pred for t in doc} - {None})
-    if not types:
-        return {"overall": {}, "per_type": {}}
-    results = Evaluator(gold, pred, tags=types, loader="list").evaluate()
-    row = lambda r: {
-        k: float(getattr(r, k)) if k in ("precision", "recall", "f1") else int(getattr(r, k))
-        for k in (
-            "precision",
-            "recall",
-            "f1",
-            "correct",
-            "incorrect",
-            "partial",
-            "missed",
-            "spurious",
-            "possible",
-            "actual",
-        )
-    }
-    return {
-        "overall": {s: row(results["overall"][s]) for s in SCHEMES},
-        "per_type": {t: {s: row(results["entities"][t][s]) for s in SCHEMES} for t in types},
-    }
 
 
 def leaks(windows, pred):
