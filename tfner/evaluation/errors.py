@@ -131,9 +131,9 @@ def _within(entities, start, end):
 
 
 def examples(gold, pred, limit=20, scheme="IOB2", context=CONTEXT):
-    """Up to `limit` examples per error kind, in order: dicts with the sentence index, `anchor` (the entity
-    of that kind, on side `side`), and the unit window `units` [start, end) shown with its `gold` and
-    `predicted` entities (those overlapping the window)."""
+    """Up to `limit` examples per error kind, in order: dicts with the `document` (sentence) index, the
+    `anchor` (the entity of that kind, on side `side`), and the window of units `units` [start, end) shown,
+    with its `gold` and `predicted` entities."""
     out = {k: [] for k in ERRORS}
     if limit <= 0:
         return out
@@ -154,11 +154,11 @@ def examples(gold, pred, limit=20, scheme="IOB2", context=CONTEXT):
                 if wider == (start, end):
                     break
                 start, end = wider
-            if any(x["sentence"] == n and x["units"] == [start, end] for x in out[kind]):
+            if any(x["document"] == n and x["units"] == [start, end] for x in out[kind]):
                 continue  # the same error seen from the other side
             out[kind].append(
                 {
-                    "sentence": n,
+                    "document": n,
                     "side": side,
                     "anchor": list(entity),
                     "units": [start, end],
@@ -191,8 +191,9 @@ def _entity(e):
     return f"{e[0]} [{e[1]}, {e[2]})"
 
 
-def format_examples(found, counts=None, source=None, text=None):
-    """`examples` as text, grouped by kind. `source(n)`: where sentence n is from (shown); `text(n)`:
+def format_examples(found, counts=None, source=None, offsets=None, text=None):
+    """`examples` as text, grouped by kind. `source(n)`: where document n is from; `offsets(n)`: its units'
+    character offsets, or None (word documents), to give each window's characters too; `text(n)`:
     `(text, unit starts, unit ends)` in characters, to show the words (no `text`: positions only).
     `counts`: the `error_kinds` result, for each kind's totals."""
     lines = []
@@ -203,14 +204,16 @@ def format_examples(found, counts=None, source=None, text=None):
             total = ", ".join(f"{counts['overall'][s][kind]} {s}" for s in sides) + "; "
         lines.append(f"== {kind.replace('_', ' ')} ({total}{len(found[kind])} shown) ==")
         for x in found[kind]:
-            n = x["sentence"]
-            where = f"sentence {n}" + (f" ({source(n)})" if source and source(n) else "")
+            n = x["document"]
+            where = f"document {n}" + (f" ({source(n)})" if source and source(n) else "")
             gold = "; ".join(_entity(e) for e in x["gold"]) or "none"
             pred = "; ".join(_entity(e) for e in x["predicted"]) or "none"
-            lines.append(
-                f"{where}: {x['side']} {_entity(x['anchor'])}; units [{x['units'][0]}, {x['units'][1]}): "
-                f"gold {gold} | predicted {pred}"
+            start, end = x["units"]
+            chars = offsets(n) if offsets else None
+            window = f"units [{start}, {end})" + (
+                f" (characters [{chars[start][0]}, {chars[end - 1][1]}))" if chars is not None else ""
             )
+            lines.append(f"{where}: {x['side']} {_entity(x['anchor'])}; {window}: gold {gold} | predicted {pred}")
             if text is not None:
                 words, starts, ends = text(n)
                 lines.append("  gold: " + marked(words, starts, ends, x["gold"], x["units"]))
@@ -266,12 +269,12 @@ def unit_text(document, offsets):
 
 def error_report(windows, pred, limit=20):
     """`error_kinds` of `pred` against the labelled documents of encoded `windows` (`tfner.data.align`),
-    and `examples` of each kind, their `sentence` the document's index in `windows`."""
+    and `examples` of each kind, their `document` its index in `windows`."""
     labelled = [d for d, g in enumerate(windows.gold) if g is not None]
     gold = [windows.gold[d] for d in labelled]
     predicted = [pred[d] for d in labelled]
     found = examples(gold, predicted, limit)
     for kind in found.values():
         for x in kind:
-            x["sentence"] = labelled[x["sentence"]]
+            x["document"] = labelled[x["document"]]
     return error_kinds(gold, predicted), found

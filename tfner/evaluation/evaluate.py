@@ -4,7 +4,10 @@
     tfner evaluate --model runs/conll-linear --data ../shared/datasets/conll2003/valid.txt
 
 Prints seqeval precision/recall/F1 overall and per entity type with support, token accuracy and
-masked loss, and writes them as JSON with a token-level confusion matrix (text and PNG). With
+masked loss, and writes them as JSON with a token-level confusion matrix (text and PNG), then an error
+analysis (`tfner.evaluation.errors`): nervaluate's F1 per type and the kinds of entity errors per type
+(wrong type, wrong boundary, both wrong, missed, spurious), with examples of each in
+errors_examples.txt (positions; the words only with --show-text). With
 `--untrained`, the same metrics for the untrained model of the same configuration (pretrained encoder,
 fresh head) come first, for a before/after comparison. Without `--data`, the model is evaluated on
 the synthetic clinical test notes of its run.
@@ -20,6 +23,7 @@ from tfner.core.cli import UsageError, check_output_file, run_command
 from tfner.data.readers import DataError, check_labels, read_data, summarize
 from tfner.data.synthetic import clinical_notes, synthetic_scope
 from tfner.evaluation.collapse import loud_warning, report_from_tags
+from tfner.evaluation.errors import error_report, format_errors, format_examples, unit_text
 from tfner.evaluation.html import evaluation_documents, render_evaluation, write_html
 from tfner.evaluation.metrics import evaluate_tagger, format_confusion, format_scores
 from tfner.evaluation.phi import format_phi, leak_text, leaks, phi_report
@@ -61,11 +65,13 @@ def evaluate(
     show_text=False,
     html_path=None,
     misaligned_spans="error",
+    error_examples=20,
 ):
     """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`, with the
     de-identification figures (`tfner.evaluation.phi`); `leaks_path`: write every missed gold entity
     there as JSON lines (their text only with `show_text`); `html_path`: write gold and predicted entities
-    side by side, errors marked, as an HTML page (`tfner.evaluation.html`)."""
+    side by side, errors marked, as an HTML page (`tfner.evaluation.html`); `error_examples`: how many
+    examples of each error kind to write to errors_examples.txt (0: none; words only with `show_text`)."""
     for path in (leaks_path,):
         check_output_file(path)
     check_output_file(html_path, "HTML file")
@@ -107,6 +113,8 @@ def evaluate(
         )
     report["phi"] = phi_report(windows, scores["pred"])
     print(format_phi(report["phi"]))
+    report["errors"], examples = error_report(windows, scores["pred"], error_examples)
+    print(format_errors(report["errors"], report["phi"]["entity"]))
     if leaks_path:
         found = leaks(windows, scores["pred"])
         with open(leaks_path, "w", encoding="utf-8") as f:
@@ -127,8 +135,23 @@ def evaluate(
         print(f"F1 before -> after fine-tuning: {report['untrained']['f1']:.4f} -> {report['trained']['f1']:.4f}")
     out = output_dir or os.path.join(model_dir, "evaluation")
     matrix = write_report(out, report, windows.gold, scores["pred"], tagger.labels)
+    written, examples_path = "metrics.json, confusion.txt, confusion.png", os.path.join(out, "errors_examples.txt")
+    if not error_examples and os.path.exists(examples_path):
+        os.remove(examples_path)  # an earlier run's examples would not match this metrics.json
+    if error_examples:
+        with open(examples_path, "w", encoding="utf-8") as f:
+            f.write(
+                format_examples(
+                    examples,
+                    report["errors"],
+                    source=lambda d: windows.documents[d].origin,
+                    offsets=lambda d: windows.offsets[d],
+                    text=(lambda d: unit_text(windows.documents[d], windows.offsets[d])) if show_text else None,
+                )
+            )
+        written += ", errors_examples.txt" + ("" if show_text else " (positions, no text)")
     print("\n" + format_confusion(matrix, tagger.labels))
-    print(f"\nwritten to {out}/ (metrics.json, confusion.txt, confusion.png)")
+    print(f"\nwritten to {out}/ ({written})")
     return report
 
 
@@ -159,7 +182,12 @@ def build_parser(prog="tfner evaluate"):
         help="Write every gold entity the model missed (a unit "
         "predicted O) as JSON lines: document, label, offsets; no text unless --show-text.",
     )
-    parser.add_argument("--show-text", action="store_true", help="Include the leaked entities' text (PHI!).")
+    parser.add_argument(
+        "--show-text",
+        action="store_true",
+        help="Include text (PHI!) in the --leaks file (the leaked entities) and in errors_examples.txt (the "
+        "words around each error, gold and predicted entities marked).",
+    )
     parser.add_argument(
         "--html",
         metavar="FILE",
@@ -172,13 +200,21 @@ def build_parser(prog="tfner evaluate"):
         default="error",
         help="A span that does not fall on token boundaries: stop with an error, or skip its document and count it.",
     )
+    parser.add_argument(
+        "--error-examples",
+        type=int,
+        default=20,
+        metavar="N",
+        help="Write up to N examples of each error kind to OUTPUT_DIR/errors_examples.txt: document, "
+        "positions and entities; their words only with --show-text (default: 20; 0: no file, an old one removed).",
+    )
     return parser
 
 
 def _main(argv):
     args = build_parser().parse_args(argv)
-    if args.batch_size <= 0 or args.max_documents < 0:
-        raise UsageError("--batch-size must be positive and --max-documents >= 0")
+    if args.batch_size <= 0 or args.max_documents < 0 or args.error_examples < 0:
+        raise UsageError("--batch-size must be positive, --max-documents and --error-examples >= 0")
     evaluate(
         args.model,
         args.data,
@@ -192,6 +228,7 @@ def _main(argv):
         args.show_text,
         args.html,
         args.misaligned_spans,
+        args.error_examples,
     )
 
 
