@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from tfner.core.config import Config, flat_fields, option, section
+from tfner.model.decoding import DECODINGS
 from tfner.model.heads import HEADS
 from tfner.model.lora.config import LoraConfig
 
@@ -27,6 +28,15 @@ class ModelConfig(Config):
         "'{\"num_hidden_layers\": 2}' (implies random weights for changed shapes).",
     )
     head: str = option("linear", "Token-classification head.", choices=tuple(HEADS))
+    crf: bool = option(
+        False, "A linear-chain CRF on the head: trained by its likelihood, decoded by IOB2-constrained Viterbi."
+    )
+    decode: str = option(
+        "bio",
+        "How models without a CRF turn scores into labels: 'bio' is Viterbi over the log-probabilities with the "
+        "transitions IOB2 forbids removed (every output is a valid sequence); 'argmax' labels each token alone.",
+        choices=DECODINGS,
+    )
     mlp_sizes: list = option([20, 8], "Hidden layer sizes of the mlp head (relu), before the output layer.")
     dropout: float = option(0.1, "Dropout before the classifier.")
     finetune: str = option(

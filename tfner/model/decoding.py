@@ -1,4 +1,4 @@
-"""From per-token label probabilities to labels: argmax, or recall-first thresholds per entity type.
+"""From per-token label probabilities to labels: argmax or valid-IOB2 Viterbi, and recall-first thresholds.
 
 A de-identification model must miss as little as possible; `tfner calibrate` lowers, per entity type,
 the probability a token needs to be called that type until the validation recall reaches a target, and
@@ -7,6 +7,15 @@ probability for type T is P(B-T) + P(I-T); the token gets the most probable type
 probability reaches their threshold (O if none does), and B- or I- by which of the two is more probable.
 Without thresholds the decision is the plain argmax. The same rule runs in numpy here and in the
 exported SavedModel's graph (`tfner.serving.export`).
+
+Argmax labels each token alone and can emit what IOB2 forbids (`I-PER` after `O`, `B-LOC I-ORG`).
+Decoding `bio` (the default) and every model with a CRF decide whole sequences instead: Viterbi
+(`tfner.model.crf.viterbi`) over the log-probabilities, plus the CRF's learned transitions when the model
+has one, with the forbidden transitions removed, so every output is valid. The sequence is the word
+positions: the labelled positions in `Tagger.tags`, the first sub-token of each word in the pipeline
+and the SavedModel, where the other sub-tokens take the I- form of their word's label. With thresholds
+(no CRF), `bio` applies them per token and then repairs the sequence: an `I-X` that does not follow
+`B-X`/`I-X` becomes `B-X`.
 """
 
 import json
@@ -16,8 +25,10 @@ import os
 import numpy as np
 
 from tfner.data import tags as tag_schemes
+from tfner.model import crf as crf_ops
 
 THRESHOLDS = "thresholds.json"
+DECODINGS = ("argmax", "bio")
 
 
 def softmax(logits):
@@ -25,6 +36,11 @@ def softmax(logits):
     z = np.asarray(logits, np.float64)
     z = np.exp(z - z.max(-1, keepdims=True))
     return (z / z.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def log_probabilities(probabilities):
+    """Log-probabilities for Viterbi: a probability that underflowed to 0 counts as 1e-30."""
+    return np.log(np.maximum(np.asarray(probabilities, np.float32), 1e-30))
 
 
 def type_matrix(labels):
@@ -69,22 +85,54 @@ def check_thresholds(thresholds, labels, source="thresholds"):
 
 
 class Decoder:
-    """Labels from probabilities (tokens x labels): argmax, or per-type thresholds (see the module doc).
+    """Labels from probabilities (tokens x labels): argmax, per-type thresholds, or Viterbi (see the
+    module doc).
 
-    thresholds: {entity type: probability}, or None for argmax; a type left out of the thresholds
-    needs a probability of 0.5.
+    thresholds: {entity type: probability}, or None; a type left out of the thresholds needs a
+    probability of 0.5. decode: "argmax" or "bio". crf: the model's `tfner.model.crf.CRF` layer, or None;
+    its scores are read at each call, so a decoder follows a CRF that is still training.
     """
 
-    def __init__(self, labels, thresholds=None):
+    def __init__(self, labels, thresholds=None, decode="argmax", crf=None):
+        if decode not in DECODINGS:
+            raise ValueError(f"decode must be one of {', '.join(DECODINGS)}, got {decode!r}")
+        if thresholds and crf is not None:
+            raise ValueError("a model with a CRF decodes with Viterbi: probability thresholds do not apply to it")
         self.labels = list(labels)
         self.thresholds = check_thresholds(thresholds, labels) if thresholds else None
+        self.decode = decode
+        self.crf = crf
         self.types, self.matrix, self.begin, self.inside = type_matrix(self.labels)
         self.outside = self.labels.index(tag_schemes.OUTSIDE) if tag_schemes.OUTSIDE in self.labels else 0
         self.vector = np.array(
             [self.thresholds.get(t, 0.5) if self.thresholds else 0.5 for t in self.types], np.float32
         )
+        self.inside_of = np.array(
+            [
+                self.labels.index(tag_schemes.inside_form(l)) if tag_schemes.inside_form(l) in self.labels else i
+                for i, l in enumerate(self.labels)
+            ]
+        )
+
+    @property
+    def sequential(self):
+        """Whether labels are decided over whole sequences (Viterbi or thresholds + repair)."""
+        return self.crf is not None or self.decode == "bio"
+
+    @property
+    def viterbi(self):
+        return self.sequential and not self.thresholds
+
+    def scores(self):
+        """(transitions, start, end) of the Viterbi: the CRF's (if any) plus the IOB2 constraints."""
+        constraints = crf_ops.iob2_constraints(self.labels)
+        if self.crf is None:
+            return constraints
+        learned = (self.crf.transitions, self.crf.start, self.crf.end)
+        return tuple(np.asarray(w.numpy(), np.float32) + c for w, c in zip(learned, constraints))
 
     def __call__(self, probabilities):
+        """Per-token labels: argmax, or the thresholds (no sequence constraint)."""
         probabilities = np.asarray(probabilities, np.float32)
         if self.thresholds is None or not self.types:
             return probabilities.argmax(-1)
@@ -97,6 +145,43 @@ class Decoder:
         p_i = np.take_along_axis(probabilities, np.maximum(i, 0)[..., None], -1)[..., 0]
         label = np.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
         return np.where(chosen, label, self.outside)
+
+    def sequences(self, probabilities):
+        """Labels of whole sequences: a list of (positions, labels) probability arrays -> id arrays."""
+        if not self.sequential:
+            return [self(p) for p in probabilities]
+        if not self.viterbi:
+            return [repair_iob2(self(p), self.labels) for p in probabilities]
+        return crf_ops.decode_sequences([log_probabilities(p) for p in probabilities], *self.scores())
+
+    def tokens(self, probabilities, first):
+        """Per-token labels of one text whose words start at `first` (bool per token): sequential
+        decoders decide the word sequence and give each other sub-token the I- form of its word's label
+        (tokens before the first word: O); otherwise each token is decided alone."""
+        probabilities = np.asarray(probabilities, np.float32)
+        if not self.sequential:
+            return self(probabilities)
+        first = np.asarray(first, bool)
+        words = self.sequences([probabilities[first]])[0]
+        word = np.cumsum(first) - 1
+        inherited = np.where(word >= 0, self.inside_of[words[np.maximum(word, 0)]] if len(words) else 0, self.outside)
+        return np.where(first, words[np.maximum(word, 0)] if len(words) else self.outside, inherited)
+
+
+def repair_iob2(ids, labels):
+    """IOB2 repair of a decided sequence: an `I-X` that does not follow `B-X` or `I-X` becomes `B-X`
+    (types never change, so one pass over the original sequence is exact)."""
+    ids = np.asarray(ids).copy()
+    parts = [tag_schemes.split(l) or (None, None) for l in labels]
+    begin = {k: i for i, (p, k) in enumerate(parts) if p == "B"}
+    for t in range(len(ids)):
+        prefix, kind = parts[ids[t]]
+        if prefix != "I" or kind not in begin:
+            continue
+        before = parts[ids[t - 1]] if t else (None, None)
+        if before[1] != kind or before[0] not in ("B", "I"):
+            ids[t] = begin[kind]
+    return ids
 
 
 def read_thresholds(model_dir, labels):
