@@ -239,27 +239,117 @@ class Tagger:
 
     @classmethod
     def load(cls, path):
-        from transformers import AutoConfig, AutoTokenizer
-
-        missing = [
-            p
-            for p in ("config.json", "labels.json", "encoder", "tokenizer", WEIGHTS)
-            if not os.path.exists(os.path.join(path, p))
-        ]
-        if missing:
-            raise FileNotFoundError(f"{path}: not a saved tfner model (missing {', '.join(missing)})")
-        config_path = os.path.join(path, "config.json")
+        """The tagger saved in `path` by `save`. A file that is missing raises `FileNotFoundError`; one
+        that is damaged, of the wrong kind or does not fit the others raises `ModelFileError` naming the
+        file and what was expected (both are what the commands print as `error: ...`, exit 2)."""
+        _check_model_files(path)
+        config_path, labels_path = os.path.join(path, "config.json"), os.path.join(path, "labels.json")
+        saved = _read_json(config_path, dict, "an object: the run config that `tfner train` saves")
         try:
-            with open(config_path) as f:
-                config = ModelConfig.from_saved(json.load(f), config_path)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{config_path}: not valid JSON ({e})") from None
-        with open(os.path.join(path, "labels.json")) as f:
-            labels = json.load(f)
-        encoder = build_encoder(AutoConfig.from_pretrained(os.path.join(path, "encoder")))
+            config = ModelConfig.from_saved(saved, config_path)
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{config_path}: not a model config this tfner can read ({e})") from None
+        labels = _read_labels(labels_path)
+        encoder, tokenizer = _load_encoder_files(path)
         model = build_model(encoder, HEADS[config.head].build(config, len(labels)))
-        model.load_weights(os.path.join(path, WEIGHTS))
-        tokenizer = AutoTokenizer.from_pretrained(os.path.join(path, "tokenizer"), use_fast=True)
+        _load_weights(model, os.path.join(path, WEIGHTS), config, labels)
         tagger = cls(model, encoder, tokenizer, labels, config)
         tagger.set_thresholds(read_thresholds(path, labels))
         return tagger
+
+
+class ModelFileError(ValueError):
+    """A saved model's file is damaged, of the wrong kind or does not fit the others; the message names
+    the file and what was expected."""
+
+
+def _check_model_files(path):
+    kinds = {"config.json": "file", "labels.json": "file", "encoder": "folder", "tokenizer": "folder", WEIGHTS: "file"}
+    missing = [p for p in kinds if not os.path.exists(os.path.join(path, p))]
+    if missing:
+        raise FileNotFoundError(f"{path}: not a saved tfner model (missing {', '.join(missing)})")
+    for name, kind in kinds.items():
+        if os.path.isdir(os.path.join(path, name)) != (kind == "folder"):
+            raise ModelFileError(f"{os.path.join(path, name)}: expected a {kind} of a saved tfner model")
+    if not os.path.isfile(os.path.join(path, "encoder", "config.json")):
+        raise FileNotFoundError(f"{path}: not a saved tfner model (missing encoder/config.json)")
+
+
+def _read_json(path, kind, expected):
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{path}: not valid JSON ({e}); expected {expected}") from None
+    if not isinstance(value, kind):
+        raise ModelFileError(f"{path}: expected {expected}, found a JSON {type(value).__name__}")
+    return value
+
+
+def _read_labels(path):
+    expected = 'a list of unique label strings, "O" among them (index = class id)'
+    labels = _read_json(path, list, expected)
+    if not labels or not all(isinstance(l, str) for l in labels) or len(set(labels)) < len(labels):
+        raise ModelFileError(f"{path}: expected {expected}, found {json.dumps(labels)[:200]}")
+    if "O" not in labels:
+        raise ModelFileError(f'{path}: expected {expected}; it has no "O"')
+    return labels
+
+
+def _load_encoder_files(path):
+    """The encoder (random weights: weights.h5 holds them) and the tokenizer of a saved model."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    folder = os.path.join(path, "encoder")
+    try:
+        encoder = build_encoder(AutoConfig.from_pretrained(folder))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        reason = str(e).strip().split("\n")[0][:300]
+        raise ModelFileError(
+            f"{folder}/config.json: not a transformers encoder config with TensorFlow support ({reason})"
+        ) from None
+    folder = os.path.join(path, "tokenizer")
+    try:  # the Rust tokenizers library raises a bare Exception for a damaged tokenizer.json
+        tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=True)
+    except Exception as e:
+        reason = str(e).strip().split("\n")[0][:300] or type(e).__name__
+        raise ModelFileError(
+            f"{folder}: not a readable fast tokenizer (tokenizer.json and its config): {reason}"
+        ) from None
+    vocabulary = encoder.config.vocab_size
+    if len(tokenizer) > vocabulary:
+        raise ModelFileError(
+            f"{folder}: the tokenizer has {len(tokenizer)} tokens, more than the {vocabulary} of "
+            f"{path}/encoder/config.json: the two come from different models"
+        )
+    return encoder, tokenizer
+
+
+def _load_weights(model, path, config, labels):
+    try:
+        import h5py
+
+        with h5py.File(path, "r"):  # a truncated or foreign file fails here, before any weight is read
+            pass
+        model.load_weights(path)
+    except (OSError, KeyError) as e:
+        reason = str(e).strip().split("\n")[0][:200]
+        raise ModelFileError(
+            f"{path}: not a readable HDF5 weights file ({reason}); it is damaged or truncated: copy it again "
+            "or retrain the model"
+        ) from None
+    except ValueError as e:
+        reason = str(e).strip().split("\n")[0][:300]
+        folder = os.path.dirname(path)
+        raise ModelFileError(
+            f"{path}: its weights do not fit the model that {folder}/config.json (head {config.head!r}), "
+            f"labels.json ({len(labels)} labels) and encoder/config.json describe ({reason}); were "
+            "files copied from different models?"
+        ) from None
+    bad = [w.name for w in model.weights if not np.isfinite(w.numpy()).all()]
+    if bad:
+        raise ModelFileError(
+            f"{path}: NaN or infinite values in {len(bad)} of {len(model.weights)} weight arrays (first "
+            f"{bad[0]}): the file is damaged, or the run that wrote it diverged (retrain with a lower "
+            "learning rate)"
+        )
