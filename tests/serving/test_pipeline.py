@@ -15,8 +15,12 @@ def tagger(tokenizer):
     return build_tagger(LABELS, tokenizer)
 
 
-def rigged(tagger, monkeypatch, by_token):
-    """Make the tagger's logits depend only on each token's text: by_token maps token -> label."""
+def rigged(tagger, monkeypatch, by_token, decode="argmax"):
+    """Make the tagger's logits depend only on each token's text: by_token maps token -> (label,
+    strength), or a list of them. The tagger decodes as `decode` says (argmax: the Hugging Face rules)."""
+    monkeypatch.setattr(tagger, "decoder", tagger.decoder)
+    tagger.set_decoding(decode)
+    monkeypatch.setattr(tagger, "config", tagger.config)
     tok = tagger.tokenizer
 
     def predict_logits(windows, batch_size=64):
@@ -24,8 +28,9 @@ def rigged(tagger, monkeypatch, by_token):
         for ids in windows.input_ids:
             logits = np.zeros((len(ids), len(LABELS)), np.float32)
             for n, token in enumerate(tok.convert_ids_to_tokens([int(i) for i in ids])):
-                label, strength = by_token.get(token, ("O", 5.0))
-                logits[n, LABELS.index(label)] = strength
+                rule = by_token.get(token, ("O", 5.0))
+                for label, strength in [rule] if isinstance(rule, tuple) else rule:
+                    logits[n, LABELS.index(label)] = strength
             out.append(logits)
         return out
 
@@ -66,6 +71,21 @@ def test_b_tag_starts_a_new_group_and_i_after_o_starts_one(tagger, monkeypatch):
     rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "anne": ("B-NAME", 5.0), "bob": ("I-NAME", 5.0)})
     out = NERPipeline(tagger, "simple")("John Anne and Bob")
     assert [e["word"] for e in out] == ["John", "Anne", "Bob"]
+
+
+def test_bio_decoding_turns_an_orphan_inside_into_a_valid_entity_and_follows_words(tagger, monkeypatch):
+    """Viterbi over the words: `I-NAME` after `O` is impossible, so the likelier valid sequence wins (here
+    B-NAME for "Bob"); the sub-tokens after a word's first take its I- label ("Schwarzenegger")."""
+    from tfner.serving.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "bob": [("I-NAME", 5.0), ("B-NAME", 3.0)]}, "bio")
+    out = NERPipeline(tagger, "simple")("John and Bob")
+    assert [(e["entity_group"], e["word"]) for e in out] == [("NAME", "John"), ("NAME", "Bob")]
+    pieces = tagger.tokenizer.tokenize("Schwarzenegger")
+    assert len(pieces) > 1
+    rigged(tagger, monkeypatch, {pieces[0]: ("B-NAME", 5.0)}, "bio")  # the other pieces look like O
+    out = NERPipeline(tagger, "simple")("Arnold Schwarzenegger")
+    assert [e["word"] for e in out] == ["Schwarzenegger"]
 
 
 def test_none_gives_one_dict_per_token(tagger, monkeypatch):

@@ -98,6 +98,11 @@ def _main(argv):
     if args.batch_size <= 0 or args.max_documents < 0:
         raise UsageError("--batch-size must be positive and --max-documents >= 0")
     tagger = Tagger.load(args.model)
+    if tagger.model.crf_layer is not None:
+        raise UsageError(
+            f"--model {args.model}: the model has a CRF, which decodes whole sequences with Viterbi; per-token "
+            "probability thresholds do not apply to it (calibrate a model trained without --crf)"
+        )
     corpus = read_data(args.data, args.split)
     if args.max_documents:
         corpus = dataclasses.replace(corpus, documents=corpus.documents[: args.max_documents])

@@ -28,6 +28,7 @@ from tfner.evaluation.html import evaluation_documents, render_evaluation, write
 from tfner.evaluation.metrics import evaluate_tagger, format_confusion, format_scores
 from tfner.evaluation.phi import format_phi, leak_text, leaks, phi_report
 from tfner.evaluation.report import public, write_report
+from tfner.model.decoding import add_decode_argument
 from tfner.model.encoders import EncoderError
 from tfner.model.tagger import Tagger
 
@@ -66,16 +67,20 @@ def evaluate(
     html_path=None,
     misaligned_spans="error",
     error_examples=20,
+    decode=None,
 ):
     """Scores of the saved model (and, with `untrained`, of its untrained twin) on `data`, with the
     de-identification figures (`tfner.evaluation.phi`); `leaks_path`: write every missed gold entity
     there as JSON lines (their text only with `show_text`); `html_path`: write gold and predicted entities
     side by side, errors marked, as an HTML page (`tfner.evaluation.html`); `error_examples`: how many
-    examples of each error kind to write to errors_examples.txt (0: none; words only with `show_text`)."""
+    examples of each error kind to write to errors_examples.txt (0: none; words only with `show_text`);
+    `decode`: "argmax" or "bio" instead of the model's own decoding (models with a CRF use Viterbi)."""
     for path in (leaks_path,):
         check_output_file(path)
     check_output_file(html_path, "HTML file")
     tagger = Tagger.load(model_dir)
+    if decode:
+        tagger.set_decoding(decode)
     run = _run_settings(model_dir)
     if data:
         corpus = read_data(data, split)
@@ -208,6 +213,7 @@ def build_parser(prog="tfner evaluate"):
         help="Write up to N examples of each error kind to OUTPUT_DIR/errors_examples.txt: document, "
         "positions and entities; their words only with --show-text (default: 20; 0: no file, an old one removed).",
     )
+    add_decode_argument(parser)
     return parser
 
 
@@ -229,6 +235,7 @@ def _main(argv):
         args.html,
         args.misaligned_spans,
         args.error_examples,
+        args.decode,
     )
 
 

@@ -37,8 +37,10 @@ FORMAT = "tfner-lora-adapter"
 
 
 def _head_variables(model):
+    """`{key: variable}` of the head's layers (`head.<layer>.<weight>`) and the CRF's (`head.crf.<weight>`)."""
     out = {}
-    for layer in model.get_layer("head")._flatten_layers(include_self=False):
+    layers = list(model.get_layer("head")._flatten_layers(include_self=False))
+    for layer in layers + ([model.crf_layer] if model.crf_layer is not None else []):
         for variable in layer.weights:
             out[f"head.{layer.name}.{variable.name.split(':')[0].rsplit('/', 1)[-1]}"] = variable
     return out
@@ -120,7 +122,7 @@ def load_adapter(path, base=None):
                 f"{meta['base_checksum']:.6g}, this one {checksum:.6g}); load the base it names "
                 f"(encoder {config.encoder!r}, pretrained={config.pretrained})"
             )
-        model = build_model(encoder, HEADS[config.head].build(config, len(labels)))
+        model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config.crf)
         targets = {**variable_paths(encoder), **_head_variables(model)}
         weights = os.path.join(path, ADAPTER_WEIGHTS)
         unknown = sorted(set(values) - set(targets))

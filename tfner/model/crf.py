@@ -77,9 +77,11 @@ def is_valid_iob2(ids, labels):
 
 
 def pack(values, mask):
-    """Labelled positions packed to the left: (values (batch, positions, ...), lengths (batch,) int32)."""
-    ragged = tf.ragged.boolean_mask(values, mask)
-    return ragged.to_tensor(), tf.cast(ragged.row_lengths(), tf.int32)
+    """Labelled positions moved to the front of each row, in order: (values (batch, length, ...), lengths
+    (batch,) int32). A stable sort, not a ragged mask, so shapes stay static (XLA compiles it)."""
+    mask = tf.cast(mask, tf.bool)
+    order = tf.argsort(tf.cast(~mask, tf.int32), axis=1, stable=True)
+    return tf.gather(values, order, batch_dims=1), tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
 
 
 def spread(words, first, inside_of, outside):
@@ -140,7 +142,7 @@ def nll_sum(labels, logits, crf, ignore=-100):
     labels = tf.cast(labels, tf.int32)
     mask = tf.not_equal(labels, ignore)
     emissions, lengths = pack(tf.cast(logits, tf.float32), mask)
-    tags, _ = pack(labels, mask)
+    tags, _ = pack(tf.where(mask, labels, 0), mask)  # past each length: label 0, masked out of the score
     # a batch without any labelled position packs to width 0: one padded column keeps the shapes valid
     pad = tf.maximum(1 - tf.shape(emissions)[1], 0)
     emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])

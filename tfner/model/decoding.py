@@ -38,6 +38,16 @@ def softmax(logits):
     return (z / z.sum(-1, keepdims=True)).astype(np.float32)
 
 
+def add_decode_argument(parser):
+    """`--decode {argmax,bio}`: override a saved model's decoding (for the commands that load one)."""
+    parser.add_argument(
+        "--decode",
+        choices=DECODINGS,
+        help="decode with 'argmax' (each token alone) or 'bio' (Viterbi, valid IOB2 only) instead of the "
+        "model's own setting (config.json's decode; models with a CRF always use Viterbi)",
+    )
+
+
 def log_probabilities(probabilities):
     """Log-probabilities for Viterbi: a probability that underflowed to 0 counts as 1e-30."""
     return np.log(np.maximum(np.asarray(probabilities, np.float32), 1e-30))

@@ -17,6 +17,7 @@ lives with training (`tfner.training.optim.compile_tagger`), scoring with evalua
 (`tfner.evaluation.metrics.evaluate_tagger`).
 """
 
+import dataclasses
 import json
 import os
 
@@ -25,6 +26,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfner.data import align
+from tfner.model import crf as crf_ops
 from tfner.model import lora
 from tfner.model.config import ModelConfig
 from tfner.model.decoding import Decoder, read_thresholds, softmax, write_thresholds
@@ -62,7 +64,8 @@ class TaggerModel(tf_keras.Model):
         replicas = context.num_replicas_in_sync if context is not None else 1
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
-            total, count = masked_loss_sum(y, logits)
+            crf = self.crf_layer
+            total, count = masked_loss_sum(y, logits) if crf is None else crf_ops.nll_sum(y, logits, crf)
             if replicas > 1:
                 count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
             loss = total / tf.maximum(count, 1.0)
@@ -79,7 +82,7 @@ class TaggerModel(tf_keras.Model):
         if self.clip_norm:
             grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
         pairs = [(g, v) for g, (_, v) in zip(grads, pairs)]
-        head = {id(v) for v in self.get_layer("head").trainable_variables}
+        head = {id(v) for v in self.head_variables}
         groups = [
             (self.optimizer, [p for p in pairs if id(p[1]) not in head]),
             (self.head_optimizer, [p for p in pairs if id(p[1]) in head]),
@@ -92,6 +95,17 @@ class TaggerModel(tf_keras.Model):
         self._loss_tracker.update_state(loss)
         self.compiled_metrics.update_state(y, logits)
         return {m.name: m.result() for m in self.metrics}
+
+    @property
+    def crf_layer(self):
+        """The `tfner.model.crf.CRF` layer, or None."""
+        return next((layer for layer in self.layers if isinstance(layer, crf_ops.CRF)), None)
+
+    @property
+    def head_variables(self):
+        """The trainable variables of the head and the CRF: the ones the head optimizer updates."""
+        extra = self.crf_layer.trainable_variables if self.crf_layer is not None else []
+        return self.get_layer("head").trainable_variables + extra
 
     @property
     def metrics(self):
@@ -116,12 +130,15 @@ def _sum_duplicates(grad):
     return tf.IndexedSlices(values, unique, grad.dense_shape)
 
 
-def build_model(encoder, head):
+def build_model(encoder, head, crf=False):
+    """The functional tagger: encoder -> head -> logits, with a `CRF` layer on the logits if `crf`."""
     input_ids = tf_keras.Input((None,), dtype=tf.int32, name="input_ids")
     attention_mask = tf_keras.Input((None,), dtype=tf.int32, name="attention_mask")
     hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     logits = head(hidden)
-    if logits.dtype != tf.float32:  # mixed precision: softmax and loss want float32 logits
+    if crf:  # the CRF layer holds the transition scores and passes the logits on as float32
+        logits = crf_ops.CRF(logits.shape[-1])(logits)
+    elif logits.dtype != tf.float32:  # mixed precision: softmax and loss want float32 logits
         logits = tf_keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
     return TaggerModel({"input_ids": input_ids, "attention_mask": attention_mask}, logits, name="tagger")
 
@@ -136,7 +153,7 @@ class Tagger:
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.config = config
-        self.decoder = Decoder(self.labels)  # argmax until thresholds are set (`set_thresholds`)
+        self.set_thresholds(None)  # the config's decoding until thresholds are set
         self._forward = None  # (lora.trace_key when traced, the traced forward pass)
 
     @classmethod
@@ -148,7 +165,7 @@ class Tagger:
             encoder.trainable = False
         if config.lora.enabled:  # after the pretrained weights are in: the wrapped layers keep them
             lora.apply_lora(encoder, config.lora)
-        model = build_model(encoder, spec.build(config, len(labels)))
+        model = build_model(encoder, spec.build(config, len(labels)), config.crf)
         return cls(model, encoder, tokenizer or load_tokenizer(config.encoder), labels, config)
 
     # Inference ------------------------------------------------------------------------------------
@@ -194,11 +211,23 @@ class Tagger:
         return self.decoder.thresholds
 
     def set_thresholds(self, thresholds):
-        self.decoder = Decoder(self.labels, thresholds)
+        self.decoder = Decoder(self.labels, thresholds, self.config.decode, self.model.crf_layer)
+
+    def set_decoding(self, decode):
+        """Decode with "argmax" or "bio" from now on (models with a CRF always decode with Viterbi)."""
+        self.config = dataclasses.replace(self.config, decode=decode)
+        self.set_thresholds(self.thresholds)
 
     def tags(self, windows, logits):
-        """Predicted tags per document unit (word, or token for span data), decided by `decoder`."""
-        ids = align.merge(windows, [self.decoder(softmax(l)) for l in logits], fill=self.labels.index("O"))
+        """Predicted tags per document unit (word, or token for span data), decided by `decoder`: per
+        position, or over each whole document (Viterbi on the units' merged window scores)."""
+        if self.decoder.sequential:
+            outside = np.full(len(self.labels), crf_ops.FORBIDDEN, np.float32)
+            outside[self.labels.index("O")] = 0.0  # units no window scores (words with no sub-token): O
+            merged = align.merge(windows, [softmax(l) for l in logits], fill=softmax(outside))
+            ids = self.decoder.sequences(merged)
+        else:
+            ids = align.merge(windows, [self.decoder(softmax(l)) for l in logits], fill=self.labels.index("O"))
         return [[self.labels[i] for i in doc] for doc in ids]
 
     def predict(self, corpus, batch_size=64):
@@ -212,8 +241,10 @@ class Tagger:
         parameter count of a model trained without LoRA. This tagger is left as it is."""
         encoder = lora.copy_merged(self.encoder, build_encoder(self.encoder.config))
         head = HEADS[self.config.head].build(self.config, len(self.labels))
-        model = build_model(encoder, head)
+        model = build_model(encoder, head, self.config.crf)
         head.set_weights(self.model.get_layer("head").get_weights())
+        if model.crf_layer is not None:
+            model.crf_layer.set_weights(self.model.crf_layer.get_weights())
         plain = Tagger(model, encoder, self.tokenizer, self.labels, self.config)
         plain.set_thresholds(self.thresholds)
         return plain
@@ -251,7 +282,7 @@ class Tagger:
             raise ModelFileError(f"{config_path}: not a model config this tfner can read ({e})") from None
         labels = _read_labels(labels_path)
         encoder, tokenizer = _load_encoder_files(path)
-        model = build_model(encoder, HEADS[config.head].build(config, len(labels)))
+        model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config.crf)
         _load_weights(model, os.path.join(path, WEIGHTS), config, labels)
         tagger = cls(model, encoder, tokenizer, labels, config)
         tagger.set_thresholds(read_thresholds(path, labels))

@@ -62,13 +62,28 @@ def group_entities(items, text):
     ]
 
 
+def word_starts(word_ids):
+    """True at the first token of each word (`word_ids`: the word of each token, -1 for none)."""
+    words = np.asarray(word_ids)
+    return (words >= 0) & np.concatenate([[True], words[1:] != words[:-1]])[: len(words)]
+
+
 def aggregate(
-    text, probabilities, offsets, labels, aggregation="simple", ignore_labels=("O",), word_ids=None, decide=None
+    text,
+    probabilities,
+    offsets,
+    labels,
+    aggregation="simple",
+    ignore_labels=("O",),
+    word_ids=None,
+    decide=None,
+    joint=False,
 ):
     """Entities of one text from per-token probabilities (tokens, labels) and character offsets.
 
     decide: probabilities (n, labels) -> label ids (n,); argmax by default, the tagger's
-    `Decoder` (recall-first thresholds) in `NERPipeline`."""
+    `Decoder` (thresholds, Viterbi) in `NERPipeline`. joint: `decide` labels the whole sequence (Viterbi
+    over the words): the word aggregations keep each word's label and only score it their way."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
     probabilities = np.asarray(probabilities)
@@ -94,7 +109,10 @@ def aggregate(
         boundaries = np.nonzero(np.concatenate([[True], words[1:] != words[:-1]]))[0]
         for lo, hi in zip(boundaries, list(boundaries[1:]) + [len(words)]):
             p = probabilities[lo:hi]
-            if aggregation == "first":
+            if joint:  # the word's label is decided; first/average/max only say how to score it
+                k = int(ids[lo])
+                score = {"first": p[0, k], "average": p[:, k].mean(), "max": p[:, k].max()}[aggregation]
+            elif aggregation == "first":
                 k = int(decide(p[:1])[0])
                 score = p[0, k]
             elif aggregation == "average":
@@ -138,8 +156,12 @@ class NERPipeline:
             if not isinstance(text, str):
                 raise TypeError(f"text {n} is a {type(text).__name__}, not a str")
         results = self.probabilities(batch)
+        decoder = self.tagger.decoder
         out = []
         for text, (probs, offsets, words) in zip(batch, results):
+            decide = decoder
+            if decoder.sequential:  # Viterbi over the words (first sub-tokens), the rest follow their word
+                decide = lambda p, w=words: decoder.tokens(p, word_starts(w))
             out.append(
                 aggregate(
                     text,
@@ -149,7 +171,8 @@ class NERPipeline:
                     self.aggregation,
                     self.ignore_labels,
                     words,
-                    self.tagger.decoder,
+                    decide,
+                    joint=decoder.sequential,
                 )
             )
         return out[0] if single else out
@@ -167,7 +190,7 @@ class NERPipeline:
         logits = self.tagger.predict_logits(windows, self.batch_size) if len(windows) else []
         merged = align.merge(windows, [softmax(l) for l in logits], fill=0.0)
         words = None
-        if self.aggregation in ("first", "average", "max"):
+        if self.aggregation in ("first", "average", "max") or self.tagger.decoder.sequential:
             enc = self.tagger.tokenizer([texts[n] for n in kept], add_special_tokens=False)
             words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32) for i in range(len(kept))]
         for i, n in enumerate(kept):

@@ -14,6 +14,7 @@ import sys
 
 from tfner.core.cli import UsageError, check_output_file, run_command
 from tfner.evaluation.html import render_predictions, write_html
+from tfner.model.decoding import add_decode_argument
 from tfner.serving.pipeline import AGGREGATIONS
 
 
@@ -65,6 +66,7 @@ def build_parser(prog="tfner predict"):
         metavar="FILE",
         help="also write the entities over the texts as a self-contained HTML page (colours by type, scores on hover)",
     )
+    add_decode_argument(parser)
     return parser
 
 
@@ -79,7 +81,10 @@ def _main(argv):
     from tfner.serving.pipeline import NERPipeline
 
     ignore = tuple(l for l in args.ignore_labels.split(",") if l)
-    pipe = NERPipeline(tfner.load(args.model), args.aggregation, ignore, args.batch_size)
+    tagger = tfner.load(args.model)
+    if args.decode:
+        tagger.set_decoding(args.decode)
+    pipe = NERPipeline(tagger, args.aggregation, ignore, args.batch_size)
     results = pipe(texts)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
