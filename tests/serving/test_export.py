@@ -94,9 +94,9 @@ def test_predict_text_gives_the_pipelines_entities(loaded, tagger, notes):
     from tfner.serving.pipeline import NERPipeline
 
     texts = [d.text for d in notes.documents] + ["Zoë Müller, née Ångström, seen 3/4 — café", ""]
-    # predict_text truncates instead of windowing: compare with a pipeline of one window per text
-    assert max(len(tagger.tokenizer.tokenize(t)) for t in texts) < 500
-    expected = NERPipeline(tagger, "simple", max_length=512)(texts)
+    # windows of the model's max_length (32 tokens here): every note is cut into many
+    assert max(len(tagger.tokenizer.tokenize(t)) for t in texts) > 4 * tagger.config.max_length
+    expected = NERPipeline(tagger, "simple")(texts)
     out = loaded.signatures["predict_text"](text=np.array(texts, object))
     total = 0
     for n, text in enumerate(texts):
@@ -310,9 +310,9 @@ def test_plain_tensorflow_process_loads_and_runs_the_export(exported, tagger, tm
             training=False,
         ).numpy()[0]
         np.testing.assert_allclose(out["logits"][n, :length], want, atol=1e-4)
-    # predict_text truncates a long text to the encoder's 512 positions (510 tokens: 255 "John Smith")
+    # predict_text reads the whole text (windows), not its first 512 positions
     assert len(tagger.tokenizer.tokenize("John Smith " * 400)) == 800
-    assert out["count"][0] > 0 and out["end"][0].max() <= 255 * len("John Smith ")
+    assert out["count"][0] > 0 and out["end"][0].max() > 255 * len("John Smith ")
 
 
 def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(tokenizer, tmp_path, capsys):

@@ -45,7 +45,7 @@ def test_predict_text_applies_the_thresholds_as_the_pipeline_does(thresholded, n
     tagger, loaded, path = thresholded
     texts = [d.text for d in notes.documents[:4]]
     out = loaded.signatures["predict_text"](text=tf.constant(texts))
-    pipe = NERPipeline(tagger, aggregation="simple", max_length=512)  # one window, as predict_text
+    pipe = NERPipeline(tagger, aggregation="simple")  # the same windows as predict_text
     for n, expected in enumerate(pipe(texts)):
         count = int(out["entity_count"][n])
         got = [

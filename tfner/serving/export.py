@@ -8,6 +8,8 @@ Layout (TF Serving's): `OUTPUT_ROOT/NAME/VERSION/` with
     saved_model.pb, variables/     the graph and the weights (LoRA adapters merged)
     assets/                        labels.json, config.json (the run config), the tokenizer files
     assets.extra/tf_serving_warmup_requests   a TFRecord of PredictionLog, one request per signature
+    assets.extra/model_card.json   the model card's facts (`tfner.serving.card`)
+    README.md                      the model card: labels, data, metrics, use, limits, requests
 
 The version is written to a hidden temporary folder beside it and renamed into place, so a server
 watching `NAME/` never sees half a model, with the umask's permissions (0755 under umask 022), so a
@@ -26,11 +28,13 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
   (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest count of
   the batch, and `entity_count` per text. Tokenization runs in the graph with
   `tensorflow_text.BertTokenizer` (a lookup-table WordPiece whose ops TF Serving registers, unlike
-  `FastBertTokenizer`'s FastBertNormalize, tensorflow/serving#2064). Texts are truncated to
-  `max_length` tokens (the encoder's position limit by default): `predict_text` does not window long
-  texts, use `tfner.pipeline` for those. For uncased vocabularies the text is case-folded and stripped
-  of accents one character at a time in the graph, so offsets are in characters of the original text
-  (Unicode code points, as Python's `str` indexes them), accented letters included.
+  `FastBertTokenizer`'s FastBertNormalize, tensorflow/serving#2064). Nothing is truncated: texts
+  longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows (`stride`
+  tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
+  (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. For uncased
+  vocabularies the text is case-folded and stripped of accents one character at a time in the graph,
+  so offsets are in characters of the original text (Unicode code points, as Python's `str` indexes
+  them), accented letters included.
 """
 
 import argparse
@@ -48,9 +52,11 @@ import tensorflow as tf
 from tfner.core.cli import UsageError, run_command
 from tfner.data import tags as tag_schemes
 from tfner.model.decoding import write_thresholds
+from tfner.serving import windows
 from tfner.serving.warmup import read_warmup, write_warmup  # noqa: F401  (read_warmup: part of the API)
 
 NAME = re.compile(r"[A-Za-z0-9._-]+")
+CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
 
 
 def is_wordpiece(tokenizer):
@@ -77,7 +83,7 @@ def _entity_tables(labels):
 class ServingModule(tf.Module):
     """The tagger's forward pass and, for WordPiece tokenizers, raw text -> entities, as tf.functions."""
 
-    def __init__(self, tagger, vocab_path=None, max_length=512):
+    def __init__(self, tagger, vocab_path=None, max_length=512, stride=None, chunk=CHUNK):
         super().__init__(name="tfner_serving")
         self._model = tagger.model
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
@@ -125,7 +131,13 @@ class ServingModule(tf.Module):
                 self.vocab_table, token_out_type=tf.int64, lower_case=False, unknown_token=tok.unk_token
             )
             self._special = (tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0)
-            self._max_tokens = max_length - 2
+            # windows as tfner.data.align cuts them: max_length - 2 content tokens, `stride` shared
+            self._width = max_length - 2
+            self._stride = tagger.config.stride if stride is None else stride
+            if not 0 <= self._stride < self._width:
+                raise ValueError(f"stride {self._stride} must be in [0, {self._width}) for windows of {max_length}")
+            self._chunk = chunk
+            self._n_labels = len(tagger.labels)
             types, type_of, is_b = _entity_tables(tagger.labels)
             self.entity_types = tf.constant(types or [""])
             self.type_of = tf.constant(type_of, tf.int64)
@@ -141,8 +153,10 @@ class ServingModule(tf.Module):
         )
         return tf.cast(logits, tf.float32)
 
-    def _decide(self, probs):
-        """Label ids from probabilities (batch, length, labels): `Decoder`'s rule in graph ops."""
+    def _decide(self, logits, first):
+        """Label ids from logits (batch, length, labels): `Decoder`'s rule in graph ops.
+        first: bool (batch, length), True at the first sub-token of each word (unused by these rules)."""
+        probs = tf.nn.softmax(logits, -1)
         if not self._thresholded:
             return tf.argmax(probs, -1, output_type=tf.int64)
         by_type = tf.einsum("bnl,lt->bnt", probs, self.type_matrix)
@@ -158,7 +172,11 @@ class ServingModule(tf.Module):
     def _serve(self, input_ids, attention_mask):
         logits = self._forward(input_ids, attention_mask)
         probs = tf.nn.softmax(logits, -1)
-        return {"logits": logits, "probabilities": probs, "label_ids": self._decide(probs)}
+        return {
+            "logits": logits,
+            "probabilities": probs,
+            "label_ids": self._decide(logits, tf.cast(attention_mask, tf.bool)),
+        }
 
     def _normalize(self, text):
         """Lower-case and strip accents one character at a time (as BERT's uncased tokenizer does), so
@@ -177,23 +195,52 @@ class ServingModule(tf.Module):
         ends = tf.cumsum(tf.cast(tf.strings.length(chars), tf.int64), axis=1)
         return tf.strings.reduce_join(chars, axis=1), ends
 
-    def _predict_text(self, text):
+    def _run_windows(self, content):
+        """Logits of the content tokens of windows (ragged ids, (windows, tokens)), flat in window order.
+
+        Windows run sorted by length in chunks of `chunk`, each padded to its own longest, so a request
+        of mixed lengths pads little (as `Tagger.predict_logits` batches)."""
         cls, sep, pad = self._special
+        lengths = content.row_lengths()
+        order = tf.argsort(lengths, stable=True)
+        ordered = tf.gather(content, order)
+        n = tf.shape(lengths, out_type=tf.int64)[0]
+        # element 0 is empty, so the concatenation has the right shape when there are no windows
+        out = tf.TensorArray(tf.float32, size=1, dynamic_size=True, infer_shape=False)
+        out = out.write(0, tf.zeros([0, self._n_labels]))
+        for at in tf.range(0, n, self._chunk):
+            part = ordered[at : at + self._chunk]
+            column = tf.ones([tf.shape(part.row_lengths())[0], 1], tf.int64)
+            ids = tf.concat([column * cls, part, column * sep], axis=1)
+            logits = self._forward(ids.to_tensor(default_value=pad), tf.ones_like(ids).to_tensor(default_value=0))
+            content = tf.RaggedTensor.from_tensor(logits[:, 1:], part.row_lengths())  # [CLS] and [SEP] dropped
+            out = out.write(tf.cast(at // self._chunk, tf.int32) + 1, content.flat_values)
+        ordered_logits = tf.RaggedTensor.from_row_lengths(out.concat(), tf.gather(lengths, order))
+        return tf.gather(ordered_logits, tf.math.invert_permutation(order)).flat_values
+
+    def _text_logits(self, tokens):
+        """Logits (batch, longest text, labels) of whole texts (ragged ids): windows, merged per token."""
+        lengths = tokens.row_lengths()
+        row, start, end = windows.window_starts(lengths, self._width, self._stride)
+        content = tf.gather(tokens.flat_values, windows.window_tokens(tokens.row_starts(), row, start, end))
+        total = tf.shape(tokens.flat_values, out_type=tf.int64)[0]
+        merged = windows.merge(self._run_windows(content), lengths, row, start, end, total)
+        return tf.RaggedTensor.from_row_lengths(merged, lengths).to_tensor(0.0)
+
+    def _predict_text(self, text):
         normalized, char_ends = self._normalize(text)
         tokens, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
-        tokens = tokens.merge_dims(1, 2)[:, : self._max_tokens]
-        starts = tf.cast(starts.merge_dims(1, 2)[:, : self._max_tokens], tf.int64)
-        ends = tf.cast(ends.merge_dims(1, 2)[:, : self._max_tokens], tf.int64)
+        piece = tokens.with_values(tf.ragged.range(tokens.values.row_lengths()))  # index within its word
+        word_first = tf.equal(piece.merge_dims(1, 2), 0)
+        tokens = tokens.merge_dims(1, 2)
+        starts = tf.cast(starts.merge_dims(1, 2), tf.int64)
+        ends = tf.cast(ends.merge_dims(1, 2), tf.int64)
         batch = tf.shape(text, out_type=tf.int64)[0]
         lengths = tokens.row_lengths()
-        edge = lambda value: tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.constant(value, tf.int64)))
-        ids = tf.concat([edge(cls), tokens, edge(sep)], axis=1)
-        input_ids = ids.to_tensor(default_value=pad)
-        mask = tf.ones_like(ids).to_tensor(default_value=0)
-        logits = self._forward(input_ids, mask)[:, 1:-1]  # drop [CLS]; the last column is [SEP] or pad
+        logits = self._text_logits(tokens)
         width = tf.shape(logits, out_type=tf.int64)[1]
         probs = tf.nn.softmax(logits, -1)
-        label = self._decide(probs)
+        label = self._decide(logits, word_first.to_tensor(False, shape=tf.shape(logits, out_type=tf.int64)[:2]))
         score = tf.gather(probs, label[..., None], batch_dims=2)[..., 0]
         valid = tf.sequence_mask(lengths, width)
         kind = tf.gather(self.type_of, label)
@@ -237,8 +284,9 @@ def next_version(root):
     return max(versions, default=0) + 1
 
 
-def _write(path, tagger, name, max_length, log):
+def _write(path, tagger, name, max_length, log, version=1, run_dir=None):
     from tfner.model import lora
+    from tfner.serving.card import build_card, write_card
 
     if lora.has_lora(tagger.encoder):
         tagger = tagger.merged()
@@ -270,6 +318,7 @@ def _write(path, tagger, name, max_length, log):
     warmup = write_warmup(path, name, module, tagger)
     if warmup is None:
         log("warm-up requests: not written (tensorflow-serving-api is not installed)")
+    write_card(path, build_card(tagger, name, version, signatures, max_length, tagger.config.stride, run_dir))
     return sorted(signatures)
 
 
@@ -287,13 +336,33 @@ def check_target(name, version=None, output_root="saved_models"):
 
 
 def export(
-    tagger, name, version=None, output_root="saved_models", force=False, check_windows=None, max_length=None, log=print
+    tagger,
+    name,
+    version=None,
+    output_root="saved_models",
+    force=False,
+    check_windows=None,
+    max_length=None,
+    log=print,
+    run_dir=None,
 ):
     """Write `output_root/name/version/` atomically (see the module docstring); returns its path.
-    check_windows: Windows to run the collapse check on (None: skip it)."""
+    check_windows: Windows to run the collapse check on (None: skip it).
+    run_dir: the model directory the tagger was loaded from: its metrics and history go into the card."""
     from tfner.evaluation.collapse import check_not_collapsed
 
     check_target(name, version, output_root)
+    limit = min(
+        getattr(tagger.encoder.config, "max_position_embeddings", 512),
+        getattr(tagger.tokenizer, "model_max_length", 512) or 512,
+    )
+    if max_length is None:  # the windows the model was trained on, as the pipeline cuts them
+        max_length = min(tagger.config.max_length, limit)
+    if not 0 <= tagger.config.stride < max_length - 2 or max_length > limit:
+        raise UsageError(
+            f"--max-length {max_length}: windows need room for the special tokens and the stride "
+            f"({tagger.config.stride}) and at most the encoder's {limit} positions"
+        )
     root = os.path.join(output_root, name)
     version = next_version(root) if version is None else int(version)
     final = os.path.join(root, str(version))
@@ -303,16 +372,11 @@ def export(
         check_not_collapsed(tagger, check_windows, force=force)
     created = not os.path.isdir(root)
     os.makedirs(root, exist_ok=True)
-    if max_length is None:
-        max_length = min(
-            getattr(tagger.encoder.config, "max_position_embeddings", 512),
-            getattr(tagger.tokenizer, "model_max_length", 512) or 512,
-        )
     # os.mkdir, not mkdtemp (0700): the umask's mode, readable by a server running as another user
     tmp = os.path.join(root, f".tmp-{version}-{secrets.token_hex(6)}")
     try:
         os.mkdir(tmp)
-        signatures = _write(tmp, tagger, name, max_length, log)
+        signatures = _write(tmp, tagger, name, max_length, log, version, run_dir)
         if os.path.exists(final):  # --force: swap the old one out, then remove it
             old = tempfile.mkdtemp(prefix=f".old-{version}-", dir=root)
             os.rename(final, os.path.join(old, "v"))
@@ -338,7 +402,11 @@ def build_parser(prog="tfner export"):
     parser.add_argument("--output-root", default="saved_models")
     parser.add_argument("--force", action="store_true", help="replace an existing version; export a collapsed model")
     parser.add_argument("--check-data", help="data for the collapse check (default: synthetic clinical notes)")
-    parser.add_argument("--max-length", type=int, help="tokens predict_text keeps per text (default: the encoder's)")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        help="tokens per window of predict_text (default: the model's max_length, as the pipeline)",
+    )
     return parser
 
 
@@ -362,7 +430,7 @@ def _main(argv):
         if not args.force:
             raise UsageError(f"{message}, or --force to export without the check") from None
         print(f"warning: {message}; exporting without the check (--force)", file=sys.stderr)
-    export(tagger, args.name, args.version, args.output_root, args.force, windows, args.max_length)
+    export(tagger, args.name, args.version, args.output_root, args.force, windows, args.max_length, run_dir=args.model)
 
 
 def main(argv=None):
