@@ -21,8 +21,11 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 - `serving_default`: `input_ids`, `attention_mask` (and `token_type_ids` when the tokenizer produces
   them; accepted for compatibility with the tokenizer's output and ignored: tfner models are trained
   with one segment) -> `logits` (float32, batch x length x labels), `probabilities` (softmax),
-  `label_ids` (int64: the argmax, or the model's recall-first thresholds when it has them, as
-  `tfner.model.decoding.Decoder` decides). Rows of one request must be padded to one length.
+  `label_ids` (int64, as `tfner.model.decoding.Decoder` decides: per token by argmax or the model's
+  recall-first thresholds, or, with `bio` decoding or a CRF, by IOB2-constrained Viterbi over the words,
+  found from the vocabulary (a WordPiece `##` piece continues a word; BPE `Ġ` and SentencePiece `▁`
+  pieces start one), each word's other sub-tokens taking its I- label and special tokens `O`). Rows of
+  one request must be padded to one length.
 - `predict_text` (WordPiece / BERT-family tokenizers only): `text` (string, batch) -> entities with
   the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`, `entity_end`
   (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest count of
@@ -47,11 +50,13 @@ import shutil
 import sys
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
 from tfner.core.cli import UsageError, run_command
 from tfner.data import tags as tag_schemes
-from tfner.model.decoding import write_thresholds
+from tfner.model import crf as crf_ops
+from tfner.model.decoding import add_decode_argument, write_thresholds
 from tfner.serving import windows
 from tfner.serving.warmup import read_warmup, write_warmup  # noqa: F401  (read_warmup: part of the API)
 
@@ -98,6 +103,21 @@ class ServingModule(tf.Module):
             self.type_begin = tf.constant(decoder.begin, tf.int64)
             self.type_inside = tf.constant(decoder.inside, tf.int64)
             self.outside_id = tf.constant(decoder.outside, tf.int64)
+        self._sequential = decoder.sequential
+        if self._sequential:  # Viterbi (CRF or bio) or thresholds + IOB2 repair, over word positions
+            self._viterbi = decoder.viterbi
+            transitions, start, end = decoder.scores() if decoder.viterbi else crf_ops.iob2_constraints(tagger.labels)
+            self.transitions, self.start_scores, self.end_scores = map(tf.constant, (transitions, start, end))
+            self.inside_of = tf.constant(decoder.inside_of, tf.int64)
+            self.outside_label = tf.constant(decoder.outside, tf.int64)
+            self.word_start = tf.constant(_word_starts(tagger.tokenizer))
+            parts = [tag_schemes.split(label) or (None, None) for label in tagger.labels]
+            kinds = [k for _, k in parts]
+            self.label_type = tf.constant([kinds.index(k) if k else -1 for k in kinds], tf.int64)
+            self.label_is_inside = tf.constant([p == "I" for p, _ in parts])
+            self.label_opens = tf.constant([p in ("B", "I") for p, _ in parts])
+            begin = {k: i for i, (p, k) in enumerate(parts) if p == "B"}
+            self.begin_of = tf.constant([begin.get(k, i) for i, (_, k) in enumerate(parts)], tf.int64)
         self.token_type_ids = "token_type_ids" in tagger.tokenizer.model_input_names
         names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.token_type_ids else [])
         specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
@@ -154,9 +174,31 @@ class ServingModule(tf.Module):
         return tf.cast(logits, tf.float32)
 
     def _decide(self, logits, first):
-        """Label ids from logits (batch, length, labels): `Decoder`'s rule in graph ops.
-        first: bool (batch, length), True at the first sub-token of each word (unused by these rules)."""
+        """Label ids (batch, length) from logits (batch, length, labels): `Decoder`'s rule in graph ops.
+        first: bool (batch, length), True at the first sub-token of each word; sequential decoders
+        decide over those positions and give each following sub-token the I- form of its word's label."""
         probs = tf.nn.softmax(logits, -1)
+        if not self._sequential:
+            return self._per_token(probs)
+        if self._viterbi:
+            emissions, lengths = crf_ops.pack(tf.math.log(tf.maximum(probs, 1e-30)), first)
+            pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
+            emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
+            words = tf.cast(
+                crf_ops.viterbi(emissions, lengths, self.transitions, self.start_scores, self.end_scores), tf.int64
+            )
+        else:  # thresholds per token, then the IOB2 repair of `tfner.model.decoding.repair_iob2`
+            words, _ = crf_ops.pack(self._per_token(probs), first)
+            kind = tf.gather(self.label_type, words)
+            previous = lambda x, edge: tf.concat([tf.fill([tf.shape(x)[0], 1], edge), x[:, :-1]], axis=1)
+            follows = previous(tf.gather(self.label_opens, words), False) & tf.equal(
+                previous(kind, tf.constant(-2, tf.int64)), kind
+            )
+            words = tf.where(tf.gather(self.label_is_inside, words) & ~follows, tf.gather(self.begin_of, words), words)
+        return crf_ops.spread(words, first, self.inside_of, self.outside_label)
+
+    def _per_token(self, probs):
+        """Each token's label alone: argmax, or the recall-first thresholds."""
         if not self._thresholded:
             return tf.argmax(probs, -1, output_type=tf.int64)
         by_type = tf.einsum("bnl,lt->bnt", probs, self.type_matrix)
@@ -172,11 +214,15 @@ class ServingModule(tf.Module):
     def _serve(self, input_ids, attention_mask):
         logits = self._forward(input_ids, attention_mask)
         probs = tf.nn.softmax(logits, -1)
-        return {
-            "logits": logits,
-            "probabilities": probs,
-            "label_ids": self._decide(logits, tf.cast(attention_mask, tf.bool)),
-        }
+        if not self._sequential:
+            return {"logits": logits, "probabilities": probs, "label_ids": self._decide(logits, None)}
+        # words from the vocabulary: a token that starts a word (or follows a special token) opens one
+        kind = tf.gather(self.word_start, tf.clip_by_value(input_ids, 0, tf.size(self.word_start, tf.int64) - 1))
+        word_token = (kind >= 0) & (attention_mask > 0)
+        after_word = tf.concat([tf.zeros_like(word_token[:, :1]), word_token[:, :-1]], axis=1)
+        first = word_token & (tf.equal(kind, 1) | ~after_word)
+        label_ids = tf.where(word_token, self._decide(logits, first), self.outside_label)
+        return {"logits": logits, "probabilities": probs, "label_ids": label_ids}
 
     def _normalize(self, text):
         """Lower-case and strip accents one character at a time (as BERT's uncased tokenizer does), so
@@ -277,6 +323,25 @@ class ServingModule(tf.Module):
             "entity_text": padded(words, ""),
             "entity_count": counts,
         }
+
+
+def _word_starts(tokenizer):
+    """Per vocabulary id: 1 if the token starts a word, 0 if it continues one, -1 for special tokens.
+    WordPiece marks continuations (`##`); byte-level BPE (`Ġ`) and SentencePiece (`▁`) mark starts."""
+    vocab = tokenizer.get_vocab()
+    table = np.zeros(max(vocab.values()) + 1, np.int8)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    model = getattr(backend, "model", None)
+    if type(model).__name__ == "WordPiece":
+        prefix = model.continuing_subword_prefix
+        for token, i in vocab.items():
+            table[i] = 0 if token.startswith(prefix) else 1
+    else:
+        marker = "Ġ" if any(t.startswith("Ġ") for t in vocab) else "▁"
+        for token, i in vocab.items():
+            table[i] = 1 if token.startswith(marker) else 0
+    table[[i for i in tokenizer.all_special_ids if i < len(table)]] = -1
+    return table
 
 
 def next_version(root):
@@ -407,6 +472,7 @@ def build_parser(prog="tfner export"):
         type=int,
         help="tokens per window of predict_text (default: the model's max_length, as the pipeline)",
     )
+    add_decode_argument(parser)
     return parser
 
 
@@ -419,6 +485,8 @@ def _main(argv):
     from tfner.data.synthetic import clinical_notes
 
     tagger = tfner.load(args.model)
+    if args.decode:
+        tagger.set_decoding(args.decode)
     corpus = read_data(args.check_data) if args.check_data else clinical_notes(1, 50, seed=0)[1]
     windows = None
     try:
