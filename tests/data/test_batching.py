@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from tfner.data.align import IGNORE
-from tfner.data.batching import bucket_bounds, make_dataset, padding_figures, real_tokens, steps_per_epoch
+from tfner.data.batching import (
+    bucket_bounds,
+    default_max_tokens,
+    make_dataset,
+    padding_figures,
+    real_tokens,
+    steps_per_epoch,
+)
 
 PAD = 0
 
@@ -37,7 +44,7 @@ def _rows(dataset):
     return rows, shapes
 
 
-@pytest.mark.parametrize("padding", ["buckets", "batch", "max-length"])
+@pytest.mark.parametrize("padding", ["buckets", "tokens", "batch", "max-length"])
 def test_every_window_comes_once_with_its_labels(padding):
     windows = _windows(LENGTHS)
     data = make_dataset(windows, 4, PAD, shuffle=True, seed=3, padding=padding, max_length=128)
@@ -98,9 +105,61 @@ def test_a_window_longer_than_max_length_is_an_error():
         make_dataset(_windows([10]), 2, PAD, padding="nope")
 
 
-@pytest.mark.parametrize("padding", ["buckets", "batch", "max-length"])
+@pytest.mark.parametrize("padding", ["buckets", "tokens", "batch", "max-length"])
 def test_tf_data_autotuning_is_off(padding):
     """With autotuning on, the end of every pass (every Keras epoch) waited for the tuning thread's
     next wake-up, up to 10 s; the pipelines use fixed sizes instead."""
     data = make_dataset(_windows(LENGTHS), 4, PAD, shuffle=True, padding=padding, max_length=128)
     assert data.options().autotune.enabled is False
+
+
+# Token budget (padding="tokens") ------------------------------------------------------------------
+
+
+def test_token_budget_batches_hold_every_window_once_within_the_budget():
+    windows = _windows(LENGTHS * 3)
+    data = make_dataset(windows, 4, PAD, shuffle=True, seed=2, padding="tokens", max_tokens=256, max_length=128)
+    rows, shapes = _rows(data)
+    assert sorted(r[0] for r in rows) == list(range(3 * len(LENGTHS)))  # every window exactly once
+    for index, ids, labels in rows:
+        np.testing.assert_array_equal(ids, windows.input_ids[index])
+        np.testing.assert_array_equal(labels, windows.labels[index])
+    assert all(r * w <= 256 for r, w in shapes)
+    assert {(r, w) for r, w in shapes} <= {(256 // b, b) for b in bucket_bounds(128)}  # one shape per bucket
+    assert len(shapes) == steps_per_epoch(windows, 4, "tokens", max_length=128, max_tokens=256)
+    assert int(data.cardinality()) == len(shapes)
+    for x, _ in data:  # each row still sits in the smallest bucket that holds it
+        lengths = x["attention_mask"].numpy().sum(1)
+        real, width = lengths[lengths > 0], x["input_ids"].shape[1]
+        smaller = [b for b in bucket_bounds(128) if b < width]
+        assert real.max() <= width and (not smaller or real.min() > smaller[-1])
+
+
+def test_token_budget_is_deterministic_for_a_seed():
+    windows = _windows(LENGTHS * 3)
+
+    def order(seed):
+        data = make_dataset(windows, 4, PAD, shuffle=True, seed=seed, padding="tokens", max_tokens=256, max_length=128)
+        return [r[0] for r in _rows(data)[0]]
+
+    assert order(7) == order(7)
+    assert order(7) != order(8)
+
+
+def test_default_token_budget_keeps_about_the_steps_of_buckets():
+    windows = _windows([5] * 60 + [100] * 4)  # bounds 8 and 128: mean bound (60*8 + 4*128)/64 = 15.5
+    assert default_max_tokens(windows, 4, max_length=128) == 128  # 4 x 15.5 = 62, raised to the 128 bound
+    assert default_max_tokens(windows, 32, max_length=128) == 496
+    data = make_dataset(windows, 32, PAD, padding="tokens", max_length=128)
+    shapes = [tuple(x["input_ids"].shape) for x, _ in data]
+    assert sorted(set(shapes)) == [(3, 128), (62, 8)]
+    assert len(shapes) == steps_per_epoch(windows, 32, "tokens", max_length=128) == 2 + 1  # buckets: 2 + 1
+
+
+def test_token_budget_errors():
+    with pytest.raises(ValueError, match="cannot fit"):
+        make_dataset(_windows([10, 100]), 4, PAD, padding="tokens", max_tokens=64, max_length=128)
+    with pytest.raises(ValueError, match="padding='tokens' only"):
+        make_dataset(_windows([10]), 4, PAD, padding="buckets", max_tokens=64, max_length=128)
+    figures = padding_figures(_windows([10, 10, 30, 100]), 2, "tokens", max_length=128, max_tokens=128)
+    assert figures["padded_tokens"] == 8 * 16 + 4 * 32 + 1 * 128  # a partial batch is filled with empty rows
