@@ -36,20 +36,39 @@ def _restore_lists(layer, lists):
 @tf_keras.utils.register_keras_serializable(package="tfner")
 class LoraDense(tf_keras.layers.Layer):
     """A Dense layer with a frozen kernel and a trainable low-rank update:
-    `base(x) + scale * B(A(dropout(x)))`, `scale = lora_alpha / lora_rank` (or `/ sqrt(lora_rank)`).
+    `base(x) + dropout(scale * x·A)·B`, `scale = lora_alpha / lora_rank` (or `/ sqrt(lora_rank)`).
+
+    Training it costs less than training the Dense: the frozen kernel is read through `stop_gradient`,
+    so the backward pass builds only the input gradient of the base product (no weight gradient), the
+    base product and its bias run as one fused op, and dropout draws r random numbers per row instead
+    of one per input feature. The dropout sits on
+    the rank-r product x·A by default; PEFT (and tfner until this change) drop features of the input x
+    instead, `lora_dropout_on="input"`. Both keep the expected update (inverted dropout) and are the
+    same function at inference; what differs is the noise: per row, "rank" zeroes whole components
+    of the update (each with probability `lora_dropout`), "input" zeroes input features.
 
     Args:
         base: tf_keras.layers.Dense. The layer to adapt, usually already built with pretrained weights;
             its variables are kept as they are (the wrapper takes its name and dtype policy).
         lora_rank: int. The rank r of the update; A is (input x r), B is (r x units).
         lora_alpha: float. Scales the update by lora_alpha / r.
-        lora_dropout: float. Dropout on the input of the adapter path only.
+        lora_dropout: float. Dropout rate in the adapter path only (no op when 0).
+        lora_dropout_on: str. Where that dropout goes: "rank" (on x·A, r values a row, the default)
+            or "input" (on x, PEFT's placement: fan_in values a row).
         use_rslora: bool. Rank-stabilised scale lora_alpha / sqrt(r).
         train_bias: bool. Whether the base layer's bias trains (the kernel never does).
     """
 
     def __init__(
-        self, base, lora_rank=16, lora_alpha=32.0, lora_dropout=0.0, use_rslora=False, train_bias=False, **kwargs
+        self,
+        base,
+        lora_rank=16,
+        lora_alpha=32.0,
+        lora_dropout=0.0,
+        use_rslora=False,
+        train_bias=False,
+        lora_dropout_on="rank",
+        **kwargs,
     ):
         if not isinstance(base, tf_keras.layers.Dense):
             raise TypeError(f"LoraDense wraps a tf_keras Dense layer, got {type(base).__name__}")
@@ -58,6 +77,8 @@ class LoraDense(tf_keras.layers.Layer):
             raise ValueError(
                 f"{base.name}: LoRA on a Dense layer with an activation ({base.activation.__name__}) is not supported"
             )
+        if lora_dropout_on not in ("rank", "input"):
+            raise ValueError(f"lora_dropout_on={lora_dropout_on!r}: expected 'rank' or 'input'")
         kwargs.setdefault("name", base.name)
         kwargs.setdefault("dtype", base.dtype_policy)
         super().__init__(**kwargs)
@@ -65,6 +86,7 @@ class LoraDense(tf_keras.layers.Layer):
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
         self.lora_dropout = lora_dropout
+        self.lora_dropout_on = lora_dropout_on
         self.use_rslora = use_rslora
         self.train_bias = train_bias
         self.scale = lora_alpha / (math.sqrt(lora_rank) if use_rslora else lora_rank)
@@ -116,14 +138,34 @@ class LoraDense(tf_keras.layers.Layer):
 
     @tf.autograph.experimental.do_not_convert  # plain Python branches; converting cost 0.1 s a layer
     def _adapted(self, inputs, training):
-        outputs = self.base(inputs)
         if self.merged:
-            return outputs
-        x = self.dropout_layer(tf.cast(inputs, tf.float32), training=training)
-        # As one 2-D product: tensordot's shape juggling made graph building twice as slow.
-        flat = tf.reshape(x, [-1, self.lora_kernel_a.shape[0]])
-        delta = tf.matmul(tf.matmul(flat, self.lora_kernel_a), self.lora_kernel_b) * self.scale
-        return outputs + tf.reshape(tf.cast(delta, outputs.dtype), tf.shape(outputs))
+            return self.base(inputs)
+        kernel, bias = self.base.kernel, self.base.bias
+        fan_in, units = int(kernel.shape[0]), int(kernel.shape[1])
+        # All products as 2-D ones: tensordot's shape juggling made graph building twice as slow.
+        flat = tf.reshape(inputs, [-1, fan_in])
+        # The base Dense, computed here rather than by calling it: the frozen kernel is read through
+        # stop_gradient, so no weight-gradient product for it is even built (its variable is still
+        # `trainable` to TensorFlow, only Keras' lists say otherwise, and the tape watches it; inside
+        # tf.function the unused product was already pruned, experiments/profile_step.py). As a plain
+        # matmul + bias_add, Grappler fuses the two (_FusedMatMul), which tensordot's reshape prevented.
+        outputs = tf.matmul(flat, tf.stop_gradient(tf.cast(kernel, flat.dtype)))
+        if bias is not None:
+            bias = tf.cast(bias, outputs.dtype)
+            outputs = tf.nn.bias_add(outputs, bias if self.train_bias else tf.stop_gradient(bias))
+        with tf.name_scope("lora"):
+            # float32 whatever the policy; the scale goes on the (rows x r) product, the cheapest place
+            x = tf.cast(flat, tf.float32)
+            if self.lora_dropout_on == "input":  # PEFT's placement: a mask over every input feature
+                x = self.dropout_layer(x, training=training)
+            low = tf.matmul(x, self.lora_kernel_a) * self.scale
+            if self.lora_dropout_on == "rank":  # a mask over the r components of x·A: fan_in / r times fewer
+                low = self.dropout_layer(low, training=training)
+            outputs = outputs + tf.cast(tf.matmul(low, self.lora_kernel_b), outputs.dtype)
+        shape = tf.concat([tf.shape(inputs)[:-1], [units]], 0)
+        outputs = tf.reshape(outputs, shape)
+        outputs.set_shape(inputs.shape[:-1].concatenate([units]))
+        return outputs
 
     def get_delta_weight(self):
         """The update `scale * A @ B` (input x units, float32): the one place it is computed."""
@@ -160,6 +202,7 @@ class LoraDense(tf_keras.layers.Layer):
                 "lora_rank": self.lora_rank,
                 "lora_alpha": self.lora_alpha,
                 "lora_dropout": self.lora_dropout,
+                "lora_dropout_on": self.lora_dropout_on,
                 "use_rslora": self.use_rslora,
                 "train_bias": self.train_bias,
             }
