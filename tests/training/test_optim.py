@@ -14,8 +14,8 @@ def _variables(tf, seed):
     ]
 
 
-@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_fused_adamw_matches_keras_adamw_on_dense_and_sparse_gradients(weight_decay):
+@pytest.mark.parametrize("weight_decay, amsgrad", [(0.0, False), (0.01, False), (0.01, True)])
+def test_fused_adamw_matches_keras_adamw_on_dense_and_sparse_gradients(weight_decay, amsgrad):
     import tensorflow as tf
     import tf_keras
 
@@ -24,7 +24,9 @@ def test_fused_adamw_matches_keras_adamw_on_dense_and_sparse_gradients(weight_de
     runs = []
     for cls in (tf_keras.optimizers.AdamW, AdamW):
         variables = _variables(tf, seed=0)
-        optimizer = cls(learning_rate=WarmupLinearDecay(1e-2, 10, 2), weight_decay=weight_decay, epsilon=1e-8)
+        optimizer = cls(
+            learning_rate=WarmupLinearDecay(1e-2, 10, 2), weight_decay=weight_decay, epsilon=1e-8, amsgrad=amsgrad
+        )
         optimizer.exclude_from_weight_decay(var_names=["bias"])
         rng = np.random.default_rng(1)
         for _ in range(6):

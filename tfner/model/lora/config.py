@@ -23,7 +23,11 @@ class LoraConfig(Config):
     )
     r: int = option(16, "LoRA rank r [r].")
     alpha: float = option(32.0, "LoRA scale numerator: the update is (alpha/r)·A·B [lora_alpha].")
-    dropout: float = option(0.05, "Dropout on the input of the adapter path [lora_dropout].")
+    dropout: float = option(
+        0.05,
+        "Dropout in the adapter path, on the rank-r product x·A (PEFT drops features of the input x: "
+        "the same expectation, r instead of fan_in random numbers a token) [lora_dropout].",
+    )
     bias: str = option(
         "lora_only",
         "Which biases train: none, every bias of the encoder (Dense biases, "
