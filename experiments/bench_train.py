@@ -3,6 +3,9 @@
     python experiments/bench_train.py [--sentences 1024] [--batch-size 32] [--rounds 2]
     python experiments/bench_train.py --configs buckets "buckets + XLA"     # a subset, by name
     python experiments/bench_train.py --pytorch ../torch-venv/bin/python    # + the peer, same run
+    python experiments/bench_train.py --sentences 3000 --rounds 1 --name bench_epoch \
+        --configs buckets tokens "LoRA, buckets, before" "LoRA, buckets" "LoRA, tokens" \
+        --pytorch ../torch-venv/bin/python                                  # issue 17's comparison
 
 MiniLM with the linear head fine-tunes on the first --sentences sentences of CoNLL-2003 train through
 the same code as `python -m tfner.train` (`Tagger.build`, `compile_tagger`, `make_dataset`,
@@ -19,7 +22,12 @@ float32 matrix-product peak STACK.md saw was 360 GFLOP/s), so with --pytorch PYT
 with torch, see bench_pytorch_eager.py) the peer is measured in the same run, on the same sentences,
 after the TensorFlow configurations, and the ratios use that figure.
 
-Writes experiments/results/bench_train.{json,md}. Needs ../shared/datasets/conll2003.
+`tokens` batches by a token budget (`make_dataset(padding="tokens")`, `--max-tokens`, default
+`batch_size` x the mean bucket bound, so about as many steps as `buckets`); "LoRA, buckets, before"
+runs `LoraDense` as it was before the LoRA speed change (`legacy_lora`: the base Dense called as is,
+dropout on the adapter's whole input), the other LoRA rows as it is now.
+
+Writes experiments/results/NAME.{json,md} (--name, default bench_train). Needs ../shared/datasets/conll2003.
 """
 
 import argparse
@@ -56,7 +64,13 @@ CONFIGS = {  # name: TrainConfig overrides
     "LoRA, buckets": dict(padding="buckets", lora=True),
     "LoRA, buckets + XLA": dict(padding="buckets", lora=True, jit_compile=True),
     "LoRA, buckets + bfloat16": dict(padding="buckets", lora=True, precision="mixed_bfloat16"),
+    # issue 17: the token budget (make_dataset(padding="tokens"), not yet a TrainConfig choice) and
+    # LoRA as it ran before the speed change (legacy_lora below)
+    "tokens": dict(padding="buckets", batching="tokens"),
+    "LoRA, buckets, before": dict(padding="buckets", lora=True, legacy=True),
+    "LoRA, tokens": dict(padding="buckets", lora=True, batching="tokens"),
 }
+BENCH_ONLY = ("batching", "max_tokens", "legacy")  # overrides this script handles, not TrainConfig
 
 
 def matmul_peak(dtype, n=2048, repeats=20):
@@ -92,6 +106,27 @@ def train_flops(encoder_config, batch_shape, lora_r=0):
     return layers * per_token * rows * length
 
 
+def _legacy_adapted(self, inputs, training):
+    """`LoraDense`'s adapter path as tfner first ran it: the base Dense called as is (its kernel read
+    without stop_gradient) and dropout on the adapter's full float32 input (PEFT's placement)."""
+    outputs = self.base(inputs)
+    if self.merged:
+        return outputs
+    x = self.dropout_layer(tf.cast(inputs, tf.float32), training=training)
+    flat = tf.reshape(x, [-1, self.lora_kernel_a.shape[0]])
+    delta = tf.matmul(tf.matmul(flat, self.lora_kernel_a), self.lora_kernel_b) * self.scale
+    return outputs + tf.reshape(tf.cast(delta, outputs.dtype), tf.shape(outputs))
+
+
+def legacy_lora():
+    """Run `LoraDense` as before the LoRA speed change until the returned function is called."""
+    from tfner.model.lora.layer import LoraDense
+
+    current = LoraDense._adapted
+    LoraDense._adapted = tf.autograph.experimental.do_not_convert(_legacy_adapted)
+    return lambda: setattr(LoraDense, "_adapted", current)
+
+
 def batches_by_shape(data):
     """One batch of each distinct shape (enough to trace and compile everything a pass will need)."""
     seen = {}
@@ -101,12 +136,21 @@ def batches_by_shape(data):
 
 
 def run_config(name, overrides, corpus, labels, args, peaks):
+    bench = {k: overrides[k] for k in BENCH_ONLY if k in overrides}
     config = TrainConfig.from_dict(
-        {"head": "linear", "batch_size": args.batch_size, "epochs": 1, "seed": 0, "max_length": 128, **overrides}
+        {
+            "head": "linear",
+            "batch_size": args.batch_size,
+            "epochs": 1,
+            "seed": 0,
+            "max_length": 128,
+            **{k: v for k, v in overrides.items() if k not in BENCH_ONLY},
+        }
     )
     tf_keras.backend.clear_session()
     gc.collect()
     tf_keras.mixed_precision.set_global_policy(config.precision)
+    restore = legacy_lora() if bench.get("legacy") else None
     try:
         tagger = Tagger.build(config.model, labels)
         windows = tagger.encode(corpus)
@@ -116,9 +160,10 @@ def run_config(name, overrides, corpus, labels, args, peaks):
             tagger.tokenizer.pad_token_id,
             shuffle=True,
             seed=0,
-            padding=config.padding,
+            padding=bench.get("batching", config.padding),
             bounds=config.bucket_bounds,
             max_length=config.model.max_length,
+            max_tokens=bench.get("max_tokens", args.max_tokens) if bench.get("batching") == "tokens" else None,
         )
         shapes = [tuple(x["input_ids"].shape) for x, _ in data]
         compile_tagger(tagger, config, len(shapes) * (args.rounds + 1))
@@ -139,6 +184,8 @@ def run_config(name, overrides, corpus, labels, args, peaks):
             seconds.append(time.perf_counter() - start)
     finally:
         tf_keras.mixed_precision.set_global_policy("float32")
+        if restore:
+            restore()
     mean = float(np.mean(seconds))
     encoder_config = tagger.encoder.config
     lora_r = config.model.lora.r if config.model.lora.enabled else 0
@@ -151,6 +198,7 @@ def run_config(name, overrides, corpus, labels, args, peaks):
         "seconds": seconds,
         "warmup_seconds": warmup,
         "batch_shapes": len(set(shapes)),
+        "steps": len(shapes),
         "sentences_per_second": len(windows) / mean,
         "real_tokens_per_second": real_tokens(windows) / mean,
         "padded_tokens": padded,
@@ -205,7 +253,11 @@ def pytorch_eager(python, train_path, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, default=1024)
+    parser.add_argument("--sentences", type=int, default=1024, help="the first N sentences; 0: the whole train set")
+    parser.add_argument(
+        "--max-tokens", type=int, help="token budget of the 'tokens' configurations (default: make_dataset's)"
+    )
+    parser.add_argument("--note", default="", help="a line for the results file (e.g. what else was running)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs per configuration")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
@@ -220,6 +272,7 @@ def main():
     train_path, _ = require_conll()
     full = read_conll(train_path)
     labels = build_labels(full)
+    args.sentences = args.sentences or len(full.documents)
     corpus = Corpus(full.documents[: args.sentences], full.source)
     peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
     print(
@@ -253,17 +306,24 @@ def main():
         f"warm-up batch of every shape. Matrix-product peak: float32 {peaks['float32']:.0f} GFLOP/s, "
         f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s.",
         "",
-        "| configuration | sentences/s | real tokens/s | padding | batch shapes | warm-up s | GFLOP/s | of fp32 peak | vs padded to 256 | vs PyTorch eager |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    if args.note:
+        lines += [args.note, ""]
+    buckets = rows.get("buckets")
+    lines += [
+        "| configuration | sentences/s | real tokens/s | padding | steps | batch shapes | warm-up s | GFLOP/s "
+        "| of fp32 peak | vs padded to 256 | vs full, buckets | vs PyTorch eager (same mode) | vs PyTorch eager full |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
         peer = eager["lora" if r["config"].get("lora") else "full"]
         vs_base = f"{r['sentences_per_second'] / base['sentences_per_second']:.1f}x" if base else "-"
+        vs_buckets = f"{r['sentences_per_second'] / buckets['sentences_per_second']:.2f}x" if buckets else "-"
         lines.append(
             f"| {name} | {r['sentences_per_second']:.1f} | {r['real_tokens_per_second']:.0f} | "
-            f"{r['padding_share']:.0%} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
-            f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | "
-            f"{r['sentences_per_second'] / peer:.2f}x |"
+            f"{r['padding_share']:.0%} | {r['steps']} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
+            f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | {vs_buckets} | "
+            f"{r['sentences_per_second'] / peer:.2f}x | {r['sentences_per_second'] / eager['full']:.2f}x |"
         )
     lines += [
         "",
@@ -288,6 +348,8 @@ def main():
             "peak_gflops": peaks,
             "pytorch_eager": eager,
             "pytorch_eager_source": eager_source,
+            "note": args.note,
+            "max_tokens": args.max_tokens,
             "figures": rows,
             "summary": summary,
         },
