@@ -7,13 +7,15 @@ gives the `prefix` its own fields are named with (`lora` + `r` -> `lora_r`; a fi
 takes the prefix alone, `--lora`), and an empty prefix lifts the fields to the parent's level
 (`--encoder`). `config.json` is written nested; nested and flat (older) files are both read.
 
-Every field carries its `--help` text (`help` metadata) and optional `choices`/`item_type`; types are
-checked by `Config.__post_init__`, the rest of the validation by each class.
+Every field carries its `--help` text (`help` metadata) and optional `choices`/`item_type`; types (and
+that a float is finite: no NaN or infinity anywhere) are checked by `Config.__post_init__`, the rest of
+the validation by each class.
 """
 
 import argparse
 import dataclasses
 import json
+import math
 import re
 import typing
 from dataclasses import field
@@ -72,6 +74,8 @@ class Config:
                     raise ValueError(f"{f.name}: expected {hints[f.name].__name__}, got {type(value).__name__}")
                 continue
             check_type(f.name, value, hints[f.name])
+            if hints[f.name] is float and not math.isfinite(value):
+                raise ValueError(f"{f.name}: expected a finite number, got {value}")
             choices = f.metadata.get("choices")
             if choices and value not in choices:
                 raise ValueError(f"{f.name}={value!r}: expected one of {', '.join(map(str, choices))}")
