@@ -8,7 +8,6 @@ validated by the class that owns it. The command line and older flat `config.jso
 config, so `--config run.json` reproduces a run (see `tfner.core.config`).
 """
 
-import math
 from dataclasses import dataclass
 
 from tfner.core import config as _config
@@ -87,6 +86,11 @@ class TrainConfig(Config):
         [], "Devices for one-device/mirrored, e.g. /gpu:0 /gpu:1 (default: every GPU).", item_type=str
     )
     tpu: str = option("", "TPU name or grpc:// address for --strategy tpu ('' on a TPU VM).")
+    cluster_timeout: float = option(
+        300.0,
+        "Seconds a multi-worker process waits for every task in TF_CONFIG to start before it stops "
+        "with an error naming the ones that never answered.",
+    )
     padding: str = option(
         "buckets",
         "Batch padding: to the bound of the window's length bucket, to the "
@@ -129,22 +133,16 @@ class TrainConfig(Config):
         for name in ("max_train_documents", "max_eval_documents", "early_stopping_patience"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in (
-            "learning_rate",
-            "head_learning_rate",
-            "warmup_ratio",
-            "weight_decay",
-            "clip_norm",
-            "validation_fraction",
-        ):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.head_learning_rate < 0:
             raise ValueError(f"learning rates must be positive, got {self.learning_rate} and {self.head_learning_rate}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0 or self.clip_norm < 0:
             raise ValueError(f"weight_decay and clip_norm must be >= 0, got {self.weight_decay} and {self.clip_norm}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
+        if self.cluster_timeout <= 0:
+            raise ValueError(f"cluster_timeout must be positive (seconds), got {self.cluster_timeout}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
         if not self.bucket_bounds or any(

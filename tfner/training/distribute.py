@@ -19,13 +19,23 @@ the optimizers, compile and the loading of pretrained weights all happen inside 
 exports; the other workers write to temporary folders that are deleted when they finish.
 
 MultiWorkerMirroredStrategy must exist before TensorFlow runs any op, so `make_strategy` is the first
-thing `tfner.train.train` does.
+TensorFlow work `tfner.train.train` does (reading and checking the data, which needs no TensorFlow op,
+comes before it, so a missing file fails at once instead of after the cluster forms). Making the
+strategy blocks inside TensorFlow, holding Python's lock, until every task of the cluster has started:
+no signal handler or timeout could run there. `wait_for_cluster` therefore first waits in Python, where
+SIGTERM/SIGINT stop it and `--cluster-timeout` ends it with the names of the tasks it waited for.
 """
 
+import errno
+import faulthandler
+import hashlib
 import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 
 import tensorflow as tf
@@ -90,8 +100,9 @@ def is_chief(config=None):
 _MADE = {}
 
 
-def make_strategy(name="auto", devices=(), tpu=""):
-    """The strategy `name` asks for (module docstring); `devices` and `tpu` as in TrainConfig.
+def make_strategy(name="auto", devices=(), tpu="", cluster_timeout=300.0):
+    """The strategy `name` asks for (module docstring); `devices`, `tpu` and `cluster_timeout` (seconds a
+    multi-worker process waits for the other tasks) as in TrainConfig.
 
     One strategy object per process and setting, made on first use: several trainings in one process
     (tuner trials) share it. Two MirroredStrategy objects in one process reuse collective keys and
@@ -99,7 +110,7 @@ def make_strategy(name="auto", devices=(), tpu=""):
     """
     key = (name, tuple(devices), tpu)
     if key not in _MADE:
-        _MADE[key] = _make(name, devices, tpu)
+        _MADE[key] = _make(name, devices, tpu, cluster_timeout)
     return _MADE[key]
 
 
@@ -115,7 +126,7 @@ def _check_devices(devices):
             raise StrategyError(f"--devices {name}: no such device here; available: {', '.join(sorted(have.values()))}")
 
 
-def _make(name, devices, tpu):
+def _make(name, devices, tpu, cluster_timeout):
     gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         name, reason = _auto(gpus, tpu)
@@ -142,7 +153,14 @@ def _make(name, devices, tpu):
                 '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": '
                 '"worker", "index": 0}} (the same cluster in every process, its own task)'
             )
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        wait_for_cluster(config, cluster_timeout)
+        # Every task answered; should one vanish before TensorFlow connects, the wait below cannot be
+        # interrupted: end the process (with the threads' tracebacks) rather than hang for ever.
+        faulthandler.dump_traceback_later(cluster_timeout + 60, exit=True)
+        try:
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         task = config["task"]
         return Chosen(
             strategy,
@@ -173,29 +191,132 @@ def _tpu_strategy(tpu):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
+        why = str(e).strip().rstrip(".") or type(e).__name__
         raise StrategyError(
-            f"--strategy tpu: no TPU found through TPUClusterResolver(tpu={tpu!r}): {e}. "
+            f"--strategy tpu: no TPU found through TPUClusterResolver(tpu={tpu!r}): {why}. "
             "Pass --tpu NAME (or grpc://ADDRESS), or run on a TPU VM."
         ) from None
     return tf.distribute.TPUStrategy(resolver)
 
 
+def _tasks(config):
+    """`[(job, index, "host:port")]` of the chief and worker tasks of a TF_CONFIG cluster."""
+    cluster = config["cluster"]
+    return [(job, i, address) for job in ("chief", "worker") for i, address in enumerate(cluster.get(job, []))]
+
+
+def _host_port(address, what):
+    host, _, port = str(address).rpartition(":")
+    if not host or not port.isdigit():
+        raise StrategyError(f"TF_CONFIG: {what} has address {address!r}, expected host:port")
+    return host.strip("[]"), int(port)
+
+
+def _answers(address):
+    try:
+        with socket.create_connection(_host_port(address, address), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _listen(port):
+    """A socket listening on `port` of every interface (IPv6 and IPv4 where the host has both), as
+    TensorFlow's server will; it never accepts: the kernel completes the others' connections."""
+    for family in (socket.AF_INET6, socket.AF_INET):
+        listener = None
+        try:
+            listener = socket.socket(family)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            listener.bind(("", port))
+            listener.listen(64)
+            return listener
+        except OSError as e:
+            if listener is not None:
+                listener.close()
+            if family == socket.AF_INET or e.errno == errno.EADDRINUSE:
+                raise
+    raise AssertionError("the loop returns or raises")
+
+
+def wait_for_cluster(config, timeout, poll=0.25):
+    """Return once every other chief/worker task of the TF_CONFIG cluster accepts connections.
+
+    Meanwhile this task listens on its own port (the one TensorFlow's server takes next), so the others
+    see it too. SIGTERM/SIGINT interrupt the wait (it runs in Python); after `timeout` seconds a
+    `StrategyError` names the tasks that never answered.
+    """
+    task = config["task"]
+    me = (task.get("type"), task.get("index", 0))
+    mine = [address for job, i, address in _tasks(config) if (job, i) == me]
+    if not mine:
+        raise StrategyError(f"TF_CONFIG: task {me[0]} {me[1]} is not in the cluster {config['cluster']}")
+    port = _host_port(mine[0], f"{me[0]} {me[1]}")[1]
+    waiting = [(job, i, address) for job, i, address in _tasks(config) if (job, i) != me]
+    for job, i, address in waiting:
+        _host_port(address, f"{job} {i}")
+    try:
+        listener = _listen(port)
+    except OSError as e:
+        raise StrategyError(
+            f"{me[0]} {me[1]} cannot listen on port {port} ({mine[0]} in TF_CONFIG): {e.strerror or e}"
+        ) from None
+    start = time.monotonic()
+    told = False
+    try:
+        while True:
+            waiting = [t for t in waiting if not _answers(t[2])]
+            if not waiting:
+                return
+            names = ", ".join(f"{job} {i} at {address}" for job, i, address in waiting)
+            waited = time.monotonic() - start
+            if waited >= timeout:
+                raise StrategyError(
+                    f"the multi-worker cluster did not form within {timeout:g} s (--cluster-timeout): no answer "
+                    f"from {names}. Start the same command on every task of TF_CONFIG (each with its own "
+                    "task), and check that these hosts and ports are reachable from here."
+                )
+            if not told:
+                print(f"waiting up to {timeout:g} s for {names} (TF_CONFIG) to start", file=sys.stderr, flush=True)
+                told = True
+            time.sleep(min(poll, max(0.0, timeout - waited)))
+    finally:
+        listener.close()
+
+
+def holds_files(folder):
+    """True when `folder` or a folder inside it holds a file."""
+    return any(files for _, _, files in os.walk(folder))
+
+
 class OutputDir:
     """The folder this process writes to: the real one on the chief, a temporary one on other workers.
 
-    Use as a context manager; a worker's temporary folder is deleted on exit.
+    Use as a context manager; a worker's temporary folder is deleted on exit (and, as a killed worker
+    could not delete it, when the same worker of the same run starts again), and a folder this run
+    created is removed again when the run fails before writing any file into it.
     """
 
     def __init__(self, path):
         self.path, self.chief = path, is_chief()
-        if not self.chief:
-            task = tf_config()["task"]
-            self.path = tempfile.mkdtemp(prefix=f"tfner-{task.get('type')}{task.get('index', 0)}-")
+        if not self.chief:  # named after the run and the task: a restarted worker clears a killed one's
+            config = tf_config()
+            run = json.dumps([os.path.abspath(path), config["cluster"]], sort_keys=True)
+            task = f"{config['task'].get('type')}{config['task'].get('index', 0)}"
+            self.path = os.path.join(
+                tempfile.gettempdir(), f"tfner-{task}-{hashlib.sha256(run.encode()).hexdigest()[:12]}"
+            )
+        self.created = not os.path.exists(self.path)
 
     def __enter__(self):
+        if not self.chief:
+            shutil.rmtree(self.path, ignore_errors=True)
+            os.makedirs(self.path, mode=0o700)
         os.makedirs(self.path, exist_ok=True)
         return self
 
-    def __exit__(self, *exc):
-        if not self.chief:
+    def __exit__(self, kind, *exc):
+        if not self.chief or (kind is not None and self.created and not holds_files(self.path)):
             shutil.rmtree(self.path, ignore_errors=True)

@@ -12,6 +12,8 @@ runs a `backup/` that lets a killed run resume where it stopped when started aga
 """
 
 import argparse
+import contextlib
+import math
 import os
 import random
 import shutil
@@ -22,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from tfner.core.cli import run_command
+from tfner.core.cli import UsageError, check_output_dir, reinstall_signal_handlers, run_command, stop_on_signals
 from tfner.data.batching import make_dataset, real_tokens
 from tfner.data.readers import Corpus, DataError, build_labels, check_labels, read_data, summarize
 from tfner.data.synthetic import clinical_notes, synthetic_scope
@@ -37,10 +39,14 @@ from tfner.model.tagger import Tagger
 from tfner.training.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throughput
 from tfner.training.collapse import LabelCollapseDetector
 from tfner.training.config import add_config_arguments, config_from_args
-from tfner.training.distribute import OutputDir, StrategyError, is_chief, make_strategy
+from tfner.training.distribute import OutputDir, StrategyError, holds_files, is_chief, make_strategy, tf_config
 from tfner.training.optim import compile_tagger
 
 BEST_CHECKPOINT = os.path.join("checkpoints", "best.h5")  # legacy h5: loads under any strategy
+RUN_FILES = ("config.json", "history.json", "weights.h5", "backup")  # an output dir holding one is a run's
+# What a collective op raises on the workers left when another one dies or hangs up.
+LOST_PEER = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError, tf.errors.InternalError)
+LOST_PEER += (tf.errors.DeadlineExceededError,)
 
 
 class TrainingError(RuntimeError):
@@ -83,7 +89,15 @@ def load_corpora(config):
         except DataError:
             pass
     if "validation" not in corpora:
+        given = len(train.documents)
         train, corpora["validation"] = _holdout(train, config.validation_fraction, config.seed)
+        if given and not train.documents:
+            raise DataError(
+                f"{config.train or 'the synthetic notes'}: no training documents left: "
+                f"{'its only document' if given == 1 else f'all {given} documents'} went to the validation "
+                f"hold-out (--validation-fraction {config.validation_fraction:g}, at least one document). "
+                "Give validation data with --validation FILE, or more training documents."
+            )
     if not train.documents:
         raise DataError(f"{train.source}: no training documents")
     corpora["train"] = _first(train, config.max_train_documents)
@@ -101,18 +115,8 @@ def train(config, initial_epoch=0, initial_weights=None):
     those weights at that epoch, the learning-rate schedule already that far along (Hyperband's
     later rounds in `tfner.tune`).
     """
-    chosen = make_strategy(config.strategy, config.devices, config.tpu)  # before any other TF op
-    previous_policy = tf_keras.mixed_precision.global_policy()
-    tf_keras.mixed_precision.set_global_policy(config.precision)
-    try:
-        with OutputDir(config.output_dir) as out:
-            return _train(config, chosen, out.path, initial_epoch, initial_weights)
-    finally:
-        tf_keras.mixed_precision.set_global_policy(previous_policy)
-
-
-def _train(config, chosen, out, initial_epoch, initial_weights):
-    tf_keras.utils.set_random_seed(config.seed)
+    # Paths and data first: they need no TensorFlow op, so they fail at once, even before a cluster forms.
+    check_output_dir(config.output_dir, RUN_FILES)
     corpora = load_corpora(config)
     labels = build_labels(corpora["train"])
     for name in ("validation", "test"):
@@ -120,7 +124,62 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
             check_labels(corpora[name], labels)
     for name, corpus in corpora.items():
         print(summarize(corpus, name))
+    resume = f"{os.path.join(config.output_dir, 'backup')} keeps the last finished epoch: the same command resumes"
+    with stop_on_signals(note=resume):
+        chosen = make_strategy(config.strategy, config.devices, config.tpu, config.cluster_timeout)
+        reinstall_signal_handlers()  # TensorFlow's multi-worker runtime takes SIGTERM for itself
+        previous_policy = tf_keras.mixed_precision.global_policy()
+        tf_keras.mixed_precision.set_global_policy(config.precision)
+        try:
+            existed = os.path.exists(config.output_dir)
+            with OutputDir(config.output_dir) as out:
+                result = _train(config, chosen, out.path, corpora, labels, initial_epoch, initial_weights)
+            if not is_chief() and not existed:  # Keras' backup made it; a worker leaves nothing behind
+                _remove_empty(config.output_dir)
+            return result
+        finally:
+            tf_keras.mixed_precision.set_global_policy(previous_policy)
 
+
+def _best(values):
+    finite = [v for v in values if math.isfinite(v)]
+    return max(finite) if finite else None
+
+
+def _cause(error):
+    """The informative line of a collective op's error (TensorFlow puts "Graph execution error:" first)."""
+    lines = [l.strip() for l in str(error).splitlines() if l.strip()]
+    useful = [l for l in lines if "execution error" not in l and not l.startswith(("Detected at node", "File "))]
+    return ((useful or lines or [type(error).__name__])[0])[:300]
+
+
+def _drop_backup(backup):
+    """Remove the BackupAndRestore folder after the run ended, each worker its own part.
+
+    Keras has deleted the chief's checkpoint (`backup/chief`) and a worker's `backup/workertemp_N`
+    may still be written by a worker finishing its last epoch: every process removes its own part and
+    then the folder once it is empty, so a slower worker's files never vanish under it.
+    """
+    config = tf_config()
+    if not config:
+        shutil.rmtree(backup, ignore_errors=True)
+        return
+    mine = "chief" if is_chief(config) else f"workertemp_{config['task'].get('index', 0)}"
+    shutil.rmtree(os.path.join(backup, mine), ignore_errors=True)
+    for name in os.listdir(backup) if os.path.isdir(backup) else []:
+        with contextlib.suppress(OSError):  # a folder still in use by another worker is not empty
+            os.rmdir(os.path.join(backup, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(backup)
+
+
+def _remove_empty(folder):
+    if os.path.isdir(folder) and not holds_files(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights):
+    tf_keras.utils.set_random_seed(config.seed)
     print(chosen.describe(config.batch_size))
     global_batch = config.batch_size * chosen.replicas
     with chosen.strategy.scope():  # weights, LoRA wrapping, optimizers and compile all belong to it
@@ -177,7 +236,7 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     nan_guard = NaNGuard()
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
     backup = os.path.join(config.output_dir, "backup")  # every worker: Keras keeps the chief's
-    history = HistoryFile(os.path.join(out, "history.json"), resume=_has_files(backup))
+    history = HistoryFile(os.path.join(out, "history.json"), resume=holds_files(backup))
     detector = LabelCollapseDetector.from_config(
         tagger, windows["validation"], config.collapse, seed=config.seed, run_config=config
     )
@@ -189,7 +248,13 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
         nan_guard,
         tf_keras.callbacks.ProgbarLogger(count_mode="steps") if config.verbose else None,
         tf_keras.callbacks.ModelCheckpoint(
-            best_path, monitor="val_f1", mode="max", save_best_only=True, save_weights_only=True
+            best_path,
+            monitor="val_f1",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+            # a resumed run knows the best epoch before it, so best.h5 is never replaced by a worse one
+            initial_value_threshold=_best(history.history.get("val_f1", [])),
         ),
         tf_keras.callbacks.EarlyStopping(
             monitor="val_f1", mode="max", restore_best_weights=True, patience=config.early_stopping_patience
@@ -210,12 +275,19 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
             callbacks=[c for c in callbacks if c is not None],
         )
     except LabelCollapseError:
-        if is_chief():
-            shutil.rmtree(backup, ignore_errors=True)  # a collapsed run is not one to resume
+        _drop_backup(backup)  # a collapsed run is not one to resume
         raise
+    except LOST_PEER as e:
+        if chosen.name != "multi-worker":
+            raise
+        # TensorFlow cannot take a restarted worker back into a running job: every worker stops, and the
+        # whole job, started again, resumes from the backup (BackupAndRestore).
+        raise TrainingError(
+            f"lost the multi-worker cluster ({type(e).__name__}: {_cause(e)}); {backup} keeps the last "
+            "finished epoch: start the same command on every worker again to resume"
+        ) from None
     seconds = time.perf_counter() - start
-    if is_chief():  # Keras empties it after a finished run; drop the folder (the chief's to remove)
-        shutil.rmtree(backup, ignore_errors=True)
+    _drop_backup(backup)  # so that no later run here "resumes" a finished job
     if nan_guard.failed_at is not None:
         raise TrainingError(
             f"training stopped: loss {nan_guard.failed_at[2]} at batch {nan_guard.failed_at[1]} (see the advice above)"
@@ -253,20 +325,32 @@ def _train(config, chosen, out, initial_epoch, initial_weights):
     return tagger, metrics
 
 
-def _has_files(folder):
-    return any(files for _, _, files in os.walk(folder))
-
-
 def build_parser(prog="tfner train"):
     parser = argparse.ArgumentParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_config_arguments(parser)
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="With --config RUN/config.json and no --output-dir: train into RUN's output dir even though it "
+        "holds a trained model, which is overwritten.",
+    )
     return parser
 
 
 def _main(argv):
-    train(config_from_args(build_parser().parse_args(argv)))
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    out = config.output_dir
+    if args.config and not hasattr(args, "output_dir") and not args.force:
+        finished = os.path.exists(os.path.join(out, "config.json")) and not holds_files(os.path.join(out, "backup"))
+        if finished:
+            raise UsageError(
+                f"--config {args.config}: its output_dir {out} holds a trained model, which this run would "
+                f"overwrite; pass --output-dir NEW_DIR (or --force to overwrite it)"
+            )
+    train(config)
 
 
 def main(argv=None):
