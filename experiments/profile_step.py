@@ -13,8 +13,10 @@ float32 matrix-product peak (2048x2048, measured in the same run) are printed be
 GFLOP/s the dense and attention products reach (their FLOPs counted from the batch shapes).
 
 Configurations: `full` (every weight trains), `lora` (LoRA r=16 on the default targets, as this
-version of `LoraDense` runs it) and `lora-legacy` (the adapter path as tfner 0.1 ran it: the base
-Dense called as is, dropout on the adapter's full input; see `bench_train.py`).
+version of `LoraDense` runs it), `lora-legacy` (the adapter path as it ran before the LoRA speed
+change: the base Dense called as is, dropout on the adapter's full input; see `bench_train.py`) and
+`full, GELU own gradient` (the feed-forward GELU given its derivative written out, an experiment:
+`bench_train.use_own_gradient_gelu`).
 Writes experiments/results/profile_step.{json,md}.
 """
 
@@ -32,7 +34,7 @@ import tf_keras  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 import tfner  # noqa: E402,F401
-from experiments.bench_train import legacy_lora, matmul_peak, train_flops  # noqa: E402
+from experiments.bench_train import legacy_lora, matmul_peak, train_flops, use_own_gradient_gelu  # noqa: E402
 from experiments.common import machine, require_conll, write_results  # noqa: E402
 from tfner.data.batching import make_dataset  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
@@ -40,7 +42,7 @@ from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.optim import compile_tagger  # noqa: E402
 
-CONFIGS = {"full": {}, "lora": {"lora": True}, "lora-legacy": {"lora": True}}
+CONFIGS = {"full": {}, "lora": {"lora": True}, "lora-legacy": {"lora": True}, "full, GELU own gradient": {}}
 
 # Families, in the order the table lists them. A name scope decides before the op type does.
 FAMILIES = (
@@ -132,6 +134,8 @@ def profile(name, overrides, corpus, labels, args):
     restore = legacy_lora() if name == "lora-legacy" else None
     try:
         tagger = Tagger.build(config.model, labels)
+        if "GELU" in name:
+            use_own_gradient_gelu(tagger.encoder)
         windows = tagger.encode(corpus)
         data = make_dataset(
             windows, 32, tagger.tokenizer.pad_token_id, shuffle=True, seed=0, padding="buckets", max_length=128
