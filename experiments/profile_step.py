@@ -93,7 +93,8 @@ def family(name, op_type):
         return "layer norm"
     if "softmax" in lower:
         return "softmax"
-    if "intermediate_act_fn" in lower or "gelu" in lower or op_type == "Erf":
+    feed_forward = "/intermediate/" in lower and "/intermediate/dense" not in lower  # BERT: the GELU's scope
+    if feed_forward or "gelu" in lower or op_type in ("Erf", "Erfc"):
         return "GELU"
     if "embedding" in lower or op_type in ("ResourceGather", "UnsortedSegmentSum", "Unique", "ResourceGatherNd"):
         return "embeddings (gather, scatter-add)"
