@@ -35,12 +35,21 @@ class AdamW(tf_keras.optimizers.AdamW):
     row anyway, so the arithmetic is the same. Weight decay is Keras' (w -= lr * weight_decay * w,
     before the update), done here per variable with the two scalars multiplied first: one pass over
     the variable instead of Keras' two (`variable * wd * lr` multiplies the whole tensor twice).
+
+    A variable read by a gather (an embedding: the gradient comes as IndexedSlices) is in TensorFlow's
+    copy-on-read mode, in which every dense read and every dense update copies the whole variable
+    first: for MiniLM's 30522 x 384 word embeddings, three 47 MB copies a step, which made its decay
+    and update 2.5-3x slower than the same ops on a variable never gathered. The update switches that
+    mode off (`DisableCopyOnRead`: the values stay as they are) and the next gather switches it on
+    again, for free when nothing else holds the buffer.
     """
 
     def _apply_weight_decay(self, variables):
         pass  # in update_step
 
     def update_step(self, gradient, variable):
+        if isinstance(gradient, tf.IndexedSlices) and hasattr(variable, "handle"):
+            tf.raw_ops.DisableCopyOnRead(resource=variable.handle)
         if self.weight_decay and self._use_weight_decay(variable):
             decay = tf.cast(self.learning_rate, variable.dtype) * tf.cast(self.weight_decay, variable.dtype)
             variable.assign_sub(variable * decay)
