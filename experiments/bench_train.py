@@ -67,13 +67,20 @@ CONFIGS = {  # name: TrainConfig overrides
     # issue 17: the token budget (make_dataset(padding="tokens"), not yet a TrainConfig choice) and
     # LoRA as it ran before the speed change (legacy_lora below)
     "tokens": dict(padding="buckets", batching="tokens"),
-    "LoRA, buckets, before": dict(padding="buckets", lora=True, legacy=True),
+    "buckets, optimizer before": dict(padding="buckets", legacy_optimizer=True),
+    "LoRA, buckets, before": dict(padding="buckets", lora=True, legacy=True, legacy_optimizer=True),
     "LoRA, tokens": dict(padding="buckets", lora=True, batching="tokens"),
     # what a GELU with its own gradient (gelu_with_own_gradient below) would give, before wiring it in
     "buckets, GELU own gradient": dict(padding="buckets", gelu=True),
     "LoRA, buckets, GELU own gradient": dict(padding="buckets", lora=True, gelu=True),
 }
-BENCH_ONLY = ("batching", "max_tokens", "legacy", "gelu")  # overrides this script handles, not TrainConfig
+BENCH_ONLY = (
+    "batching",
+    "max_tokens",
+    "legacy",
+    "legacy_optimizer",
+    "gelu",
+)  # overrides this script handles, not TrainConfig
 
 
 def matmul_peak(dtype, n=2048, repeats=20):
@@ -151,6 +158,45 @@ def use_own_gradient_gelu(encoder):
     return changed
 
 
+def _legacy_update_step(self, gradient, variable):
+    """tfner's AdamW.update_step before issue 17 (Keras' weight decay pass, copy-on-read left on)."""
+    if self.amsgrad:
+        return tf_keras.optimizers.AdamW.update_step(self, gradient, variable)
+    if isinstance(gradient, tf.IndexedSlices):
+        gradient = tf.convert_to_tensor(gradient)
+    key = self._var_key(variable)
+    m, v = self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]]
+    dtype = variable.dtype
+    step = tf.cast(self.iterations + 1, dtype)
+    beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+    tf.raw_ops.ResourceApplyAdam(
+        var=variable.handle,
+        m=m.handle,
+        v=v.handle,
+        beta1_power=tf.pow(beta_1, step),
+        beta2_power=tf.pow(beta_2, step),
+        lr=tf.cast(self.learning_rate, dtype),
+        beta1=beta_1,
+        beta2=beta_2,
+        epsilon=tf.cast(self.epsilon, dtype),
+        grad=tf.cast(gradient, dtype),
+    )
+
+
+def legacy_optimizer():
+    """Run tfner's AdamW as before issue 17 until the returned function is called."""
+    from tfner.training.optim import AdamW
+
+    saved = AdamW.update_step, AdamW._apply_weight_decay
+    AdamW.update_step = _legacy_update_step
+    AdamW._apply_weight_decay = tf_keras.optimizers.AdamW._apply_weight_decay
+
+    def restore():
+        AdamW.update_step, AdamW._apply_weight_decay = saved
+
+    return restore
+
+
 def legacy_lora():
     """Run `LoraDense` as before the LoRA speed change until the returned function is called."""
     from tfner.model.lora.layer import LoraDense
@@ -183,7 +229,8 @@ def run_config(name, overrides, corpus, labels, args, peaks):
     tf_keras.backend.clear_session()
     gc.collect()
     tf_keras.mixed_precision.set_global_policy(config.precision)
-    restore = legacy_lora() if bench.get("legacy") else None
+    restores = [legacy_lora()] if bench.get("legacy") else []
+    restores += [legacy_optimizer()] if bench.get("legacy_optimizer") else []
     try:
         tagger = Tagger.build(config.model, labels)
         if bench.get("gelu"):
@@ -219,7 +266,7 @@ def run_config(name, overrides, corpus, labels, args, peaks):
             seconds.append(time.perf_counter() - start)
     finally:
         tf_keras.mixed_precision.set_global_policy("float32")
-        if restore:
+        for restore in restores:
             restore()
     mean = float(np.mean(seconds))
     encoder_config = tagger.encoder.config

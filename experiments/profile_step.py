@@ -12,9 +12,11 @@ ops live under `gradient_tape/`; of the two products of a MatMul's gradient the 
 float32 matrix-product peak (2048x2048, measured in the same run) are printed beside them, with the
 GFLOP/s the dense and attention products reach (their FLOPs counted from the batch shapes).
 
-Configurations: `full` (every weight trains), `lora` (LoRA r=16 on the default targets, as this
-version of `LoraDense` runs it), `lora-legacy` (the adapter path as it ran before the LoRA speed
-change: the base Dense called as is, dropout on the adapter's full input; see `bench_train.py`) and
+Configurations: `full` (every weight trains), `full, before` (with tfner's AdamW as it was before
+issue 17: `bench_train.legacy_optimizer`), `lora` (LoRA r=16 on the default targets, as this
+version of `LoraDense` runs it), `lora-legacy` (the adapter path and the optimizer as they were
+before issue 17: the base Dense called as is, dropout on the adapter's full input; see
+`bench_train.py`) and
 `full, GELU own gradient` (the feed-forward GELU given its derivative written out, an experiment:
 `bench_train.use_own_gradient_gelu`).
 Writes experiments/results/profile_step.{json,md}.
@@ -34,7 +36,13 @@ import tf_keras  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 import tfner  # noqa: E402,F401
-from experiments.bench_train import legacy_lora, matmul_peak, train_flops, use_own_gradient_gelu  # noqa: E402
+from experiments.bench_train import (  # noqa: E402
+    legacy_lora,
+    legacy_optimizer,
+    matmul_peak,
+    train_flops,
+    use_own_gradient_gelu,
+)
 from experiments.common import machine, require_conll, write_results  # noqa: E402
 from tfner.data.batching import make_dataset  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
@@ -42,7 +50,13 @@ from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.optim import compile_tagger  # noqa: E402
 
-CONFIGS = {"full": {}, "lora": {"lora": True}, "lora-legacy": {"lora": True}, "full, GELU own gradient": {}}
+CONFIGS = {
+    "full, before": {},
+    "full": {},
+    "full, GELU own gradient": {},
+    "lora-legacy": {"lora": True},
+    "lora": {"lora": True},
+}
 
 # Families, in the order the table lists them. A name scope decides before the op type does.
 FAMILIES = (
@@ -132,7 +146,8 @@ def profile(name, overrides, corpus, labels, args):
         {"head": "linear", "batch_size": 32, "epochs": 1, "seed": 0, "max_length": 128, **overrides}
     )
     tf_keras.backend.clear_session()
-    restore = legacy_lora() if name == "lora-legacy" else None
+    restores = [legacy_lora()] if name == "lora-legacy" else []
+    restores += [legacy_optimizer()] if name in ("lora-legacy", "full, before") else []
     try:
         tagger = Tagger.build(config.model, labels)
         if "GELU" in name:
@@ -159,7 +174,7 @@ def profile(name, overrides, corpus, labels, args):
         wall = time.perf_counter() - start
         tf.profiler.experimental.stop()
     finally:
-        if restore:
+        for restore in restores:
             restore()
     ops = read_trace(logdir)
     by_family = collections.Counter()
