@@ -241,3 +241,29 @@ def test_healthy_minilm_run_raises_no_alarm(tmp_path):
     assert logged["collapse_flag"] == [0.0, 0.0]
     assert logged["val_f1"][-1] > 0.2  # it learns (the untrained model scores about 0)
     assert logged["collapse_entities_predicted"][-1] > 0 and logged["collapse_classes_predicted"][-1] > 6
+
+
+def test_one_prediction_pass_per_validation(tiny_tagger, notes, monkeypatch):
+    """At an epoch's end the detector reads the logits EntityMetrics predicted (its sample's rows)
+    instead of predicting again, and reaches the figures it would have reached on its own."""
+    from tfner.training.callbacks import EntityMetrics
+    from tfner.training.collapse import LabelCollapseDetector
+
+    windows = tiny_tagger.encode(notes)
+    calls, predict = [], tiny_tagger.predict_logits
+    monkeypatch.setattr(tiny_tagger, "predict_logits", lambda w, batch_size=64: calls.append(len(w)) or predict(w))
+    metrics = EntityMetrics(tiny_tagger, windows)
+    shared = LabelCollapseDetector(tiny_tagger, windows, "warn", max_windows=6, predictions=metrics.predictions)
+    alone = LabelCollapseDetector(tiny_tagger, windows, "warn", max_windows=6)
+    for callback in (metrics, shared, alone):
+        callback.set_model(tiny_tagger.model)
+        callback.set_params({"epochs": 2, "steps": 1})
+    assert len(windows) > 6 and shared.sample is not None
+    metrics.on_epoch_end(0, {})
+    shared.on_epoch_end(0, {})
+    assert calls == [len(windows)]  # the detector predicted nothing of its own
+    alone.on_epoch_end(0, {})
+    assert calls == [len(windows), len(shared.windows)]
+    assert shared.readings[-1]["figures"] == alone.readings[-1]["figures"]
+    shared.on_epoch_end(1, {})  # no predictions of epoch 2 yet: the detector predicts its sample
+    assert calls[-1] == len(shared.windows)

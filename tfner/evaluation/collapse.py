@@ -228,21 +228,10 @@ def report_from_tags(gold, pred, labels, **thresholds):
 
 def sample_windows(windows, max_windows=512, seed=0):
     """At most `max_windows` windows of whole documents drawn at random (seeded), as a valid `Windows`."""
-    if not max_windows or len(windows) <= max_windows:
+    picked = sample_indices(windows, max_windows, seed)
+    if picked is None:
         return windows
-    by_doc = {}
-    for w, d in enumerate(windows.doc_index):
-        by_doc.setdefault(int(d), []).append(w)
-    chosen, count = [], 0
-    for d in np.random.RandomState(seed).permutation(len(windows.units)):
-        n = len(by_doc.get(int(d), ()))
-        if n and count + n <= max_windows:
-            chosen.append(int(d))
-            count += n
-        if count >= max_windows:
-            break
-    chosen.sort()
-    picked = [w for d in chosen for w in by_doc[d]]
+    chosen = sorted({int(windows.doc_index[w]) for w in picked})
     new_doc = {d: i for i, d in enumerate(chosen)}
     return Windows(
         input_ids=[windows.input_ids[w] for w in picked],
@@ -259,9 +248,31 @@ def sample_windows(windows, max_windows=512, seed=0):
     )
 
 
-def check_tagger(tagger, windows, batch_size=64, **thresholds):
-    """`collapse_report` of `tagger`'s predictions on the labelled tokens of `windows`."""
-    logits = tagger.predict_logits(windows, batch_size)
+def sample_indices(windows, max_windows=512, seed=0):
+    """The windows `sample_windows` picks, in order (None: all of them), so predictions already made on
+    all the windows can be read for the sample without predicting again."""
+    if not max_windows or len(windows) <= max_windows:
+        return None
+    by_doc = {}
+    for w, d in enumerate(windows.doc_index):
+        by_doc.setdefault(int(d), []).append(w)
+    chosen, count = [], 0
+    for d in np.random.RandomState(seed).permutation(len(windows.units)):
+        n = len(by_doc.get(int(d), ()))
+        if n and count + n <= max_windows:
+            chosen.append(int(d))
+            count += n
+        if count >= max_windows:
+            break
+    chosen.sort()
+    return [w for d in chosen for w in by_doc[d]]
+
+
+def check_tagger(tagger, windows, batch_size=64, logits=None, **thresholds):
+    """`collapse_report` of `tagger`'s predictions on the labelled tokens of `windows` (`logits`: the
+    tagger's logits per window when already predicted)."""
+    if logits is None:
+        logits = tagger.predict_logits(windows, batch_size)
     return collapse_report([l.argmax(-1) for l in logits], windows.labels, tagger.labels, **thresholds)
 
 

@@ -95,13 +95,15 @@ def window_loss(windows, logits):
     return float(-log_probs.mean()), float((z.argmax(-1) == y).mean())
 
 
-def evaluate_tagger(tagger, corpus_or_windows, batch_size=64, mode="default"):
+def evaluate_tagger(tagger, corpus_or_windows, batch_size=64, mode="default", logits=None):
     """seqeval scores, token accuracy and masked loss of `tagger` on a labelled corpus (or its windows);
-    `pred` holds the predicted tags per document."""
+    `pred` holds the predicted tags per document. `logits`: the tagger's logits per window, when the
+    caller has predicted them already (and may use them again)."""
     windows = corpus_or_windows
     if not isinstance(windows, Windows):
         windows = tagger.encode(windows)
-    logits = tagger.predict_logits(windows, batch_size)
+    if logits is None:
+        logits = tagger.predict_logits(windows, batch_size)
     pred = tagger.tags(windows, logits)
     scores = entity_scores(windows.gold, pred, mode)
     scores["loss"], scores["window_accuracy"] = window_loss(windows, logits)

@@ -16,16 +16,25 @@ from tfner.evaluation.metrics import evaluate_tagger
 
 
 class EntityMetrics(tf_keras.callbacks.Callback):
-    """seqeval precision/recall/F1 (and masked loss/accuracy) on validation windows every epoch."""
+    """seqeval precision/recall/F1 (and masked loss/accuracy) on validation windows every epoch. The
+    epoch's logits stay available (`predictions`), so the collapse detector reads them instead of
+    predicting the validation data a second time."""
 
     def __init__(self, tagger, windows, batch_size=64, prefix="val_", mode="default"):
         super().__init__()
         self.tagger, self.windows, self.batch_size, self.prefix = tagger, windows, batch_size, prefix
         self.mode = mode
         self.last = None
+        self._logits = (None, None)  # (epoch, logits per window)
+
+    def predictions(self, epoch):
+        """The logits of every validation window predicted at the end of `epoch`, or None."""
+        return self._logits[1] if self._logits[0] == epoch else None
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = evaluate_tagger(self.tagger, self.windows, self.batch_size, self.mode)
+        logits = self.tagger.predict_logits(self.windows, self.batch_size)
+        self._logits = (epoch, logits)
+        scores = evaluate_tagger(self.tagger, self.windows, self.batch_size, self.mode, logits=logits)
         self.last = scores
         if logs is not None:
             for key in ("loss", "accuracy", "precision", "recall", "f1"):

@@ -13,6 +13,7 @@ from tfner.evaluation.collapse import (
     MAX_TOP_SHARE,
     LabelCollapseError,
     check_tagger,
+    sample_indices,
     sample_windows,
 )
 
@@ -97,6 +98,7 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
         batch_size=64,
         prefix="collapse_",
         run_config=None,
+        predictions=None,
     ):
         super().__init__()
         if action not in ACTIONS:
@@ -105,6 +107,8 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
             raise ValueError("check_every_steps and warmup_epochs must be >= 0")
         self.tagger, self.action, self.max_windows, self.seed = tagger, action, max_windows, seed
         self.windows = sample_windows(windows, max_windows, seed)
+        self.sample = sample_indices(windows, max_windows, seed)  # where the sample sits in `windows`
+        self.predictions = predictions
         self.check_every_steps, self.warmup_epochs = int(check_every_steps), float(warmup_epochs)
         self.thresholds = {"max_top_share": max_top_share, "max_gold_share": max_gold_share}
         self.batch_size, self.prefix = batch_size, prefix
@@ -159,8 +163,16 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
             return epoch + 1.0
         return epoch + (min(step_in_epoch / steps, 1.0) if steps else 0.0)
 
+    def _epoch_logits(self, epoch):
+        """The sample's logits from the predictions another callback made at this epoch's end, or None."""
+        full = self.predictions(epoch) if self.predictions is not None else None
+        if full is None:
+            return None
+        return full if self.sample is None else [full[w] for w in self.sample]
+
     def _check(self, epoch, step_in_epoch):
-        report = check_tagger(self.tagger, self.windows, self.batch_size, **self.thresholds)
+        logits = self._epoch_logits(epoch) if step_in_epoch is None else None
+        report = check_tagger(self.tagger, self.windows, self.batch_size, logits=logits, **self.thresholds)
         progress = self._progress(epoch, step_in_epoch)
         warm = progress >= self.warmup_epochs - 1e-9
         reading = {
@@ -235,8 +247,10 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
         }
 
     @classmethod
-    def from_config(cls, tagger, windows, config, seed=0, batch_size=64, run_config=None):
-        """A detector with the settings of a `CollapseConfig` (`run_config`: the run's, for the diagnosis)."""
+    def from_config(cls, tagger, windows, config, seed=0, batch_size=64, run_config=None, predictions=None):
+        """A detector with the settings of a `CollapseConfig` (`run_config`: the run's, for the diagnosis;
+        `predictions`: epoch -> the logits of all `windows` predicted at that epoch's end, or None, e.g.
+        `EntityMetrics.predictions`, so each validation is predicted once)."""
         return cls(
             tagger,
             windows,
@@ -249,6 +263,7 @@ class LabelCollapseDetector(tf_keras.callbacks.Callback):
             seed,
             batch_size,
             run_config=run_config,
+            predictions=predictions,
         )
 
     def get_config(self):

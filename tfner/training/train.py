@@ -237,12 +237,18 @@ def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights)
     throughput = Throughput(len(windows["train"]), real_tokens(windows["train"]))
     backup = os.path.join(config.output_dir, "backup")  # every worker: Keras keeps the chief's
     history = HistoryFile(os.path.join(out, "history.json"), resume=holds_files(backup))
+    entity_metrics = EntityMetrics(tagger, windows["validation"], mode=config.seqeval_mode)
     detector = LabelCollapseDetector.from_config(
-        tagger, windows["validation"], config.collapse, seed=config.seed, run_config=config
+        tagger,
+        windows["validation"],
+        config.collapse,
+        seed=config.seed,
+        run_config=config,
+        predictions=entity_metrics.predictions,  # one prediction pass per validation
     )
     callbacks = [
-        # first: the callbacks below read its val_* logs
-        EntityMetrics(tagger, windows["validation"], mode=config.seqeval_mode),
+        # first: the callbacks below read its val_* logs and the detector its logits
+        entity_metrics,
         detector,  # second: collapse_* figures into the logs; may stop and restore healthy weights
         throughput,
         nan_guard,
