@@ -92,3 +92,41 @@ def test_a_name_at_the_end_of_a_20000_character_note_is_found(labels, tokenizer,
     want = NERPipeline(tagger, "simple")(text)
     assert got == [(e["entity_group"], e["start"], e["end"], e["word"]) for e in want]
     assert int(out["entity_count"][0]) == len(want)
+
+
+def test_rows_run_sorted_in_chunks_as_one_pass_would(tiny_tagger, tmp_path):
+    """serving_default with chunks of 3 rows equals one pass over the padded request (mixed lengths,
+    right and left padding), and an empty request answers with empty outputs."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    from tfner.serving.export import export
+
+    chunked = tf.saved_model.load(export(tiny_tagger, "c3", output_root=str(tmp_path), log=print, chunk=3))
+    lengths = [5, 17, 2, 30, 9, 30, 3]
+    rng = np.random.default_rng(0)
+    ids = np.zeros((len(lengths), 32), np.int64)
+    mask = np.zeros_like(ids)
+    for n, length in enumerate(lengths):
+        at = 2 if n == 4 else 0  # row 4 is padded on the left too
+        ids[n, at : at + length] = rng.integers(1000, 5000, length)
+        mask[n, at : at + length] = 1
+    out = chunked.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=0 * ids)
+    assert out["logits"].shape == (len(lengths), 32, len(tiny_tagger.labels))
+    for n, length in enumerate(lengths):
+        end = length + (2 if n == 4 else 0)
+        want = tiny_tagger.model(
+            {
+                "input_ids": ids[n : n + 1, :end].astype(np.int32),
+                "attention_mask": mask[n : n + 1, :end].astype(np.int32),
+            },
+            training=False,
+        ).numpy()[0]
+        real = mask[n, :end].astype(bool)
+        np.testing.assert_allclose(out["logits"].numpy()[n, :end][real], want[real], atol=1e-4)
+        assert not out["logits"].numpy()[n, end:].any()  # past the last real token: 0
+    empty = np.zeros((0, 0), np.int64)
+    out = chunked.signatures["serving_default"](input_ids=empty, attention_mask=empty, token_type_ids=empty)
+    assert out["logits"].shape[0] == 0
+    out = chunked.signatures["predict_text"](text=tf.constant([], tf.string))
+    assert out["entity_count"].shape == (0,)
