@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from helpers import ROOT, build_tagger, force_constant
 
+from tfner.model.decoding import softmax
+
 CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 # `saved_model_cli run` loads the whole graph, predict_text's tokenizer ops included: register them first
 CLI_WITH_TEXT_OPS = [
@@ -69,10 +71,18 @@ def test_serving_default_matches_the_tagger_token_by_token(loaded, tagger, notes
         ids[n, : len(row)], mask[n, : len(row)] = row, 1
     out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=np.zeros_like(ids))
     assert out["logits"].dtype.name == "float32" and out["label_ids"].dtype.name == "int64"
+    special = set(tagger.tokenizer.all_special_ids)
     for n, logits in enumerate(expected):
         got = out["logits"].numpy()[n, : len(logits)]
         np.testing.assert_allclose(got, logits, atol=1e-4)
-        np.testing.assert_array_equal(out["label_ids"].numpy()[n, : len(logits)], logits.argmax(-1))
+        # the model's decoding (bio: Viterbi over the words, ## pieces following their word; specials O)
+        pieces = tagger.tokenizer.convert_ids_to_tokens([int(i) for i in windows.input_ids[n]])
+        real = np.array([int(i) not in special for i in windows.input_ids[n]])
+        after_real = np.concatenate([[False], real[:-1]])  # a window may start inside a word
+        first = real & (np.array([not p.startswith("##") for p in pieces]) | ~after_real)
+        labels = np.full(len(logits), tagger.labels.index("O"))
+        labels[real] = tagger.decoder.tokens(softmax(logits)[real], first[real])
+        np.testing.assert_array_equal(out["label_ids"].numpy()[n, : len(logits)], labels)
     np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
 
 
