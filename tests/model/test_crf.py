@@ -205,3 +205,21 @@ def test_lora_crf_tagger_merges_and_its_adapter_carries_the_crf(labels, tokenize
     save_adapter(tagger, tmp_path / "adapter")
     again = load_adapter(str(tmp_path / "adapter"), base=tagger.encoder)
     np.testing.assert_array_equal(again.model.crf_layer.transitions.numpy(), layer.transitions.numpy())
+
+
+def test_crf_training_step_compiles_with_xla():
+    """`pack` sorts instead of masking raggedly and the scores are read as tensors, so XLA compiles it."""
+    import tf_keras
+    from helpers import tiny_config
+
+    from tfner.model.tagger import Tagger
+
+    tagger = Tagger.build(tiny_config(None, crf=True).model, ["O", "B-X", "I-X"])
+    tagger.model.compile(optimizer=tf_keras.optimizers.SGD(0.1), jit_compile=True)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 5000, (8, 12)).astype(np.int32)
+    labels = rng.integers(0, 3, ids.shape).astype(np.int32)
+    labels[:, 9:] = IGNORE
+    data = tf.data.Dataset.from_tensor_slices(({"input_ids": ids, "attention_mask": np.ones_like(ids)}, labels))
+    losses = tagger.model.fit(data.batch(4), epochs=2, verbose=0).history["loss"]
+    assert all(np.isfinite(losses))

@@ -142,14 +142,13 @@ def nll_sum(labels, logits, crf, ignore=-100):
     labels = tf.cast(labels, tf.int32)
     mask = tf.not_equal(labels, ignore)
     emissions, lengths = pack(tf.cast(logits, tf.float32), mask)
+    scores = [tf.convert_to_tensor(w) for w in (crf.transitions, crf.start, crf.end)]  # XLA: no resource gathers
     tags, _ = pack(tf.where(mask, labels, 0), mask)  # past each length: label 0, masked out of the score
     # a batch without any labelled position packs to width 0: one padded column keeps the shapes valid
     pad = tf.maximum(1 - tf.shape(emissions)[1], 0)
     emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
     tags = tf.pad(tags, [[0, 0], [0, pad]])
-    nll = log_partition(emissions, lengths, crf.transitions, crf.start, crf.end) - sequence_score(
-        emissions, tags, lengths, crf.transitions, crf.start, crf.end
-    )
+    nll = log_partition(emissions, lengths, *scores) - sequence_score(emissions, tags, lengths, *scores)
     nll = tf.where(lengths > 0, nll, 0.0)
     return tf.reduce_sum(nll), tf.reduce_sum(tf.cast(lengths, tf.float32))
 
