@@ -24,6 +24,13 @@ class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
+def _in_xla():
+    """Whether the op being built goes into an XLA cluster (`jit_compile`)."""
+    from tf_keras.src.utils.control_flow_util import GraphOrParentsInXlaContext
+
+    return GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
 class AdamW(tf_keras.optimizers.AdamW):
     """Keras' AdamW, with each variable's update done by TensorFlow's fused Adam kernel.
 
@@ -48,8 +55,8 @@ class AdamW(tf_keras.optimizers.AdamW):
         pass  # in update_step
 
     def update_step(self, gradient, variable):
-        if isinstance(gradient, tf.IndexedSlices) and hasattr(variable, "handle"):
-            tf.raw_ops.DisableCopyOnRead(resource=variable.handle)
+        if isinstance(gradient, tf.IndexedSlices) and hasattr(variable, "handle") and not _in_xla():
+            tf.raw_ops.DisableCopyOnRead(resource=variable.handle)  # XLA has no kernel for it (and no copies)
         if self.weight_decay and self._use_weight_decay(variable):
             decay = tf.cast(self.learning_rate, variable.dtype) * tf.cast(self.weight_decay, variable.dtype)
             variable.assign_sub(variable * decay)
