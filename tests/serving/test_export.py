@@ -3,6 +3,7 @@ saved_model_cli, atomic writes, `tfner export`."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -334,3 +335,39 @@ def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(t
     err = capsys.readouterr().err
     assert "--check-data" in err and "does not occur" in err
     assert not os.path.exists(tmp_path / "sm")
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("shapes differ", "input_ids and attention_mask must have the same shape"),
+        ("id too large", "input_ids must be in [0, "),
+        ("negative id", "input_ids must be in [0, "),
+        ("mask of 2", "attention_mask must hold 0 (padding) and 1 (token) only"),
+        ("too long", "tokens per row (the position limit of the encoder"),
+    ],
+)
+def test_serving_default_names_what_is_wrong_with_a_request(loaded, tagger, case, message):
+    import tensorflow as tf
+
+    limit = tagger.encoder.config.max_position_embeddings
+    ids, mask = np.full((2, 6), 1000, np.int64), np.ones((2, 6), np.int64)
+    if case == "shapes differ":
+        mask = mask[:, :5]
+    elif case == "id too large":
+        ids[1, 3] = tagger.encoder.config.vocab_size
+    elif case == "negative id":
+        ids[0, 0] = -1
+    elif case == "mask of 2":
+        mask[0, 2] = 2
+    else:
+        ids, mask = np.full((1, limit + 1), 1000, np.int64), np.ones((1, limit + 1), np.int64)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
+        loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=np.zeros_like(ids))
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (3, 0), (0, 0)])
+def test_serving_default_gives_empty_outputs_for_empty_requests(loaded, tagger, shape):
+    ids = np.zeros(shape, np.int64)
+    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=ids, token_type_ids=ids)
+    assert out["logits"].shape == (*shape, len(tagger.labels)) and out["label_ids"].shape == shape

@@ -120,6 +120,9 @@ class ServingModule(tf.Module):
             self.label_opens = tf.constant([p in ("B", "I") for p, _ in parts])
             begin = {k: i for i, (p, k) in enumerate(parts) if p == "B"}
             self.begin_of = tf.constant([begin.get(k, i) for i, (_, k) in enumerate(parts)], tf.int64)
+        config = tagger.encoder.config
+        self._vocab_size = int(config.vocab_size)
+        self._positions = int(getattr(config, "max_position_embeddings", 0) or 0)
         self.token_type_ids = "token_type_ids" in tagger.tokenizer.model_input_names
         names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.token_type_ids else [])
         specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
@@ -181,7 +184,7 @@ class ServingModule(tf.Module):
         # element 0 is empty, so the concatenation has the right shape for an empty request
         out = tf.TensorArray(tf.float32, size=1, dynamic_size=True, infer_shape=False)
         out = out.write(0, tf.zeros([0, width, self._n_labels]))
-        for at in tf.range(0, n, self._chunk):
+        for at in tf.range(0, tf.where(width > 0, n, 0), self._chunk):  # rows of no token: nothing to run
             rows = order[at : at + self._chunk]
             cut = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
             logits = self._model(
@@ -190,7 +193,11 @@ class ServingModule(tf.Module):
             )
             logits = tf.pad(tf.cast(logits, tf.float32), [[0, 0], [0, width - cut], [0, 0]])
             out = out.write(at // self._chunk + 1, logits)
-        logits = tf.gather(out.concat(), tf.math.invert_permutation(order))
+        logits = tf.cond(
+            width > 0,
+            lambda: tf.gather(out.concat(), tf.math.invert_permutation(order)),
+            lambda: tf.zeros([n, 0, self._n_labels]),
+        )
         return tf.where(tf.sequence_mask(lengths, width)[..., None], logits, 0.0)
 
     def _decide(self, logits, first):
@@ -231,7 +238,42 @@ class ServingModule(tf.Module):
         label = tf.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
         return tf.where(chosen, label, self.outside_id)
 
+    def _check_inputs(self, input_ids, attention_mask):
+        """Bad requests fail with a message naming the input and what it must be (not from inside the
+        encoder's attention); an empty batch or empty rows pass and give empty outputs."""
+        vocab, limit = self._vocab_size, self._positions
+        checks = [
+            tf.debugging.assert_equal(
+                tf.shape(input_ids),
+                tf.shape(attention_mask),
+                message="serving_default: input_ids and attention_mask must have the same shape (batch, length)",
+            ),
+            tf.debugging.assert_non_negative(input_ids, message=f"serving_default: input_ids must be in [0, {vocab})"),
+            tf.debugging.assert_less(
+                input_ids,
+                tf.constant(vocab, tf.int64),
+                message=f"serving_default: input_ids must be in [0, {vocab}) (the tokenizer's vocabulary)",
+            ),
+            tf.debugging.assert_equal(
+                tf.reduce_all((attention_mask == 0) | (attention_mask == 1)),
+                True,
+                message="serving_default: attention_mask must hold 0 (padding) and 1 (token) only",
+            ),
+        ]
+        if limit:
+            checks.append(
+                tf.debugging.assert_less_equal(
+                    tf.shape(input_ids, out_type=tf.int64)[1],
+                    tf.constant(limit, tf.int64),
+                    message=f"serving_default: at most {limit} tokens per row (the position limit of the encoder, "
+                    "special tokens included); split longer texts into windows, or send the text to predict_text",
+                )
+            )
+        with tf.control_dependencies(checks):
+            return tf.identity(input_ids), tf.identity(attention_mask)
+
     def _serve(self, input_ids, attention_mask):
+        input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
         logits = self._forward(input_ids, attention_mask)
         probs = tf.nn.softmax(logits, -1)
         if not self._sequential:
