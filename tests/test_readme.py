@@ -28,10 +28,8 @@ EXTERNAL = {
     ".venv/bin/saved_model_cli": "TensorFlow's own tool; needs an export",
 }
 
-# Commands in sections another part of issue 18 owns, known to fail as written (checked, not required).
-KNOWN = {
-    "tfner train --strategy auto ...": "a literal `...` (Distributed training section)",
-}
+# Commands known to fail as written (checked, not required): none left.
+KNOWN = {}
 
 
 def blocks(lang):
