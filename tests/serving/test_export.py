@@ -211,6 +211,7 @@ def test_interrupted_export_leaves_no_version_dir(tagger, tmp_path, monkeypatch)
     assert not os.path.exists(tmp_path / "tiny")  # neither the version nor the NAME folder it created
 
 
+@pytest.mark.slow  # keeps the default run short; make test-all runs it
 def test_cli_refuses_a_collapsed_model_unless_forced_and_replaces_with_force(labels, tokenizer, tmp_path, capsys):
     from tfner.serving.export import main
 

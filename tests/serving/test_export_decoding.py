@@ -7,7 +7,7 @@ import pytest
 from tfner.model.crf import is_valid_iob2
 
 
-@pytest.fixture(scope="module", params=["crf", "bio-thresholds"])
+@pytest.fixture(scope="module", params=["crf", pytest.param("bio-thresholds", marks=pytest.mark.slow)])
 def exported(request, labels, tokenizer, tmp_path_factory):
     import helpers
     import tensorflow as tf

@@ -94,6 +94,7 @@ def test_a_name_at_the_end_of_a_20000_character_note_is_found(labels, tokenizer,
     assert int(out["entity_count"][0]) == len(want)
 
 
+@pytest.mark.slow  # keeps the default run short; make test-all runs it
 def test_rows_run_sorted_in_chunks_as_one_pass_would(tiny_tagger, tmp_path):
     """serving_default with chunks of 3 rows equals one pass over the padded request (mixed lengths,
     right and left padding), and an empty request answers with empty outputs."""

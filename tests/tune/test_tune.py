@@ -75,6 +75,7 @@ def test_best_config_retrains_to_the_same_val_f1(searched, tmp_path):
     assert metrics["validation"]["loss"] == pytest.approx(best["metrics"]["val_loss"], rel=1e-9)
 
 
+@pytest.mark.slow  # keeps the default run short; make test-all runs it
 def test_interrupted_search_resumes_without_rerunning_finished_trials(tmp_path, monkeypatch):
     from tfner.training import train as training
     from tfner.tune import TuneError, make_tuner
@@ -140,6 +141,7 @@ def test_invalid_combinations_fail_their_trials_and_consecutive_failures_stop_th
     assert "search stopped: Number of consecutive failures" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # keeps the default run short; make test-all runs it
 def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_path, monkeypatch):
     from tfner.training import train as training
     from tfner.tune import make_tuner
@@ -175,6 +177,7 @@ def test_hyperband_continues_a_later_round_from_the_earlier_rounds_weights(tmp_p
         assert len(json.load(f)["val_f1"]) == 2  # the second epoch only was trained (the first: NaN)
 
 
+@pytest.mark.slow  # keeps the default run short; make test-all runs it
 def test_chief_and_worker_finish_a_search_together(tmp_path):
     flags = [
         "--tuner",
