@@ -162,25 +162,7 @@ def _legacy_update_step(self, gradient, variable):
     """tfner's AdamW.update_step before issue 17 (Keras' weight decay pass, copy-on-read left on)."""
     if self.amsgrad:
         return tf_keras.optimizers.AdamW.update_step(self, gradient, variable)
-    if isinstance(gradient, tf.IndexedSlices):
-        gradient = tf.convert_to_tensor(gradient)
-    key = self._var_key(variable)
-    m, v = self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]]
-    dtype = variable.dtype
-    step = tf.cast(self.iterations + 1, dtype)
-    beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-    tf.raw_ops.ResourceApplyAdam(
-        var=variable.handle,
-        m=m.handle,
-        v=v.handle,
-        beta1_power=tf.pow(beta_1, step),
-        beta2_power=tf.pow(beta_2, step),
-        lr=tf.cast(self.learning_rate, dtype),
-        beta1=beta_1,
-        beta2=beta_2,
-        epsilon=tf.cast(self.epsilon, dtype),
-        grad=tf.cast(gradient, dtype),
-    )
+    self._apply_adam(gradient, variable)
 
 
 def legacy_optimizer():

@@ -62,6 +62,10 @@ class AdamW(tf_keras.optimizers.AdamW):
             variable.assign_sub(variable * decay)
         if self.amsgrad:
             return super().update_step(gradient, variable)
+        self._apply_adam(gradient, variable)
+
+    def _apply_adam(self, gradient, variable):
+        """The Adam update of one variable as one fused kernel (no weight decay; dense gradient)."""
         if isinstance(gradient, tf.IndexedSlices):
             gradient = tf.convert_to_tensor(gradient)
         key = self._var_key(variable)
