@@ -199,7 +199,7 @@ def test_unknown_names_are_listed_with_the_known_ones(tmp_path):
         ({"head": 3}, "head: expected str, got int 3"),
         ({"encoder_overrides": []}, "encoder_overrides: expected dict, got list"),
         ({"head": "cnn"}, "head='cnn': expected one of linear, mlp, replace-last"),
-        ({"padding": "none"}, "padding='none': expected one of buckets, batch, max-length"),
+        ({"padding": "none"}, "padding='none': expected one of buckets, tokens, batch, max-length"),
         ({"verbose": 3}, "verbose=3: expected one of 0, 1, 2"),
     ],
 )

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import tiny_config
+from helpers import tiny_config, train_tiny
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +146,31 @@ def test_cli_help_lists_generated_flags(capsys):
     text = capsys.readouterr().out
     for flag in ("--head {linear,mlp,replace-last}", "--learning-rate", "--label-all-tokens", "--config"):
         assert flag in text
+
+
+def test_token_budget_sets_the_training_batches(tmp_path):
+    """`--padding tokens`: a batch of bucket bound b holds max_tokens // b windows, so a budget of two
+    32-token windows makes more, smaller steps than batches of 8, and the run trains as usual."""
+    from tfner.data.batching import steps_per_epoch
+    from tfner.training.train import load_corpora
+
+    config, tagger, metrics = train_tiny(tmp_path, padding="tokens", max_tokens=64, synthetic_train=16)
+    windows = tagger.encode(load_corpora(config)["train"])
+    expected = steps_per_epoch(windows, 8, "tokens", config.bucket_bounds, 32, max_tokens=64)
+    assert metrics["train_steps_per_epoch"] == expected and metrics["train_max_tokens"] == 64
+    assert expected > steps_per_epoch(windows, 8, "buckets", config.bucket_bounds, 32)
+    assert os.path.exists(os.path.join(config.output_dir, "weights.h5")) and metrics["epochs_run"] == 1
+    assert np.isfinite(metrics["validation"]["f1"])
+
+
+@pytest.mark.parametrize("max_tokens, expected", [(0, None), (256, 512)])
+def test_token_budget_is_per_replica_like_the_batch_size(max_tokens, expected):
+    from tfner.training.train import train_batching
+
+    batching = train_batching(tiny_config(padding="tokens", max_tokens=max_tokens), replicas=2)
+    assert batching["batch_size"] == 16 and batching["max_tokens"] == expected  # None: make_dataset's default
+    assert batching["padding"] == "tokens" and batching["max_length"] == 32
+    assert train_batching(tiny_config(), replicas=2)["max_tokens"] is None
 
 
 def test_real_learning_minilm_on_synthetic_notes(tmp_path):

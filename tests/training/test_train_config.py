@@ -67,6 +67,8 @@ def test_mutable_defaults_are_not_shared():
         ("warmup_ratio", -0.1, r"warmup_ratio"),
         ("strategy", "horovod", r"strategy='horovod': expected one of auto, default"),
         ("padding", "none", r"padding='none'"),
+        ("max_tokens", -1, r"max_tokens must be >= 0, got -1"),
+        ("max_tokens", 4096, r"max_tokens=4096 applies to --padding tokens only, not 'buckets'"),
         ("precision", "float16", r"precision='float16'"),
         ("steps_per_execution", 0, r"steps_per_execution must be positive"),
         ("bucket_bounds", [], r"bucket_bounds must be positive integers"),
@@ -77,6 +79,15 @@ def test_mutable_defaults_are_not_shared():
 def test_invalid_values_raise_naming_the_field(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
         make(**{field: value})
+
+
+def test_token_budget_must_hold_a_window_of_max_length():
+    with pytest.raises(ValueError, match=r"--padding tokens needs max_tokens >= max_length \(128\), got 127"):
+        make(padding="tokens", max_tokens=127)
+    with pytest.raises(ValueError, match=r"max_length \(64\), got 63"):
+        make(padding="tokens", max_tokens=63, max_length=64)
+    assert make(padding="tokens", max_tokens=128).max_tokens == 128
+    assert make(padding="tokens").max_tokens == 0  # the default budget, decided from the data
 
 
 @pytest.mark.parametrize("stride, max_length", [(126, 128), (127, 128), (200, 128), (8, 10)])
@@ -228,6 +239,13 @@ def test_cli_speed_and_distribution_flags():
     assert c.strategy == "mirrored" and c.devices == ["/gpu:0", "/gpu:1"] and c.padding == "batch"
     assert c.bucket_bounds == [16, 32, 64]  # sorted
     assert c.jit_compile is True and c.precision == "mixed_bfloat16" and c.steps_per_execution == 4
+
+
+def test_cli_token_budget_flags():
+    c = parse(["--padding", "tokens", "--max-tokens", "4096"])
+    assert c.padding == "tokens" and c.max_tokens == 4096
+    with pytest.raises(ValueError, match="max_tokens=4096 applies to --padding tokens only"):
+        parse(["--max-tokens", "4096"])
 
 
 def test_cli_config_file_then_flags_override(tmp_path):

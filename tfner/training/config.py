@@ -93,9 +93,16 @@ class TrainConfig(Config):
     )
     padding: str = option(
         "buckets",
-        "Batch padding: to the bound of the window's length bucket, to the "
-        "batch's longest window, or to max_length (slow).",
-        choices=("buckets", "batch", "max-length"),
+        "Batch padding: to the bound of the window's length bucket (--batch-size rows), the same buckets "
+        "with rows set by a token budget (--max-tokens), to the batch's longest window, or to max_length (slow).",
+        choices=("buckets", "tokens", "batch", "max-length"),
+    )
+    max_tokens: int = option(
+        0,
+        "Token budget of a training batch with --padding tokens, per replica (fairseq's max_tokens): a batch "
+        "of bucket bound b holds max_tokens // b windows, so rows x bound, padding included, stays within "
+        "it; short windows go many to a batch, long ones few. At least --max-length. 0: --batch-size x the "
+        "mean bucket bound of the training windows, about as many steps per epoch as --padding buckets.",
     )
     bucket_bounds: list = option(
         list(BUCKET_BOUNDS),
@@ -130,7 +137,7 @@ class TrainConfig(Config):
         for name in ("batch_size", "epochs", "synthetic_train", "synthetic_test", "steps_per_execution"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("max_train_documents", "max_eval_documents", "early_stopping_patience"):
+        for name in ("max_train_documents", "max_eval_documents", "early_stopping_patience", "max_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.head_learning_rate < 0:
@@ -152,6 +159,16 @@ class TrainConfig(Config):
         if any(not isinstance(d, str) or not d for d in self.devices):
             raise ValueError(f"devices must be device names such as /gpu:0, got {self.devices!r}")
         self.bucket_bounds, self.devices = sorted(set(self.bucket_bounds)), list(self.devices)
+        if self.max_tokens and self.padding != "tokens":
+            raise ValueError(
+                f"max_tokens={self.max_tokens} applies to --padding tokens only, not {self.padding!r} "
+                "(set it to 0, or use --padding tokens)"
+            )
+        if self.padding == "tokens" and 0 < self.max_tokens < self.model.max_length:
+            raise ValueError(
+                f"--padding tokens needs max_tokens >= max_length ({self.model.max_length}), got "
+                f"{self.max_tokens}: a window of max_length tokens must fit in a batch (0: the default budget)"
+            )
         for name, known in (("synthetic_families", FAMILIES), ("synthetic_locales", LOCALES)):
             unknown = [v for v in getattr(self, name) if v not in known]
             if unknown:

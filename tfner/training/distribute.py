@@ -13,8 +13,8 @@
     auto          tpu when --tpu or TPU_NAME is set, multi-worker when TF_CONFIG names more than one
                   task, mirrored with several GPUs, one-device with one, default otherwise
 
-`--batch-size` is per replica: the global batch is batch size x replicas. The model, the LoRA wrapping,
-the optimizers, compile and the loading of pretrained weights all happen inside `strategy.scope()`
+`--batch-size` (and `--max-tokens`) is per replica: the global batch is batch size x replicas. The model,
+the LoRA wrapping, the optimizers, compile and the loading of pretrained weights all happen inside `strategy.scope()`
 (see `tfner.train`). In a multi-worker cluster only the chief writes the model, checkpoints, logs and
 exports; the other workers write to temporary folders that are deleted when they finish.
 

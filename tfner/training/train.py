@@ -25,7 +25,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfner.core.cli import UsageError, check_output_dir, reinstall_signal_handlers, run_command, stop_on_signals
-from tfner.data.batching import make_dataset, real_tokens
+from tfner.data.batching import default_max_tokens, make_dataset, real_tokens
 from tfner.data.readers import Corpus, DataError, build_labels, check_labels, read_data, summarize
 from tfner.data.synthetic import clinical_notes, synthetic_scope
 from tfner.evaluation import plots
@@ -178,6 +178,20 @@ def _remove_empty(folder):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def train_batching(config, replicas):
+    """`make_dataset`'s batching arguments for the training windows. `--batch-size` and `--max-tokens`
+    are per replica, so both are multiplied by the replicas (the strategy splits each global batch among
+    them); the default budget follows from the global batch size."""
+    tokens = config.padding == "tokens" and config.max_tokens
+    return dict(
+        batch_size=config.batch_size * replicas,
+        padding=config.padding,
+        bounds=config.bucket_bounds,
+        max_length=config.model.max_length,
+        max_tokens=config.max_tokens * replicas if tokens else None,
+    )
+
+
 def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights):
     tf_keras.utils.set_random_seed(config.seed)
     print(chosen.describe(config.batch_size))
@@ -212,17 +226,17 @@ def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights)
         print(f"untrained model on {evaluated}: F1 {metrics['before']['f1']:.4f}")
 
     pad = tagger.tokenizer.pad_token_id or 0
-    train_data = make_dataset(
-        windows["train"],
-        global_batch,
-        pad,
-        shuffle=True,
-        seed=config.seed,
-        padding=config.padding,
-        bounds=config.bucket_bounds,
-        max_length=m.max_length,
-    )
+    batching = train_batching(config, chosen.replicas)
+    train_data = make_dataset(windows["train"], pad_id=pad, shuffle=True, seed=config.seed, **batching)
     steps = int(train_data.cardinality())  # batches per epoch, for the learning-rate schedule
+    metrics["train_steps_per_epoch"] = steps
+    if config.padding == "tokens":
+        budget = batching["max_tokens"] or default_max_tokens(
+            windows["train"], global_batch, config.bucket_bounds, m.max_length
+        )
+        metrics["train_max_tokens"] = budget
+        given = f"--max-tokens {config.max_tokens}" if config.max_tokens else f"default: batch {config.batch_size}"
+        print(f"token budget {budget} tokens a batch ({given} x {chosen.replicas} replica(s)): {steps} steps per epoch")
     with chosen.strategy.scope():
         compile_tagger(tagger, config, steps * config.epochs)
     if initial_epoch:
