@@ -249,7 +249,7 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(
     for v in adapters:  # non-zero adapters, so merging matters
         v.assign(tf.random.normal(v.shape, stddev=0.5))
     assert lora.has_lora(tagger.encoder)
-    monkeypatch.setattr(export_module, "is_wordpiece", lambda tokenizer: False)
+    monkeypatch.setattr(export_module.tokenizers, "for_tokenizer", lambda tokenizer, folder: (None, "no tokenizer"))
     messages = []
     path = export_module.export(tagger, "lora", output_root=str(tmp_path), log=messages.append)
     assert any("predict_text: not exported" in m for m in messages)

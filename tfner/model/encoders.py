@@ -126,6 +126,10 @@ def load_tokenizer(name):
 
     path = name if os.path.isdir(name) else resolve_encoder(name)
     tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True)
+    pre_tokenizer = getattr(getattr(tokenizer, "backend_tokenizer", None), "pre_tokenizer", None)
+    if type(pre_tokenizer).__name__ == "ByteLevel" and not getattr(tokenizer, "add_prefix_space", True):
+        # byte-level BPE (RoBERTa, GPT-2) refuses pre-split words (CoNLL) without a prefix space
+        tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True, add_prefix_space=True)
     if not tokenizer.is_fast:
         raise EncoderError(
             f"{name}: no fast tokenizer (tokenizer.json) available; tfner needs one for offsets and word alignment"

@@ -26,18 +26,18 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
   found from the vocabulary (a WordPiece `##` piece continues a word; BPE `Ġ` and SentencePiece `▁`
   pieces start one), each word's other sub-tokens taking its I- label and special tokens `O`). Rows of
   one request must be padded to one length.
-- `predict_text` (WordPiece / BERT-family tokenizers only): `text` (string, batch) -> entities with
-  the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`, `entity_end`
-  (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest count of
-  the batch, and `entity_count` per text. Tokenization runs in the graph with
-  `tensorflow_text.BertTokenizer` (a lookup-table WordPiece whose ops TF Serving registers, unlike
-  `FastBertTokenizer`'s FastBertNormalize, tensorflow/serving#2064). Nothing is truncated: texts
+- `predict_text` (WordPiece, byte-level BPE and SentencePiece tokenizers): `text` (string, batch) ->
+  entities with the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`,
+  `entity_end` (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest
+  count of the batch, and `entity_count` per text. Tokenization runs in the graph
+  (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF ops for
+  RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in characters of
+  the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated: texts
   longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows (`stride`
   tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
-  (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. For uncased
-  vocabularies the text is case-folded and stripped of accents one character at a time in the graph,
-  so offsets are in characters of the original text (Unicode code points, as Python's `str` indexes
-  them), accented letters included.
+  (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. A tokenizer without an
+  in-graph version (or whose ids tensorflow_text would not reproduce) gets no `predict_text`, and the
+  export says why.
 """
 
 import argparse
@@ -50,23 +50,18 @@ import shutil
 import sys
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 
 from tfner.core.cli import UsageError, run_command
 from tfner.data import tags as tag_schemes
 from tfner.model import crf as crf_ops
 from tfner.model.decoding import add_decode_argument, write_thresholds
-from tfner.serving import windows
+from tfner.serving import tokenizers, windows
+from tfner.serving.tokenizers import word_starts
 from tfner.serving.warmup import read_warmup, write_warmup  # noqa: F401  (read_warmup: part of the API)
 
 NAME = re.compile(r"[A-Za-z0-9._-]+")
 CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
-
-
-def is_wordpiece(tokenizer):
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    return backend is not None and type(backend.model).__name__ == "WordPiece" and hasattr(tokenizer, "vocab")
 
 
 def _entity_tables(labels):
@@ -86,9 +81,10 @@ def _entity_tables(labels):
 
 
 class ServingModule(tf.Module):
-    """The tagger's forward pass and, for WordPiece tokenizers, raw text -> entities, as tf.functions."""
+    """The tagger's forward pass and, with an in-graph tokenizer (`tfner.serving.tokenizers`), raw text
+    -> entities, as tf.functions."""
 
-    def __init__(self, tagger, vocab_path=None, max_length=512, stride=None, chunk=CHUNK):
+    def __init__(self, tagger, text_tokenizer=None, max_length=512, stride=None, chunk=CHUNK):
         super().__init__(name="tfner_serving")
         self._model = tagger.model
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
@@ -112,7 +108,7 @@ class ServingModule(tf.Module):
             self.transitions, self.start_scores, self.end_scores = map(tf.constant, (transitions, start, end))
             self.inside_of = tf.constant(decoder.inside_of, tf.int64)
             self.outside_label = tf.constant(decoder.outside, tf.int64)
-            self.word_start = tf.constant(_word_starts(tagger.tokenizer))
+            self.word_start = tf.constant(word_starts(tagger.tokenizer))
             parts = [tag_schemes.split(label) or (None, None) for label in tagger.labels]
             kinds = [k for _, k in parts]
             self.label_type = tf.constant([kinds.index(k) if k else -1 for k in kinds], tf.int64)
@@ -136,28 +132,11 @@ class ServingModule(tf.Module):
                 lambda input_ids, attention_mask: self._serve(input_ids, attention_mask), input_signature=specs
             )
         self.predict_text = None
-        if vocab_path is not None:
-            import tensorflow_text as text
-
-            tok = tagger.tokenizer
-            self.vocab_table = tf.lookup.StaticVocabularyTable(
-                tf.lookup.TextFileInitializer(
-                    vocab_path,
-                    tf.string,
-                    tf.lookup.TextFileIndex.WHOLE_LINE,
-                    tf.int64,
-                    tf.lookup.TextFileIndex.LINE_NUMBER,
-                ),
-                num_oov_buckets=1,
-            )
-            # lower-casing happens in _normalize, where offsets can be mapped back to the text
-            self._lower_case = bool(getattr(tok, "do_lower_case", False))
-            self._wordpiece = text.BertTokenizer(
-                self.vocab_table, token_out_type=tf.int64, lower_case=False, unknown_token=tok.unk_token
-            )
-            self._special = (tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0)
-            # windows as tfner.data.align cuts them: max_length - 2 content tokens, `stride` shared
-            self._width = max_length - 2
+        if text_tokenizer is not None:
+            self.text_tokenizer = text_tokenizer
+            self._pad = tagger.tokenizer.pad_token_id or 0
+            # windows as tfner.data.align cuts them: max_length - special tokens, `stride` shared
+            self._width = max_length - len(text_tokenizer.prefix) - len(text_tokenizer.suffix)
             self._stride = tagger.config.stride if stride is None else stride
             if not 0 <= self._stride < self._width:
                 raise ValueError(f"stride {self._stride} must be in [0, {self._width}) for windows of {max_length}")
@@ -286,30 +265,16 @@ class ServingModule(tf.Module):
         label_ids = tf.where(word_token, self._decide(logits, first), self.outside_label)
         return {"logits": logits, "probabilities": probs, "label_ids": label_ids}
 
-    def _normalize(self, text):
-        """Lower-case and strip accents one character at a time (as BERT's uncased tokenizer does), so
-        every byte of the normalized text maps back to the character of `text` it came from.
-
-        Returns the normalized text and, per text, the normalized end byte of each original character.
-        """
-        chars = tf.strings.unicode_split(text, "UTF-8")
-        if self._lower_case:
-            import tensorflow_text as tf_text
-
-            # tf.strings.lower (ICU lower-casing), not case_fold_utf8: folding maps µ to μ, ß to ss and
-            # ﬁ to fi, where the Hugging Face tokenizer's lower-casing keeps them (tests/serving)
-            norm = tf_text.normalize_utf8(tf.strings.lower(chars.flat_values, encoding="utf-8"), "NFD")
-            chars = chars.with_flat_values(tf.strings.regex_replace(norm, r"\p{Mn}", ""))
-        ends = tf.cumsum(tf.cast(tf.strings.length(chars), tf.int64), axis=1)
-        return tf.strings.reduce_join(chars, axis=1), ends
-
     def _run_windows(self, content):
         """Logits of the content tokens of windows (ragged ids, (windows, tokens)), flat in window order."""
-        cls, sep, pad = self._special
+        prefix, suffix = self.text_tokenizer.prefix, self.text_tokenizer.suffix
         column = tf.ones([tf.shape(content.row_lengths())[0], 1], tf.int64)
-        ids = tf.concat([column * cls, content, column * sep], axis=1)
-        logits = self._forward(ids.to_tensor(default_value=pad), tf.ones_like(ids).to_tensor(default_value=0))
-        return tf.RaggedTensor.from_tensor(logits[:, 1:], content.row_lengths()).flat_values  # no [CLS], [SEP]
+        ids = tf.concat(
+            [column * tf.constant([prefix], tf.int64), content, column * tf.constant([suffix], tf.int64)], 1
+        )
+        logits = self._forward(ids.to_tensor(default_value=self._pad), tf.ones_like(ids).to_tensor(default_value=0))
+        # no [CLS], [SEP] (<s>, </s>)
+        return tf.RaggedTensor.from_tensor(logits[:, len(prefix) :], content.row_lengths()).flat_values
 
     def _text_logits(self, tokens):
         """Logits (batch, longest text, labels) of whole texts (ragged ids): windows, merged per token."""
@@ -321,13 +286,7 @@ class ServingModule(tf.Module):
         return tf.RaggedTensor.from_row_lengths(merged, lengths).to_tensor(0.0)
 
     def _predict_text(self, text):
-        normalized, char_ends = self._normalize(text)
-        tokens, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
-        piece = tokens.with_values(tf.ragged.range(tokens.values.row_lengths()))  # index within its word
-        word_first = tf.equal(piece.merge_dims(1, 2), 0)
-        tokens = tokens.merge_dims(1, 2)
-        starts = tf.cast(starts.merge_dims(1, 2), tf.int64)
-        ends = tf.cast(ends.merge_dims(1, 2), tf.int64)
+        tokens, starts, ends, word_first = self.text_tokenizer.tokenize(text)
         batch = tf.shape(text, out_type=tf.int64)[0]
         lengths = tokens.row_lengths()
         logits = self._text_logits(tokens)
@@ -346,20 +305,12 @@ class ServingModule(tf.Module):
         at = tf.where(flat(inside))[:, 0]
         groups = tf.reduce_sum(tf.cast(first, tf.int64))
         segment = tf.gather(group, at)
-        byte_start = tf.math.unsorted_segment_min(tf.gather(flat(starts.to_tensor(width)), at), segment, groups)
-        byte_end = tf.math.unsorted_segment_max(tf.gather(flat(ends.to_tensor(width)), at), segment, groups)
+        char_start = tf.math.unsorted_segment_min(tf.gather(flat(starts.to_tensor(width)), at), segment, groups)
+        char_end = tf.math.unsorted_segment_max(tf.gather(flat(ends.to_tensor(width)), at), segment, groups)
         mean_score = tf.math.unsorted_segment_mean(tf.gather(flat(score), at), segment, groups)
         heads = tf.where(flat(first))[:, 0]
         row = heads // width
         names = tf.gather(self.entity_types, tf.gather(flat(kind), heads))
-        # normalized byte offsets -> character offsets of the original text, searched in one sorted vector
-        # of the batch's character ends (each text's shifted past the previous text's): gathering a row of
-        # ends per entity would take entities x characters memory, gigabytes on long documents
-        base = tf.cumsum(tf.cast(tf.strings.length(normalized), tf.int64) + 1, exclusive=True)
-        ends_flat = char_ends.flat_values + tf.gather(base, char_ends.value_rowids())
-        shift, first_char = tf.gather(base, row), tf.gather(char_ends.row_starts(), row)
-        char_start = tf.searchsorted(ends_flat, byte_start + shift, side="right", out_type=tf.int64) - first_char
-        char_end = tf.searchsorted(ends_flat, byte_end - 1 + shift, side="right", out_type=tf.int64) - first_char + 1
         words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
         counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
         padded = lambda values, default: tf.RaggedTensor.from_row_lengths(values, counts).to_tensor(default)
@@ -371,25 +322,6 @@ class ServingModule(tf.Module):
             "entity_text": padded(words, ""),
             "entity_count": counts,
         }
-
-
-def _word_starts(tokenizer):
-    """Per vocabulary id: 1 if the token starts a word, 0 if it continues one, -1 for special tokens.
-    WordPiece marks continuations (`##`); byte-level BPE (`Ġ`) and SentencePiece (`▁`) mark starts."""
-    vocab = tokenizer.get_vocab()
-    table = np.zeros(max(vocab.values()) + 1, np.int8)
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    model = getattr(backend, "model", None)
-    if type(model).__name__ == "WordPiece":
-        prefix = model.continuing_subword_prefix
-        for token, i in vocab.items():
-            table[i] = 0 if token.startswith(prefix) else 1
-    else:
-        marker = "Ġ" if any(t.startswith("Ġ") for t in vocab) else "▁"
-        for token, i in vocab.items():
-            table[i] = 1 if token.startswith(marker) else 0
-    table[[i for i in tokenizer.all_special_ids if i < len(table)]] = -1
-    return table
 
 
 def next_version(root):
@@ -406,15 +338,13 @@ def _write(path, tagger, name, max_length, log, version=1, run_dir=None, chunk=C
     assets = os.path.join(path, "assets")
     staging = os.path.join(path, "_tokenizer")
     tagger.tokenizer.save_pretrained(staging)
-    vocab_path = None
-    if is_wordpiece(tagger.tokenizer) and os.path.exists(os.path.join(staging, "vocab.txt")):
-        vocab_path = os.path.join(staging, "vocab.txt")
-    else:
+    text_tokenizer, why = tokenizers.for_tokenizer(tagger.tokenizer, staging)
+    if text_tokenizer is None:
         log(
-            f"predict_text: not exported, {type(tagger.tokenizer).__name__} is not a WordPiece tokenizer "
-            "(no in-graph tokenizer); serve serving_default and tokenize on the client"
+            f"predict_text: not exported, {why} (no in-graph tokenizer); "
+            "serve serving_default and tokenize on the client"
         )
-    module = ServingModule(tagger, vocab_path, max_length, chunk=chunk)
+    module = ServingModule(tagger, text_tokenizer, max_length, chunk=chunk)
     signatures = {"serving_default": module.serve.get_concrete_function()}
     if module.predict_text is not None:
         signatures["predict_text"] = module.predict_text.get_concrete_function()
