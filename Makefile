@@ -21,7 +21,7 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 	touch $(STAMP)
 
 train: $(STAMP)
-	$(PY) -m tfner.train --head linear --epochs 3 --batch-size 8 --learning-rate 1e-4 --head-learning-rate 3e-3 \
+	$(PY) -m tfner.train --head linear --epochs 3 --batch-size 8 --learning-rate 2e-4 --head-learning-rate 3e-3 \
 		--output-dir runs/clinical
 
 test: $(STAMP)
