@@ -195,6 +195,7 @@ def test_every_phi_type_in_many_surface_forms(corpus):
         "ALL CAPS family": r"^[A-ZÀ-Þ' -]{3,}(,| [A-Z][a-z])",
         "three parts": r"^\S+ \S+ \S+$",
         "single name": r"^\w+$",
+        "HL7 FAMILY^GIVEN, one span": r"^[^\^\s]+( [^\^\s]+)*\^\S",
     }
     for what, pattern in names.items():
         assert count("PATIENT", pattern) >= 3, what

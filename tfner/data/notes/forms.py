@@ -275,9 +275,7 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
             "PID|1||",
             phi.mrn(ctx),
             "^^^HOSP^MR||",
-            V(p.family.upper(), "PATIENT"),
-            "^",
-            V(p.given.upper(), "PATIENT"),
+            V(f"{p.family.upper()}^{p.given.upper()}", "PATIENT"),  # one name, as "FAMILY, Given" elsewhere
             "||",
             V(f"{p.dob:%Y%m%d}", "DATE"),
             "|",
