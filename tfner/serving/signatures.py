@@ -1,0 +1,295 @@
+"""The SavedModel's signatures: the tagger's forward pass and decoding, and raw text -> entities, as
+tf.functions of one `tf.Module` (`ServingModule`), which `tfner.serving.export` saves.
+
+Signatures (int64 everywhere, dynamic `(None, None)` shapes):
+
+- `serving_default`: `input_ids`, `attention_mask` (and `token_type_ids` when the tokenizer produces
+  them; accepted for compatibility with the tokenizer's output and ignored: tfner models are trained
+  with one segment) -> `logits` (float32, batch x length x labels), `probabilities` (softmax),
+  `label_ids` (int64, as `tfner.model.decoding.Decoder` decides: per token by argmax or the model's
+  recall-first thresholds, or, with `bio` decoding or a CRF, by IOB2-constrained Viterbi over the words,
+  found from the vocabulary (a WordPiece `##` piece continues a word; BPE `Ġ` and SentencePiece `▁`
+  pieces start one), each word's other sub-tokens taking its I- label and special tokens `O`). Rows of
+  one request must be padded to one length.
+- `predict_text` (WordPiece, byte-level BPE and SentencePiece tokenizers): `text` (string, batch) ->
+  entities with the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`,
+  `entity_end` (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest
+  count of the batch, and `entity_count` per text. Tokenization runs in the graph
+  (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF ops for
+  RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in characters of
+  the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated: texts
+  longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows (`stride`
+  tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
+  (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. A tokenizer without an
+  in-graph version (or whose ids tensorflow_text would not reproduce) gets no `predict_text`, and the
+  export says why.
+"""
+
+import tensorflow as tf
+
+from tfner.data import tags as tag_schemes
+from tfner.model import crf as crf_ops
+from tfner.serving import windows
+from tfner.serving.tokenizers import word_starts
+
+CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
+
+
+def _entity_tables(labels):
+    """Per label id: its entity type index (-1 for O), whether it is a B- label; and the type names."""
+    types, type_of, is_b = [], [], []
+    for label in labels:
+        if label == "O":
+            type_of.append(-1)
+            is_b.append(False)
+            continue
+        kind = tag_schemes.entity_type(label)
+        if kind not in types:
+            types.append(kind)
+        type_of.append(types.index(kind))
+        is_b.append(tag_schemes.split(label) == ("B", kind))
+    return types, type_of, is_b
+
+
+class ServingModule(tf.Module):
+    """The tagger's forward pass and, with an in-graph tokenizer (`tfner.serving.tokenizers`), raw text
+    -> entities, as tf.functions."""
+
+    def __init__(self, tagger, text_tokenizer=None, max_length=512, stride=None, chunk=CHUNK):
+        super().__init__(name="tfner_serving")
+        self._model = tagger.model
+        # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
+        # model itself would make TensorFlow trace and serialize every layer's call.
+        self.weights = list(tagger.model.variables)
+        self.labels = tf.constant(tagger.labels)
+        self._chunk = chunk  # rows per forward pass (`_forward`)
+        self._n_labels = len(tagger.labels)
+        decoder = tagger.decoder  # argmax, or recall-first thresholds (tfner.model.decoding)
+        self._thresholded = bool(decoder.thresholds) and bool(decoder.types)
+        if self._thresholded:
+            self.type_matrix = tf.constant(decoder.matrix)
+            self.type_thresholds = tf.constant(decoder.vector)
+            self.type_begin = tf.constant(decoder.begin, tf.int64)
+            self.type_inside = tf.constant(decoder.inside, tf.int64)
+            self.outside_id = tf.constant(decoder.outside, tf.int64)
+        self._sequential = decoder.sequential
+        if self._sequential:  # Viterbi (CRF or bio) or thresholds + IOB2 repair, over word positions
+            self._viterbi = decoder.viterbi
+            transitions, start, end = decoder.scores() if decoder.viterbi else crf_ops.iob2_constraints(tagger.labels)
+            self.transitions, self.start_scores, self.end_scores = map(tf.constant, (transitions, start, end))
+            self.inside_of = tf.constant(decoder.inside_of, tf.int64)
+            self.outside_label = tf.constant(decoder.outside, tf.int64)
+            self.word_start = tf.constant(word_starts(tagger.tokenizer))
+            parts = [tag_schemes.split(label) or (None, None) for label in tagger.labels]
+            kinds = [k for _, k in parts]
+            self.label_type = tf.constant([kinds.index(k) if k else -1 for k in kinds], tf.int64)
+            self.label_is_inside = tf.constant([p == "I" for p, _ in parts])
+            self.label_opens = tf.constant([p in ("B", "I") for p, _ in parts])
+            begin = {k: i for i, (p, k) in enumerate(parts) if p == "B"}
+            self.begin_of = tf.constant([begin.get(k, i) for i, (_, k) in enumerate(parts)], tf.int64)
+        config = tagger.encoder.config
+        self._vocab_size = int(config.vocab_size)
+        self._positions = int(getattr(config, "max_position_embeddings", 0) or 0)
+        self.token_type_ids = "token_type_ids" in tagger.tokenizer.model_input_names
+        names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.token_type_ids else [])
+        specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
+        if self.token_type_ids:
+            self.serve = tf.function(
+                lambda input_ids, attention_mask, token_type_ids: self._serve(input_ids, attention_mask),
+                input_signature=specs,
+            )
+        else:
+            self.serve = tf.function(
+                lambda input_ids, attention_mask: self._serve(input_ids, attention_mask), input_signature=specs
+            )
+        self.predict_text = None
+        if text_tokenizer is not None:
+            self.text_tokenizer = text_tokenizer
+            self._pad = tagger.tokenizer.pad_token_id or 0
+            # windows as tfner.data.align cuts them: max_length - special tokens, `stride` shared
+            self._width = max_length - len(text_tokenizer.prefix) - len(text_tokenizer.suffix)
+            self._stride = tagger.config.stride if stride is None else stride
+            if not 0 <= self._stride < self._width:
+                raise ValueError(f"stride {self._stride} must be in [0, {self._width}) for windows of {max_length}")
+            types, type_of, is_b = _entity_tables(tagger.labels)
+            self.entity_types = tf.constant(types or [""])
+            self.type_of = tf.constant(type_of, tf.int64)
+            self.is_b = tf.constant(is_b)
+            self.predict_text = tf.function(
+                self._predict_text, input_signature=[tf.TensorSpec((None,), tf.string, name="text")]
+            )
+
+    def _forward(self, input_ids, attention_mask):
+        """Logits (batch, length, labels), float32, 0 past each row's last real token.
+
+        Rows run sorted by length in chunks of `chunk`, each cut to its own longest row: a request of
+        short rows padded to its longest one pads little (as `Tagger.predict_logits` batches; on CoNLL
+        sentences in requests of 32 this is 2-3x faster than one pass over the padded request)."""
+        ids, mask = tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32)
+        width = tf.shape(ids)[1]
+        # a row's length ends at its last real token (any left padding stays in the row)
+        lengths = tf.reduce_max(tf.cast(mask > 0, tf.int32) * tf.range(1, width + 1), axis=1)
+        order = tf.argsort(lengths, stable=True)
+        n = tf.shape(ids)[0]
+        # element 0 is empty, so the concatenation has the right shape for an empty request
+        out = tf.TensorArray(tf.float32, size=1, dynamic_size=True, infer_shape=False)
+        out = out.write(0, tf.zeros([0, width, self._n_labels]))
+        for at in tf.range(0, tf.where(width > 0, n, 0), self._chunk):  # rows of no token: nothing to run
+            rows = order[at : at + self._chunk]
+            cut = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
+            logits = self._model(
+                {"input_ids": tf.gather(ids, rows)[:, :cut], "attention_mask": tf.gather(mask, rows)[:, :cut]},
+                training=False,
+            )
+            logits = tf.pad(tf.cast(logits, tf.float32), [[0, 0], [0, width - cut], [0, 0]])
+            out = out.write(at // self._chunk + 1, logits)
+        logits = tf.cond(
+            width > 0,
+            lambda: tf.gather(out.concat(), tf.math.invert_permutation(order)),
+            lambda: tf.zeros([n, 0, self._n_labels]),
+        )
+        return tf.where(tf.sequence_mask(lengths, width)[..., None], logits, 0.0)
+
+    def _decide(self, logits, first):
+        """Label ids (batch, length) from logits (batch, length, labels): `Decoder`'s rule in graph ops.
+        first: bool (batch, length), True at the first sub-token of each word; sequential decoders
+        decide over those positions and give each following sub-token the I- form of its word's label."""
+        probs = tf.nn.softmax(logits, -1)
+        if not self._sequential:
+            return self._per_token(probs)
+        if self._viterbi:
+            emissions, lengths = crf_ops.pack(tf.math.log(tf.maximum(probs, 1e-30)), first)
+            pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
+            emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
+            words = tf.cast(
+                crf_ops.viterbi(emissions, lengths, self.transitions, self.start_scores, self.end_scores), tf.int64
+            )
+        else:  # thresholds per token, then the IOB2 repair of `tfner.model.decoding.repair_iob2`
+            words, _ = crf_ops.pack(self._per_token(probs), first)
+            kind = tf.gather(self.label_type, words)
+            previous = lambda x, edge: tf.concat([tf.fill([tf.shape(x)[0], 1], edge), x[:, :-1]], axis=1)
+            follows = previous(tf.gather(self.label_opens, words), False) & tf.equal(
+                previous(kind, tf.constant(-2, tf.int64)), kind
+            )
+            words = tf.where(tf.gather(self.label_is_inside, words) & ~follows, tf.gather(self.begin_of, words), words)
+        return crf_ops.spread(words, first, self.inside_of, self.outside_label)
+
+    def _per_token(self, probs):
+        """Each token's label alone: argmax, or the recall-first thresholds."""
+        if not self._thresholded:
+            return tf.argmax(probs, -1, output_type=tf.int64)
+        by_type = tf.einsum("bnl,lt->bnt", probs, self.type_matrix)
+        passing = tf.where(by_type >= self.type_thresholds, by_type, -tf.ones_like(by_type))
+        best = tf.argmax(passing, -1, output_type=tf.int64)
+        chosen = tf.reduce_max(passing, -1) >= 0
+        b, i = tf.gather(self.type_begin, best), tf.gather(self.type_inside, best)
+        p_b = tf.gather(probs, tf.maximum(b, 0)[..., None], batch_dims=2)[..., 0]
+        p_i = tf.gather(probs, tf.maximum(i, 0)[..., None], batch_dims=2)[..., 0]
+        label = tf.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
+        return tf.where(chosen, label, self.outside_id)
+
+    def _check_inputs(self, input_ids, attention_mask):
+        """Bad requests fail with a message naming the input and what it must be (not from inside the
+        encoder's attention); an empty batch or empty rows pass and give empty outputs."""
+        vocab, limit = self._vocab_size, self._positions
+        checks = [
+            tf.debugging.assert_equal(
+                tf.shape(input_ids),
+                tf.shape(attention_mask),
+                message="serving_default: input_ids and attention_mask must have the same shape (batch, length)",
+            ),
+            tf.debugging.assert_non_negative(input_ids, message=f"serving_default: input_ids must be in [0, {vocab})"),
+            tf.debugging.assert_less(
+                input_ids,
+                tf.constant(vocab, tf.int64),
+                message=f"serving_default: input_ids must be in [0, {vocab}) (the tokenizer's vocabulary)",
+            ),
+            tf.debugging.assert_equal(
+                tf.reduce_all((attention_mask == 0) | (attention_mask == 1)),
+                True,
+                message="serving_default: attention_mask must hold 0 (padding) and 1 (token) only",
+            ),
+        ]
+        if limit:
+            checks.append(
+                tf.debugging.assert_less_equal(
+                    tf.shape(input_ids, out_type=tf.int64)[1],
+                    tf.constant(limit, tf.int64),
+                    message=f"serving_default: at most {limit} tokens per row (the position limit of the encoder, "
+                    "special tokens included); split longer texts into windows, or send the text to predict_text",
+                )
+            )
+        with tf.control_dependencies(checks):
+            return tf.identity(input_ids), tf.identity(attention_mask)
+
+    def _serve(self, input_ids, attention_mask):
+        input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
+        logits = self._forward(input_ids, attention_mask)
+        probs = tf.nn.softmax(logits, -1)
+        if not self._sequential:
+            return {"logits": logits, "probabilities": probs, "label_ids": self._decide(logits, None)}
+        # words from the vocabulary: a token that starts a word (or follows a special token) opens one
+        kind = tf.gather(self.word_start, tf.clip_by_value(input_ids, 0, tf.size(self.word_start, tf.int64) - 1))
+        word_token = (kind >= 0) & (attention_mask > 0)
+        after_word = tf.concat([tf.zeros_like(word_token[:, :1]), word_token[:, :-1]], axis=1)
+        first = word_token & (tf.equal(kind, 1) | ~after_word)
+        label_ids = tf.where(word_token, self._decide(logits, first), self.outside_label)
+        return {"logits": logits, "probabilities": probs, "label_ids": label_ids}
+
+    def _run_windows(self, content):
+        """Logits of the content tokens of windows (ragged ids, (windows, tokens)), flat in window order."""
+        prefix, suffix = self.text_tokenizer.prefix, self.text_tokenizer.suffix
+        column = tf.ones([tf.shape(content.row_lengths())[0], 1], tf.int64)
+        ids = tf.concat(
+            [column * tf.constant([prefix], tf.int64), content, column * tf.constant([suffix], tf.int64)], 1
+        )
+        logits = self._forward(ids.to_tensor(default_value=self._pad), tf.ones_like(ids).to_tensor(default_value=0))
+        # no [CLS], [SEP] (<s>, </s>)
+        return tf.RaggedTensor.from_tensor(logits[:, len(prefix) :], content.row_lengths()).flat_values
+
+    def _text_logits(self, tokens):
+        """Logits (batch, longest text, labels) of whole texts (ragged ids): windows, merged per token."""
+        lengths = tokens.row_lengths()
+        row, start, end = windows.window_starts(lengths, self._width, self._stride)
+        content = tf.gather(tokens.flat_values, windows.window_tokens(tokens.row_starts(), row, start, end))
+        total = tf.shape(tokens.flat_values, out_type=tf.int64)[0]
+        merged = windows.merge(self._run_windows(content), lengths, row, start, end, total)
+        return tf.RaggedTensor.from_row_lengths(merged, lengths).to_tensor(0.0)
+
+    def _predict_text(self, text):
+        tokens, starts, ends, word_first = self.text_tokenizer.tokenize(text)
+        batch = tf.shape(text, out_type=tf.int64)[0]
+        lengths = tokens.row_lengths()
+        logits = self._text_logits(tokens)
+        width = tf.shape(logits, out_type=tf.int64)[1]
+        probs = tf.nn.softmax(logits, -1)
+        label = self._decide(logits, word_first.to_tensor(False, shape=tf.shape(logits, out_type=tf.int64)[:2]))
+        score = tf.gather(probs, label[..., None], batch_dims=2)[..., 0]
+        valid = tf.sequence_mask(lengths, width)
+        kind = tf.gather(self.type_of, label)
+        prev = tf.concat([tf.fill([batch, 1], tf.constant(-2, tf.int64)), kind[:, :-1]], axis=1)
+        inside = valid & (kind >= 0)
+        # the simple aggregation: a B- token, or a change of type, starts a group
+        first = inside & (tf.gather(self.is_b, label) | tf.not_equal(prev, kind))
+        flat = lambda x: tf.reshape(x, [-1])
+        group = tf.cumsum(tf.cast(flat(first), tf.int64)) - 1
+        at = tf.where(flat(inside))[:, 0]
+        groups = tf.reduce_sum(tf.cast(first, tf.int64))
+        segment = tf.gather(group, at)
+        char_start = tf.math.unsorted_segment_min(tf.gather(flat(starts.to_tensor(width)), at), segment, groups)
+        char_end = tf.math.unsorted_segment_max(tf.gather(flat(ends.to_tensor(width)), at), segment, groups)
+        mean_score = tf.math.unsorted_segment_mean(tf.gather(flat(score), at), segment, groups)
+        heads = tf.where(flat(first))[:, 0]
+        row = heads // width
+        names = tf.gather(self.entity_types, tf.gather(flat(kind), heads))
+        words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
+        counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
+        padded = lambda values, default: tf.RaggedTensor.from_row_lengths(values, counts).to_tensor(default)
+        return {
+            "entity_label": padded(names, ""),
+            "entity_start": padded(char_start, -1),
+            "entity_end": padded(char_end, -1),
+            "entity_score": padded(mean_score, 0.0),
+            "entity_text": padded(words, ""),
+            "entity_count": counts,
+        }
