@@ -345,6 +345,38 @@ def test_same_seed_same_notes_and_prefix_stable():
     assert ext == generate_notes(10, seed=3, families=["message", "table"], locales="de_DE", label_set="extended")
 
 
+def test_same_seed_same_notes_on_another_day(monkeypatch):
+    """Faker counts birth dates back from today in some national numbers (sv_SE, no_NO, fi_FI, pl_PL, de_DE):
+    the notes must not, or a seed gives other notes tomorrow. Faker's clocks moved 400 days on."""
+    import datetime as real
+    import types
+
+    import faker.providers.date_time as faker_dates
+    from faker.providers.ssn import fi_FI, no_NO, pl_PL, sv_SE
+
+    locales = ["sv_SE", "no_NO", "fi_FI", "pl_PL", "de_DE"]
+    today = generate_notes(60, seed=9, locales=locales)
+
+    class Later(real.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real.datetime.now(tz) + real.timedelta(days=400)
+
+    class LaterDate(real.date):
+        @classmethod
+        def today(cls):
+            return real.date.today() + real.timedelta(days=400)
+
+    clock = types.SimpleNamespace(datetime=Later, date=LaterDate, timedelta=real.timedelta)
+    for module in (sv_SE, no_NO, fi_FI):
+        monkeypatch.setattr(module, "datetime", clock)
+    monkeypatch.setattr(pl_PL, "datetime", Later)
+    monkeypatch.setattr(faker_dates, "datetime", Later)
+    assert generate_notes(60, seed=9, locales=locales) == today
+    ids = [r["text"][s:e] for r in today for s, e, label in r["ner_tags"] if label == "ID"]
+    assert len(ids) >= 20
+
+
 def test_results_do_not_depend_on_call_order():
     first = generate_notes(5, seed=8, locales=["fr_FR"])
     generate_notes(20, seed=1, locales=["fr_FR", "pl_PL"])  # moves the cached Faker's state

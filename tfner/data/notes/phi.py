@@ -162,13 +162,42 @@ def a_age(p: Person) -> str:
 # ----------------------------------------------------------------------------------------------- ids
 
 
+def _luhn(digits: str) -> int:
+    """The Luhn check digit of `digits` (Swedish personnummer)."""
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return (10 - total % 10) % 10
+
+
+def _pesel(dob: date, male: bool, r) -> str:
+    """A Polish PESEL for `dob`: YYMMDD (the century in the month), serial, sex digit, check digit."""
+    month = dob.month + {1800: 80, 1900: 0, 2000: 20, 2100: 40, 2200: 60}[dob.year // 100 * 100]
+    body = (
+        f"{dob.year % 100:02d}{month:02d}{dob.day:02d}{r.randint(0, 999):03d}{r.choice('13579' if male else '02468')}"
+    )
+    weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+    return body + str((10 - sum(int(d) * w for d, w in zip(body, weights)) % 10) % 10)
+
+
+def _hetu(dob: date, male: bool, r) -> str:
+    """A Finnish henkilötunnus for `dob`: DDMMYY, century sign, serial (odd for men), check character."""
+    serial = r.randrange(3 if male else 2, 899, 2)
+    digits = f"{dob:%d%m}{dob.year % 100:02d}{serial:03d}"
+    century = {1800: "+", 1900: "-", 2000: "A"}[dob.year // 100 * 100]
+    return f"{digits[:6]}{century}{digits[6:]}" + "0123456789ABCDEFHJKLMNPRSTUVWXY"[int(digits) % 31]
+
+
 def natid(ctx: Ctx, p: Person) -> V:
-    """A national-number shape for the locale (Faker's ssn where it has one)."""
+    """A national-number shape for the locale (Faker's ssn where it has one). Numbers that encode a birth
+    date encode the patient's: Faker would take one counted back from today's date, and the same seed
+    would give other notes on another day."""
     f, r, loc = ctx.fake, ctx.rng, ctx.locale
     if loc == "da_DK":
         text = f"{p.dob:%d%m%y}" + r.choice(("-", "", " ")) + f"{r.randint(0, 9999):04d}"
     elif loc == "de_DE":
-        text = f.rvnr() if r.random() < 0.5 else r.choice("ABCDEFGHKLMNRSTUWX") + str(r.randint(10**8, 10**9 - 1))
+        text = f.rvnr(p.dob) if r.random() < 0.5 else r.choice("ABCDEFGHKLMNRSTUWX") + str(r.randint(10**8, 10**9 - 1))
     elif loc == "es_ES":
         text = r.choice((f.nif, f.nie, f.nuss))()
     elif loc == "en_IN":
@@ -178,8 +207,15 @@ def natid(ctx: Ctx, p: Person) -> V:
         text = f.cpf() if r.random() < 0.6 else re.sub(r"\D", "", f.cpf())
     elif loc == "en_GB" and r.random() < 0.5:
         text = f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(1000, 9999)}"  # NHS number
+    elif loc == "sv_SE":
+        digits = f"{p.dob:%y%m%d}{r.randint(0, 999):03d}"
+        text = f"{digits[:6]}-{digits[6:]}{_luhn(digits)}"
+    elif loc == "fi_FI":
+        text = _hetu(p.dob, p.male, r)
+    elif loc == "pl_PL":
+        text = _pesel(p.dob, p.male, r)
     else:
-        text = f.ssn()
+        text = f.ssn(dob=f"{p.dob:%Y%m%d}", gender="M" if p.male else "F") if loc == "no_NO" else f.ssn()
         if loc == "no_NO" and r.random() < 0.3:
             text = f"{text[:6]} {text[6:]}"
     return V(text, "ID")
