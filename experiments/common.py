@@ -25,6 +25,28 @@ def require_conll():
     return paths
 
 
+def conll_config(args, output_dir, **overrides):
+    """The TrainConfig of the CoNLL experiments: MiniLM + the linear head on CoNLL-2003 train/valid, with the
+    script's --epochs, --batch-size, --max-train and --max-eval, no evaluation before training and one line
+    per epoch; `overrides` set the rest."""
+    from tfner.training.config import TrainConfig
+
+    train_path, valid_path = require_conll()
+    settings = dict(
+        head="linear",
+        train=train_path,
+        validation=valid_path,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_train_documents=args.max_train,
+        max_eval_documents=args.max_eval,
+        eval_before=False,
+        verbose=2,
+        output_dir=output_dir,
+    )
+    return TrainConfig.from_dict({**settings, **overrides})
+
+
 def machine():
     return {
         "platform": platform.platform(),

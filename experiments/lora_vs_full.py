@@ -21,8 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tf_keras  # noqa: E402
 
 import tfner  # noqa: E402,F401
-from experiments.common import RESULTS, require_conll, write_results  # noqa: E402
-from tfner.training.config import TrainConfig  # noqa: E402
+from experiments.common import RESULTS, conll_config, write_results  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
 
@@ -41,28 +40,17 @@ def main():
     parser.add_argument("--max-train", type=int, default=0, help="first N training sentences (0: all)")
     parser.add_argument("--max-eval", type=int, default=0, help="first N validation sentences (0: all)")
     args = parser.parse_args()
-    train_path, valid_path = require_conll()
     name = "lora_vs_full_smoke" if args.max_train or args.max_eval else "lora_vs_full"
     rows = {}
     for method in args.methods:
         out = os.path.join(RESULTS, name, method)
         lora = method == "lora"
-        config = TrainConfig.from_dict(
-            dict(
-                head="linear",
-                train=train_path,
-                validation=valid_path,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                lora=lora,
-                learning_rate=args.lora_lr if lora else args.full_lr,
-                head_learning_rate=args.head_lr,
-                max_train_documents=args.max_train,
-                max_eval_documents=args.max_eval,
-                eval_before=False,
-                verbose=2,
-                output_dir=out,
-            )
+        config = conll_config(
+            args,
+            out,
+            lora=lora,
+            learning_rate=args.lora_lr if lora else args.full_lr,
+            head_learning_rate=args.head_lr,
         )
         _, metrics = train(config)
         weights = os.path.getsize(os.path.join(out, "weights.h5"))

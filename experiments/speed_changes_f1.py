@@ -34,10 +34,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tf_keras  # noqa: E402
 
 import tfner  # noqa: E402,F401
-from experiments.common import RESULTS, require_conll, write_results  # noqa: E402
+from experiments.common import RESULTS, conll_config, write_results  # noqa: E402
 from tfner.model import lora  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
-from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
 RUNS = {  # name: (TrainConfig overrides, where LoRA's dropout goes)
@@ -69,28 +68,18 @@ def lora_dropout_on(where):
         Tagger.build = classmethod(build)
 
 
-def run(name, overrides, where, seed, args, train_path, valid_path):
+def run(name, overrides, where, seed, args):
     folder = name.split(" (")[0].replace(", ", "_").replace(" ", "_").replace("·", "")
     out = os.path.join(RESULTS, args.name, f"{folder}_seed{seed}")
     shutil.rmtree(out, ignore_errors=True)  # this script's own folder: a fresh run each time
-    config = TrainConfig.from_dict(
-        dict(
-            head="linear",
-            train=train_path,
-            validation=valid_path,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            head_learning_rate=1e-3,
-            max_train_documents=args.max_train,
-            max_eval_documents=args.max_eval,
-            early_stopping_patience=0,
-            collapse_action="warn",
-            eval_before=False,
-            seed=seed,
-            verbose=2,
-            output_dir=out,
-            **overrides,
-        )
+    config = conll_config(
+        args,
+        out,
+        head_learning_rate=1e-3,
+        early_stopping_patience=0,
+        collapse_action="warn",
+        seed=seed,
+        **overrides,
     )
     start, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     with lora_dropout_on(where) if where else contextlib.nullcontext():
@@ -138,9 +127,8 @@ def main():
     parser.add_argument("--note", default="", help="a line for the results file (machine, what else ran)")
     parser.add_argument("--name", default="speed_changes_f1", help="results file name")
     args = parser.parse_args()
-    train_path, valid_path = require_conll()
     started = time.strftime("%Y-%m-%d %H:%M")
-    rows = [run(name, *RUNS[name], seed, args, train_path, valid_path) for seed in args.seeds for name in args.runs]
+    rows = [run(name, *RUNS[name], seed, args) for seed in args.seeds for name in args.runs]
 
     lines = [
         f"MiniLM + linear head, CoNLL-2003: {args.epochs} epochs on the first {args.max_train or 'all'} sentences "
