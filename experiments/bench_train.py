@@ -64,22 +64,23 @@ CONFIGS = {  # name: TrainConfig overrides
     "LoRA, buckets": dict(padding="buckets", lora=True),
     "LoRA, buckets + XLA": dict(padding="buckets", lora=True, jit_compile=True),
     "LoRA, buckets + bfloat16": dict(padding="buckets", lora=True, precision="mixed_bfloat16"),
-    # issue 17: the token budget (make_dataset(padding="tokens"), not yet a TrainConfig choice) and
+    # issue 17: the token budget (make_dataset(padding="tokens"), TrainConfig's --padding tokens) and
     # LoRA as it ran before the speed change (legacy_lora below)
     "tokens": dict(padding="buckets", batching="tokens"),
     "buckets, optimizer before": dict(padding="buckets", legacy_optimizer=True),
     "LoRA, buckets, before": dict(padding="buckets", lora=True, legacy=True, legacy_optimizer=True),
     "LoRA, tokens": dict(padding="buckets", lora=True, batching="tokens"),
-    # what a GELU with its own gradient (gelu_with_own_gradient below) would give, before wiring it in
-    "buckets, GELU own gradient": dict(padding="buckets", gelu=True),
-    "LoRA, buckets, GELU own gradient": dict(padding="buckets", lora=True, gelu=True),
+    # TensorFlow's GELU gradient, as tfner trained before tfner.model.gelu (issue 17)
+    "buckets, stock GELU": dict(padding="buckets", stock_gelu=True),
+    "tokens, stock GELU": dict(padding="buckets", batching="tokens", stock_gelu=True),
+    "LoRA, tokens, stock GELU": dict(padding="buckets", lora=True, batching="tokens", stock_gelu=True),
 }
 BENCH_ONLY = (
     "batching",
     "max_tokens",
     "legacy",
     "legacy_optimizer",
-    "gelu",
+    "stock_gelu",
 )  # overrides this script handles, not TrainConfig
 
 
@@ -128,34 +129,13 @@ def _legacy_adapted(self, inputs, training):
     return outputs + tf.reshape(tf.cast(delta, outputs.dtype), tf.shape(outputs))
 
 
-@tf.custom_gradient
-def gelu_with_own_gradient(x):
-    """Exact (erf) GELU, x·Φ(x), as tf.nn.gelu computes it, with the derivative Φ(x) + x·φ(x) written
-    out: about half the element-wise passes of the gradient TensorFlow derives from erfc."""
-    with tf.name_scope("gelu"):  # named, so that profile_step.py files these ops as the GELU's
-        cdf = 0.5 * tf.math.erfc(x * -0.7071067811865476)
-        y = x * cdf
+def stock_gelu(encoder):
+    """Put TensorFlow's own GELU back into an encoder (tfner writes its gradient out since issue 17):
+    what the "stock GELU" configurations measure against."""
+    from tfner.model.gelu import use_gelu_with_own_gradient
 
-    def grad(dy):
-        with tf.name_scope("gelu_gradient"):
-            return dy * (cdf + x * (tf.exp(-0.5 * tf.square(x)) * 0.3989422804014327))
-
-    return y, grad
-
-
-def use_own_gradient_gelu(encoder):
-    """Give the encoder's feed-forward layers `gelu_with_own_gradient` (Hugging Face BERT-style layers
-    keep their activation in `intermediate_act_fn`). Returns how many layers changed."""
-    from transformers.activations_tf import get_tf_activation
-
-    gelu, changed = get_tf_activation("gelu"), 0
-    for layer in encoder._flatten_layers(include_self=True):
-        if getattr(layer, "intermediate_act_fn", None) is gelu:
-            layer.intermediate_act_fn = gelu_with_own_gradient
-            changed += 1
-    if not changed:
+    if not use_gelu_with_own_gradient(encoder, own=False):
         raise ValueError("no GELU feed-forward layer found")
-    return changed
 
 
 def _legacy_update_step(self, gradient, variable):
@@ -215,8 +195,8 @@ def run_config(name, overrides, corpus, labels, args, peaks):
     restores += [legacy_optimizer()] if bench.get("legacy_optimizer") else []
     try:
         tagger = Tagger.build(config.model, labels)
-        if bench.get("gelu"):
-            use_own_gradient_gelu(tagger.encoder)
+        if bench.get("stock_gelu"):
+            stock_gelu(tagger.encoder)
         windows = tagger.encode(corpus)
         data = make_dataset(
             windows,

@@ -12,13 +12,12 @@ ops live under `gradient_tape/`; of the two products of a MatMul's gradient the 
 float32 matrix-product peak (2048x2048, measured in the same run) are printed beside them, with the
 GFLOP/s the dense and attention products reach (their FLOPs counted from the batch shapes).
 
-Configurations: `full` (every weight trains), `full, before` (with tfner's AdamW as it was before
-issue 17: `bench_train.legacy_optimizer`), `lora` (LoRA r=16 on the default targets, as this
-version of `LoraDense` runs it), `lora-legacy` (the adapter path and the optimizer as they were
-before issue 17: the base Dense called as is, dropout on the adapter's full input; see
-`bench_train.py`) and
-`full, GELU own gradient` (the feed-forward GELU given its derivative written out, an experiment:
-`bench_train.use_own_gradient_gelu`).
+Configurations: `full` (every weight trains) and `lora` (LoRA r=16 on the default targets) as tfner
+runs them now; `full, before` (tfner's AdamW and TensorFlow's GELU gradient as before issue 17:
+`bench_train.legacy_optimizer`, `bench_train.stock_gelu`), `full, stock GELU` (only the GELU as
+before, `tfner.model.gelu` undone) and `lora-legacy` (the adapter path, the optimizer and the GELU
+as they were before issue 17: the base Dense called as is, dropout on the adapter's full input; see
+`bench_train.py`).
 Writes experiments/results/profile_step.{json,md}.
 """
 
@@ -40,8 +39,8 @@ from experiments.bench_train import (  # noqa: E402
     legacy_lora,
     legacy_optimizer,
     matmul_peak,
+    stock_gelu,
     train_flops,
-    use_own_gradient_gelu,
 )
 from experiments.common import machine, require_conll, write_results  # noqa: E402
 from tfner.data.batching import make_dataset  # noqa: E402
@@ -53,7 +52,7 @@ from tfner.training.optim import compile_tagger  # noqa: E402
 CONFIGS = {
     "full, before": {},
     "full": {},
-    "full, GELU own gradient": {},
+    "full, stock GELU": {},
     "lora-legacy": {"lora": True},
     "lora": {"lora": True},
 }
@@ -150,8 +149,8 @@ def profile(name, overrides, corpus, labels, args):
     restores += [legacy_optimizer()] if name in ("lora-legacy", "full, before") else []
     try:
         tagger = Tagger.build(config.model, labels)
-        if "GELU" in name:
-            use_own_gradient_gelu(tagger.encoder)
+        if name in ("full, before", "full, stock GELU", "lora-legacy"):
+            stock_gelu(tagger.encoder)
         windows = tagger.encode(corpus)
         data = make_dataset(
             windows, 32, tagger.tokenizer.pad_token_id, shuffle=True, seed=0, padding="buckets", max_length=128

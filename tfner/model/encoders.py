@@ -70,11 +70,15 @@ def build_encoder(config, weights_from=None):
     """Build a TF encoder from `config`; load pretrained weights from the directory `weights_from`.
 
     Weights of layers the config does not have (e.g. the last layer, for the replace-last head) are
-    ignored, so a truncated encoder gets the pretrained lower layers.
+    ignored, so a truncated encoder gets the pretrained lower layers. The GELU's gradient is written
+    out (`gelu.py`: same outputs, faster training steps).
     """
     from transformers import TFAutoModel
 
+    from tfner.model.gelu import use_gelu_with_own_gradient
+
     model = TFAutoModel.from_config(config)
+    use_gelu_with_own_gradient(model)
     model(model.dummy_inputs, training=False)  # create the variables
     if weights_from is None:
         return model
