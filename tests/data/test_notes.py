@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfner.data import notes
-from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, generate_notes, noise
+from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, generate_notes, noise, phi
 from tfner.data.notes import distractors as dx
 from tfner.data.notes.builder import Note, V
+from tfner.data.notes.context import Ctx
 
 PACKAGE_DIR = os.path.dirname(notes.__file__)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -304,7 +305,7 @@ DISTRACTORS = {
     "icd": r"\b(" + "|".join(re.escape(c) for c, _ in dx.ICD) + r")\b",
     "pain": r"\b\d{1,2}/10(?![/\d])",
     "lab": r"\b(Hb|CRP|WBC|INR|Na|K) :?\d+(\.\d+)?\b",
-    "disp": r"#\d{2}\b",
+    "disp": r"\bDisp: #\d{2}\b",  # not "Accession #81 65 319 58", where the ID starts after "#"
 }
 
 
@@ -330,6 +331,124 @@ def test_distractors_are_present_and_never_labelled(corpus):
                 assert not covered & set(range(i, i + len(drug)))
     for name in list(DISTRACTORS) + ["drug"]:
         assert found[name] >= 5, name
+
+
+# ---------------------------------------------------------------- addresses, numeric key-values, lone places
+
+
+def note_ctx(locale, seed):
+    fake = notes._faker(locale)
+    fake.seed_instance(seed)
+    return Ctx(random.Random(seed), fake, locale, extended=False)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_one_line_address_is_one_loc_span_from_street_to_city(locale):
+    postcodes = 0
+    for seed in range(30):
+        ctx = note_ctx(locale, seed)
+        p = phi.person(ctx)
+        for sep in (", ", "; "):
+            note = Note(LABELS)
+            note.add("Address: ", phi.address(ctx, p, sep), ".\nTel. ", V(p.phone, "PHONE"))
+            text, spans, _ = note.finish()
+            (s, e, label), phone = spans
+            assert label == "LOC" and phone[2] == "PHONE"
+            assert (s, text[e:].split("\n")[0]) == (len("Address: "), "."), text  # street .. city, nothing left out
+            assert text[s:e].startswith(p.street + sep) and p.city in text[s + len(p.street) :], text
+            postcodes += p.postcode in text[s + len(p.street) :]
+        note = Note(LABELS).add(phi.address(ctx, p, "\n"))  # street and city on lines of their own: two spans
+        text, spans, _ = note.finish()
+        assert [text[s:e] for s, e, _ in spans][0] == p.street and len(spans) == 2
+    assert postcodes >= 30
+
+
+FLAT = re.compile(
+    r"(?i)\b(flat|apt|apartment|unit|whg|app|appt|leil|lgh|tr|tv|th|mf|hs|int|lok|m|apto|as)\b\.? ?\w|H0\d{3}|º"
+)
+
+
+def test_addresses_in_families_are_single_spans_and_have_flats(corpus):
+    one_line = flats = 0
+    for r in corpus:
+        text, tags = r["text"], r["ner_tags"]
+        for (s1, e1, l1), (s2, e2, l2) in zip(tags, tags[1:]):
+            if l1 == l2 == "LOC" and re.fullmatch(r"[,;]? ?", text[e1:s2]):  # "Storgata 5" ", " "0155 Oslo"
+                assert not re.search(r"\d", text[s1:e1] + text[s2:e2]), text[s1:e2]
+        for s, e, label in tags:
+            span = text[s:e]
+            if label == "LOC" and re.search(r"\d", span) and re.search(r"[,;] ", span) and "^" not in span:
+                one_line += 1
+                flats += bool(FLAT.search(span))
+    assert one_line >= 40 and flats >= 8, (one_line, flats)
+
+
+KEYS = (
+    r"room|rm|room no|bed|bed no|ward|bay|cubicle|floor|level|weight|wt|body weight|height|ht|bmi|pulse|pulse rate"
+    r"|heart rate|hr|bp|b/p|blood pressure|nibp|rr|resp|temp|temperature|t°|spo2|sao2|sats|o2 sat|gcs|pain score|pain"
+    r"|vas|nrs|mmse|moca|news2?|mews|ews|dose|dosage|qty|quantity|tablets|packs|plt|platelets|wbc|urine output"
+    r"|fluid balance|intake|output|uo|page|ta|bt|fc|pa|puls|pols|peso|vekt|vikt|vægt|gewicht|paino|zimmer|seite"
+    r"|weightkg|heightcm|heartrate|roomnumber|bedno|painscore|newsscore|floorno"
+)
+NUM_KV = re.compile(
+    rf"(?i)(?<![\w/])({KEYS})(?: \(\w+\))?( ?\.{{2,}}| {{2,}})?(: |:| : | - |=| = |\t|\. |\.: | |\": \"|\|\|)"
+    r"(\d+(?:[./]\d+)?)\b"
+)
+
+
+def test_numeric_key_value_distractors_in_every_family_and_never_labelled():
+    """ "Room : 292", "WEIGHT - 67", "Bp 174/77", "MMSE 24/30": numbers shaped like ages and IDs after keys that
+    are not PHI keys, in (nearly) every note of every family, never inside a span."""
+    values, seps, cases = Counter(), Counter(), Counter()
+    for family in FAMILIES:
+        recs = records(60, seed=13, families=[family])
+        hits = 0
+        for r in recs:
+            text = r["text"]
+            covered = {i for s, e, _ in r["ner_tags"] for i in range(s, e)}
+            found = False
+            for m in NUM_KV.finditer(text):
+                if covered & set(range(m.start(1), m.end(1))):  # a key-like word inside a name ("Ward" as a surname)
+                    continue
+                assert not covered & set(range(m.start(4), m.end(4))), (m.group(), text)
+                found = True
+                values[len(m.group(4).split("/")[0].split(".")[0])] += 1
+                seps[m.group(3)] += 1
+                key = m.group(1)
+                cases["upper" if key.isupper() and len(key) > 3 else "lower" if key.islower() else "other"] += 1
+            hits += found
+        assert hits >= 0.5 * len(recs), (family, hits)
+    assert values[2] >= 200 and values[3] + values[4] + values[5] + values[6] >= 100, values  # age- and ID-shaped
+    for sep in (": ", " : ", " - ", "=", "\t", ". "):
+        assert seps[sep] >= 10, (sep, seps)
+    assert min(cases.values()) >= 20 and len(cases) == 3, cases
+
+
+def test_vitals_keys_in_the_notes_language():
+    texts = [r["text"] for r in generate_notes(400, seed=14, locales=["es_ES", "no_NO", "sv_SE", "de_DE"])]
+    for key in ("TA", "BT", "RR"):  # blood pressure in es, no/sv, de ("TA 118/72", "BT: 130/80")
+        assert sum(bool(re.search(rf"(?i)\b{key}\W{{0,3}}\d{{2,3}}/\d{{2,3}}\b", t)) for t in texts) >= 5, key
+    assert sum(bool(re.search(r"(?i)\b(Puls|FC)\W{0,3}\d{2,3}\b", t)) for t in texts) >= 5
+
+
+PLACE_KEY = re.compile(  # the whole line before the value: "Born in: ", "• Wohnort - ", "Bosted\t", "FROM : "
+    r"(?i)[-*•· ]*(born in|place of birth|birthplace|town of birth|residence|from|lives in|domicilio|domicile|bosted|"
+    r"wohnort|geburtsort|fødested|födelseort|ort|city|town|kotikunta|woonplaats|ciudad|città|miejscowość|residenza)"
+    r"[ .]*[:\t-]? *"
+)
+
+
+def test_lone_city_after_a_key_is_loc_in_several_families():
+    families = Counter()
+    for r in records(700, seed=15):
+        text = r["text"]
+        for s, e, label in r["ner_tags"]:
+            line_start = text.rfind("\n", 0, s) + 1
+            line_end = text.find("\n", e) if "\n" in text[e:] else len(text)
+            if PLACE_KEY.fullmatch(text[line_start:s]) and not text[e:line_end].strip():
+                assert label == "LOC", (text[line_start:line_end], label)
+                families[r["family"]] += 1
+    assert len([f for f, n in families.items() if n >= 3]) >= 5, families
 
 
 # -------------------------------------------------------------------------------- determinism, filters, sets

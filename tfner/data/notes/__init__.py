@@ -53,8 +53,13 @@ Surface forms per label:
   fødselsnummer, personnummer, CPR, BSN, NIR, codice fiscale, PESEL, CPF, henkilötunnus, DNI/NIE,
   Aadhaar, German RVNR/KVNR), record/case/sample numbers: plain, zero-padded, grouped, letter
   prefixes ("PT-4512345"), year-based ("2021-04512"), after keys like "MRN", "#", "Accession #".
-- LOC: cities, street addresses, postcode + city in the locale's order ("0150 Oslo", "Leeds LS1 4AP",
-  "Austin, TX 73301"), the country now and then.
+- LOC: cities, street addresses (with flat or apartment numbers where the locale writes them: "Flat 3,
+  12 High Street", "Storgatan 12 lgh 1102", "Apt 4B", "Havnegade 87, 2. tv"), postcode + city in the
+  locale's order ("0150 Oslo", "Leeds LS1 4AP", "Austin, TX 73301"), the country now and then. An
+  address on one line is ONE span, separator inside ("Storgata 5, 0155 Oslo", "12 Main St, Springfield,
+  IL 62704"); street and city on lines of their own, in separate fields, HL7 components or table cells
+  are separate spans. Lone cities after keys ("Born in: X", "Wohnort: X", "Bosted - X", "Domicilio: X",
+  "From: X") in forms, reports, summaries, letters and mixed text.
 
 Label sets: `label_set="default"` labels `LABELS`. In the default set no staff names, hospital names
 or e-mail addresses are written at all (the places where they would be hold roles and departments:
@@ -65,7 +70,12 @@ or e-mail addresses are written at all (the places where they would be hold role
 Not PHI, never labelled: doses ("5 mg", "0.5 mL", "Disp: #30"), lab values ("Hb 13.2 g/dL",
 "CRP 45"), vitals ("BP 120/80", "HR 72", "SpO2 97 %", "Temp 37.8"), times ("10:30", "14.15"),
 rooms and beds ("Room 12B", "bed 4"), ICD-10 codes ("I21.4", "E11.9"), drug names, scores
-("Pain 3/10"), departments and repeated section headings ("Vitals:", "Plan:").
+("Pain 3/10"), departments and repeated section headings ("Vitals:", "Plan:"). In every family
+(`measures`): numeric key-value items whose numbers look like ages and IDs ("Room : 292", "WEIGHT - 67",
+"bp=174/77", "MMSE 24/30", "Plt 245000", "Page 2 of 3"), keys in English or the note's language
+("TA 118/72", "BT 130/80", "RR 130/80", "Seite 1 von 2"), in Title, UPPER or lower case, after ":",
+" : ", " - ", "=", a tab or "."; in headers and footers of reports and tables, form fields, bullets,
+message bodies, export keys ("weightKg=67") and vitals lines in prose ("Obs: Bp 174/77, pulse 51, wt 67 kg").
 
 Noise: ALL-CAPS forms, extra spaces and blank lines, hard line wraps and breaks inside sentences, and
 typos in non-PHI words (never inside a span).

@@ -11,6 +11,7 @@ from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
 from tfner.data.notes import lang, phi
+from tfner.data.notes import measures as ms
 from tfner.data.notes.builder import Note
 
 ROLES = (
@@ -75,6 +76,25 @@ class KV:
 
     def line(self, note: Note, field: str, *value, key: str | None = None) -> None:
         note.line(self.key(field, key), *value)
+
+
+def place(ctx: phi.Ctx, p: phi.Person, kv: KV | None = None) -> list:
+    """A lone city after a key ('Born in: X', 'Wohnort: X', 'Bosted - X', 'Domicilio: X', 'From: X'): LOC."""
+    r = ctx.rng
+    field = r.choice(("city", "city", "birthplace"))
+    if kv is not None and r.random() < 0.5:
+        head = kv.key(field, pad=False)
+    else:
+        head = lang.key(r, field, ctx.lang) + r.choice((": ", ": ", " - ", " : ", ":\t", " "))
+    return [head, phi.city_v(ctx, p if field == "city" else None)]
+
+
+def numbers(note: Note, ctx: phi.Ctx, chance: float = 0.5) -> None:
+    """Now and then a vitals line ('Obs: Bp 174/77, pulse 51, wt 67 kg') or ward and vitals key-value items
+    ('Room : 292   Bed : 4'), unlabelled numbers shaped like ages and IDs."""
+    r = ctx.rng
+    if r.random() < chance:
+        note.line(ms.obs(ctx) if r.random() < 0.6 else ms.items(ctx, ms.WARD + ms.VITALS))
 
 
 def staff(ctx: phi.Ctx, role: str | None = None) -> list:

@@ -6,7 +6,8 @@ from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
 from tfner.data.notes import lang, phi
-from tfner.data.notes.blocks import KV, TEAMS, staff
+from tfner.data.notes import measures as ms
+from tfner.data.notes.blocks import KV, TEAMS, place, staff
 from tfner.data.notes.builder import Note, V
 
 _OTHER_FIELDS = (
@@ -52,6 +53,7 @@ def kv_form(note: Note, ctx: phi.Ctx) -> None:
         "sex": lambda: [phi.sex(ctx, p)],
         "address": lambda: phi.address(ctx, p, r.choice((", ", ", ", "; "))),
         "city": lambda: [phi.city_v(ctx, p)],
+        "birthplace": lambda: [phi.city_v(ctx)],
         "phone": lambda: [fmt.phone_v(ctx, p)],
         "natid": lambda: [phi.natid(ctx, p)],
         "mrn": lambda: [phi.mrn(ctx)],
@@ -65,11 +67,13 @@ def kv_form(note: Note, ctx: phi.Ctx) -> None:
     for f in r.sample(sorted(pool), r.randint(4, min(9, len(pool)))):
         fields.append((f, pool[f]()))
     others = [(k, [fn(r)]) for k, fn in r.sample(_OTHER_FIELDS, r.randint(1, 5))]
+    others += [(ms.key(ctx, f), [ms.value(ctx, f)]) for f in r.sample(ms.FIELDS, r.randint(0, 3))]
+    others = list(dict(others).items())  # one field per key
     rest = fields[1:] + others
     r.shuffle(rest)
     fields = fields[:1] + rest if r.random() < 0.7 else r.sample(fields + others, len(fields) + len(others))
     joiner = r.choice((" | ", "; ", "   ", "  ", ", "))
-    known = {k for k, _ in _OTHER_FIELDS}
+    known = {k for k, _ in others}
     per_line = 1 if layout < 0.6 else (2 if layout < 0.85 else len(fields))
     for i, (field, value) in enumerate(fields):
         key = kv.key(field, field if field in known else None, pad=per_line == 1)
@@ -100,8 +104,11 @@ def table(note: Note, ctx: phi.Ctx) -> None:
         *([" ", fmt.date_v(ctx, ctx.today)] if r.random() < 0.6 else []),
     )
     cols = ["Name"] + r.sample(
-        ("Age", "DOB", "MRN", "Room", "Bed", "Diagnosis", "Phone", "City", "Admitted", "Time", "NEWS"), r.randint(2, 5)
+        ("Age", "DOB", "MRN", "Room", "Bed", "Diagnosis", "Phone", "City", "Admitted", "Time", "NEWS")
+        + ("Wt", "HR", "BP", "Temp", "SpO2", "GCS", "MMSE", "Pain"),
+        r.randint(2, 6),
     )
+    vitals = {"Wt": "weight", "HR": "pulse", "BP": "bp", "Temp": "temp", "SpO2": "spo2", "GCS": "gcs", "MMSE": "mmse"}
     if r.random() < 0.3:
         r.shuffle(cols)
     name_form = r.choice(phi.NAME_FORMS)
@@ -121,6 +128,8 @@ def table(note: Note, ctx: phi.Ctx) -> None:
             "Admitted": [fmt.date_v(ctx, ctx.days_ago(0, 20))],
             "Time": [dx.time(r)],
             "NEWS": [str(r.randint(0, 9))],
+            "Pain": [ms.value(ctx, "pain")],
+            **{c: [ms.value(ctx, f, bare=True)] for c, f in vitals.items()},
         }
         rows.append([cell[c] for c in cols])
     header = [[c.upper() if r.random() < 0.3 else c] for c in cols]
@@ -140,6 +149,8 @@ def table(note: Note, ctx: phi.Ctx) -> None:
             note.line("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     if r.random() < 0.4:
         note.line(r.choice(("Updated ", "Printed ")), dx.time(r), r.choice(("", " by night shift", " - ward clerk")))
+    if r.random() < 0.75:
+        note.line(ms.footer(ctx))
     note.wrap = False
     note.aligned = style != "tabs"
 
@@ -155,7 +166,7 @@ def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
         )
         note.line("S: ", dx.cap(dx.complaint(r)), ", ", dx.vitals(r))
         note.line("B: Admitted ", fmt.date_v(ctx, ctx.days_ago(0, 10)), " with ", dx.icd(r), ". ", dx.course(r, p.male))
-        note.line("A: ", dx.assessment(r))
+        note.line("A: ", dx.assessment(r), " ", ms.items(ctx, ms.VITALS, r.randint(1, 3), ", "))
         note.line("R: ", dx.plan(r), " ", dx.plan(r))
         return
     note.line(r.choice(("Summary", "SUMMARY:", "Problem list", "Key points", "Clinical summary", "Handover")))
@@ -176,6 +187,9 @@ def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
         [r.choice(("Plan: ", "To do: ")), dx.plan(r)],
         [r.choice(("Contact: ", "NOK: ", "Next of kin ")), fmt.phone_v(ctx)],
         [r.choice(("Lives in ", "Home: ")), phi.city_v(ctx, p) if r.random() < 0.5 else phi.address(ctx, p)],
+        place(ctx, p),
+        [ms.items(ctx, ms.WARD + ms.VITALS)],
+        [ms.obs(ctx)],
         [
             r.choice(("Dispo: ", "Discharge: ")),
             r.choice(("home ", "to rehab ", "care home ")),
@@ -216,7 +230,8 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
             ("ward", dx.room(r)),
             ("bloodPressure", dx.bp(r)),
         ]
-        head, rest = items[:2], r.sample(items[2:], r.randint(3, len(items) - 2))
+        head, rest = items[:2], r.sample(items[2:], r.randint(3, len(items) - 2)) + ms.camel(ctx, r.randint(1, 2))
+        r.shuffle(rest)
         for i, (k, v) in enumerate(head + rest):
             note.add(join if i else "", k, sep, v)
     elif x < 0.55:
@@ -234,14 +249,15 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
             ("diagnosis", dx.icd(r)),
             ("dose", dx.med(r)),
         ]
-        items = items[:1] + r.sample(items[1:], r.randint(3, len(items) - 1))
+        items = items[:1] + r.sample(items[1:], r.randint(3, len(items) - 1)) + ms.camel(ctx, r.randint(0, 2))
         note.add("{", nl)
         for i, (k, v) in enumerate(items):
             note.add(ind, q, k, q, ": ", q, v, q, "," if i < len(items) - 1 else "", nl)
         note.add("}")
     elif x < 0.75:
         sep = r.choice((";", ",", "\t", "|"))
-        cols = ["name", "dob", "phone", "city", "mrn", "ward"]
+        extra = r.choice(("room", "bed", "weight", "bmi"))
+        cols = ["name", "dob", "phone", "city", "mrn", "ward", extra]
         note.line(sep.join(c.upper() if r.random() < 0.3 else c for c in cols))
         for _ in range(r.randint(1, 4)):
             q = phi.person(ctx)
@@ -257,6 +273,8 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
                 phi.mrn(ctx),
                 sep,
                 str(r.randint(1, 12)),
+                sep,
+                ms.value(ctx, extra, bare=True),
             )
     else:
         d = ctx.today
@@ -299,5 +317,8 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
         for i in range(r.randint(1, 3)):
             name, value, unit_, ref = dx.lab_row(r)
             note.line(f"OBX|{i + 1}|NM|{name}||{value}|{unit_}|{ref}|N|||F")
+        if r.random() < 0.8:
+            field = r.choice(("weight", "height", "pulse", "temp", "spo2", "news"))
+            note.line(f"OBX|{i + 2}|NM|{ms.key(ctx, field)}||{ms.value(ctx, field, bare=True)}||||||F")
     note.add("\n")
     note.wrap = False

@@ -147,11 +147,18 @@ _KEYS = {
         "fi": ("Osoite", "Kotiosoite"),
     },
     "city": {
-        "en": ("City", "Town", "Residence", "City of residence"), "de": ("Ort", "Wohnort", "Stadt"),
-        "fr": ("Ville", "Commune"), "no": ("Poststed", "Bosted", "Kommune"), "sv": ("Ort", "Postort"),
-        "da": ("By", "Bopælskommune"), "nl": ("Woonplaats", "Plaats"), "es": ("Ciudad", "Localidad", "Municipio"),
-        "it": ("Città", "Comune"), "pl": ("Miejscowość", "Miasto"), "pt": ("Cidade", "Município"),
-        "fi": ("Kotikunta", "Postitoimipaikka"),
+        "en": ("City", "Town", "Residence", "City of residence", "From", "Home town", "Lives in", "Place of residence"),
+        "de": ("Ort", "Wohnort", "Stadt"), "fr": ("Ville", "Commune", "Domicile"),
+        "no": ("Poststed", "Bosted", "Kommune"), "sv": ("Ort", "Postort", "Bostadsort"), "da": ("By", "Bopælskommune"),
+        "nl": ("Woonplaats", "Plaats"),
+        "es": ("Ciudad", "Localidad", "Municipio", "Domicilio"), "it": ("Città", "Comune", "Residenza"),
+        "pl": ("Miejscowość", "Miasto"), "pt": ("Cidade", "Município"), "fi": ("Kotikunta", "Postitoimipaikka"),
+    },
+    "birthplace": {  # another city than the patient's own
+        "en": ("Born in", "Place of birth", "Birthplace", "Town of birth"), "de": ("Geburtsort",),
+        "fr": ("Lieu de naissance", "Né(e) à"), "no": ("Fødested",), "sv": ("Födelseort",), "da": ("Fødested",),
+        "nl": ("Geboorteplaats",), "es": ("Lugar de nacimiento",), "it": ("Luogo di nascita", "Nato/a a"),
+        "pl": ("Miejsce urodzenia",), "pt": ("Naturalidade", "Local de nascimento"), "fi": ("Syntymäpaikka",),
     },
     "phone": {
         "en": ("Phone", "Tel.", "Tel", "Telephone", "Mobile", "Contact no.", "Ph", "Cell", "phoneNumber"),

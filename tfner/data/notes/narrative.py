@@ -6,10 +6,13 @@ from __future__ import annotations
 from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
+from tfner.data.notes import measures as ms
 from tfner.data.notes import phi
-from tfner.data.notes.blocks import KV, TEAMS, contact, electronically, intro, signature, staff, unit
+from tfner.data.notes.blocks import KV, TEAMS, contact, electronically, intro, numbers, place, signature, staff, unit
 from tfner.data.notes.builder import Note
 from tfner.data.notes.lang import doc_title
+
+_ADMISSION = "ADMISSION NOTE|Admission note|Admission note - {}|Emergency department note|ED admission|H&P".split("|")
 
 
 def _sections(note: Note, ctx: phi.Ctx, p: phi.Person, kinds) -> None:
@@ -25,7 +28,7 @@ def _sections(note: Note, ctx: phi.Ctx, p: phi.Person, kinds) -> None:
             meds = [dx.med(r, cap=True) for _ in range(r.randint(1, 4))]
             body = "; ".join(meds) + "." if inline else "\n".join(r.choice(("- ", "", "* ")) + m for m in meds)
         elif kind == "vitals":
-            body = dx.vitals(r) + "."
+            body = (dx.vitals(r) if r.random() < 0.5 else ms.obs(ctx, head=False)) + "."
         elif kind == "exam":
             body = dx.several(r, dx.exam, r.randint(1, 3))
         elif kind == "labs":
@@ -43,24 +46,11 @@ def admission_note(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     p = phi.person(ctx)
     dept = dx.dept(r)
-    note.line(
-        doc_title(
-            r,
-            "admission",
-            ctx.lang,
-            (
-                "ADMISSION NOTE",
-                "Admission note",
-                f"Admission note - {dept}",
-                "Emergency department note",
-                "ED admission",
-                "H&P",
-            ),
-        )
-    )
+    note.line(doc_title(r, "admission", ctx.lang, tuple(t.format(dept) for t in _ADMISSION)))
     if r.random() < 0.5:
         note.line(r.choice(("Date: ", "Admitted: ", "")), fmt.date_v(ctx, ctx.today), " ", dx.time(r))
     note.line(intro(ctx, p, ctx.today))
+    numbers(note, ctx, 0.4)
     kinds = ["history", "pmh", "meds", "vitals", "exam", "labs", "assessment", "plan"]
     kinds = [k for k in kinds if r.random() < 0.75] or ["plan"]
     _sections(note, ctx, p, kinds)
@@ -121,6 +111,7 @@ def discharge_letter(note: Note, ctx: phi.Ctx) -> None:
     note.line(
         r.choice(("Course:", "Hospital course:", "Summary:")), " ", dx.several(r, dx.course, r.randint(2, 4), p.male)
     )
+    numbers(note, ctx, 0.4)
     note.line(r.choice(("Discharge medication:", "Medication on discharge:", "Medications:")))
     for _ in range(r.randint(1, 4)):
         note.line(r.choice(("- ", "", "• ")), dx.med(r, cap=True))
@@ -150,6 +141,8 @@ def referral_letter(note: Note, ctx: phi.Ctx) -> None:
     note.add("\n")
     if r.random() < 0.7:
         kv.line(note, "address", phi.address(ctx, p))
+    else:
+        note.line(place(ctx, p, kv))
     if r.random() < 0.7:
         kv.line(note, "phone", fmt.phone_v(ctx, p))
     if ctx.extended and r.random() < 0.3:
@@ -168,6 +161,7 @@ def referral_letter(note: Note, ctx: phi.Ctx) -> None:
         ".",
     )
     note.line(dx.history(r, p.male), " ", dx.exam(r))
+    numbers(note, ctx)
     note.line(r.choice(("Current medication: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3))))
     note.line(r.choice(("Recent labs: ", "Labs: ")), dx.labs(r), " (", fmt.date_v(ctx, ctx.days_ago(1, 20)), ").")
     note.line(r.choice(("Urgency: routine", "Urgency: urgent", "Priority: within 2 weeks", "Semi-urgent.")))
@@ -192,7 +186,9 @@ def progress_note(note: Note, ctx: phi.Ctx) -> None:
             ". ",
             dx.history(r, p.male),
         )
-        note.line("O: ", dx.vitals(r), ". ", dx.exam(r), " ", dx.labs(r, 2), ".")
+        note.line(
+            "O: ", dx.vitals(r) if r.random() < 0.5 else ms.obs(ctx, False), ". ", dx.exam(r), " ", dx.labs(r, 2), "."
+        )
         note.line("A: ", dx.assessment(r))
         note.line("P: ", dx.several(r, dx.plan, r.randint(1, 3)))
         if r.random() < 0.4:
@@ -237,7 +233,7 @@ def progress_note(note: Note, ctx: phi.Ctx) -> None:
                 ),
             )
         else:
-            note.line(dx.nursing(r, p.male))
+            note.line(dx.nursing(r, p.male) if r.random() < 0.75 else ms.obs(ctx))
     if r.random() < 0.5:
         note.line(
             r.choice(("Next day: ", "Continued ")),
@@ -277,6 +273,7 @@ def phone_consult(note: Note, ctx: phi.Ctx) -> None:
         ".",
     )
     note.line(dx.history(r, p.male))
+    numbers(note, ctx, 0.6)
     note.line(
         r.choice(("Advice: ", "Advised ", "Plan: ")),
         dx.plan(r),
@@ -294,7 +291,7 @@ def mixed_text(note: Note, ctx: phi.Ctx) -> None:
     r = ctx.rng
     p = phi.person(ctx)
     kv = KV(ctx)
-    fields = r.sample(("name", "dob", "phone", "natid", "city", "mrn", "age"), r.randint(2, 4))
+    fields = r.sample(("name", "dob", "phone", "natid", "city", "mrn", "age", "birthplace"), r.randint(2, 4))
     values = {
         "name": lambda: phi.name(ctx, p),
         "dob": lambda: fmt.date_v(ctx, p.dob),
@@ -303,9 +300,11 @@ def mixed_text(note: Note, ctx: phi.Ctx) -> None:
         "city": lambda: phi.city_v(ctx, p),
         "mrn": lambda: phi.mrn(ctx),
         "age": lambda: phi.age_any(ctx, p, form=True),
+        "birthplace": lambda: phi.city_v(ctx),
     }
     for field in fields:
         kv.line(note, field, values[field]())
+    numbers(note, ctx, 0.6)
     note.add(r.choice(("\n", "", "\n\n")))
     x = r.random()
     if x < 0.35:

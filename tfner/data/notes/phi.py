@@ -53,6 +53,10 @@ def person(ctx: Ctx, label: str = "PATIENT", age: int | None = None) -> Person:
     dob = ctx.today - timedelta(days=int(365.25 * age) + r.randint(1, 360))
     region = f.state_abbr() if ctx.locale == "en_US" else ""
     street = ", ".join(s.strip() for s in f.street_address().splitlines() if s.strip())
+    if ctx.locale in _FLATS and r.random() < 0.25 and not _HAS_FLAT.search(street):
+        street = r.choice(_FLATS[ctx.locale]).format(
+            s=street, n=r.randint(1, 40), f=r.randint(1, 6), g=r.randint(1, 4), L=r.choice("ABCD")
+        )
     return Person(
         male,
         given,
@@ -251,6 +255,29 @@ def mrn(ctx: Ctx) -> V:
 
 # ----------------------------------------------------------------------------------------- locations
 
+# Flat and apartment numbers, inside the street's span ({s}: street, {n}: flat, {f}: floor, {g}: door, {L}: letter)
+# fmt: off
+_FLATS = {
+    "en_US": ("{s}, Apt {n}{L}", "{s} Apt. {n}", "{s}, Unit {n}", "{s}, Apt {f}{L}"),
+    "en_GB": ("Flat {n}, {s}", "Flat {f}{L}, {s}", "Apartment {n}, {s}"),
+    "en_IN": ("Flat {f}0{g}, {s}", "Flat No. {n}, {s}"),
+    "de_DE": ("{s}, Whg. {n}", "{s}, App. {n}", "{s}, {f}. OG"),
+    "fr_FR": ("{s}, appt {n}", "{s}, Bât. {L}, appt {n}", "{s}, {f}e étage"),
+    "no_NO": ("{s}, H0{f}0{g}", "{s} H0{f}0{g}", "{s}, leil. {n}"),
+    "sv_SE": ("{s} lgh 1{f}0{g}", "{s}, lgh 1{f}0{g}", "{s}, {f} tr"),
+    "da_DK": ("{s}, {f}. tv", "{s}, {f}. th", "{s}, st. tv", "{s} {f} mf"),
+    "nl_NL": ("{s}{L}", "{s}-{f}", "{s} hs", "{s}-{L}"),
+    "es_ES": ("{s}, {f}º {L}", "{s}, {f}º izda", "{s}, {f}.º dcha", "{s}, piso {f}, puerta {g}"),
+    "it_IT": ("{s}, int. {n}", "{s}, scala {L}, int. {n}", "{s}, piano {f}"),
+    "pl_PL": ("{s} m. {n}", "{s}, lok. {n}", "{s}, m. {n}"),
+    "pt_BR": ("{s}, apto {f}0{g}", "{s}, Bloco {L}, apto {f}0{g}", "{s}, casa {g}"),
+    "fi_FI": ("{s} {L} {n}", "{s} as. {n}", "{s} {L}"),
+}
+# fmt: on
+_HAS_FLAT = re.compile(
+    r"(?i)\b(apt|suite|flat|studio|unit|apartment|appartamento|piano|piso|puerta)\b"
+)  # Faker wrote one already
+
 
 def city_v(ctx: Ctx, p: Person | None = None) -> V:
     return V(p.city if p else ctx.fake.city(), "LOC")
@@ -260,21 +287,28 @@ def street_v(p: Person) -> V:
     return V(p.street, "LOC")
 
 
-def postcity_v(ctx: Ctx, p: Person) -> V:
+def postcity(ctx: Ctx, p: Person) -> str:
     """Postcode and city in the locale's order ('0150 Oslo', 'Leeds LS1 4AP', 'Austin, TX 73301')."""
     if ctx.locale == "en_US":
-        text = f"{p.city}, {p.region} {p.postcode}"
-    elif ctx.locale == "en_GB":
-        text = f"{p.city} {p.postcode}"
-    elif ctx.locale in ("en_IN", "pt_BR") and ctx.chance(0.5):
-        text = f"{p.city} - {p.postcode}"
-    else:
-        text = f"{p.postcode} {p.city}"
-    return V(text, "LOC")
+        return f"{p.city}, {p.region} {p.postcode}"
+    if ctx.locale == "en_GB":
+        return f"{p.city} {p.postcode}"
+    if ctx.locale in ("en_IN", "pt_BR") and ctx.chance(0.5):
+        return f"{p.city} - {p.postcode}"
+    return f"{p.postcode} {p.city}"
+
+
+def postcity_v(ctx: Ctx, p: Person) -> V:
+    return V(postcity(ctx, p), "LOC")
 
 
 def address(ctx: Ctx, p: Person, sep: str = ", ") -> list:
-    return [street_v(p), sep, postcity_v(ctx, p)]
+    """Street, `sep` and postcode + city (or the city alone, now and then). On one line it is ONE LOC span,
+    separator inside ('Storgata 5, 0155 Oslo', as a reader marks it); a `sep` with a line break gives two
+    spans, street and city on lines of their own (as do separate fields and HL7 components)."""
+    if "\n" in sep:
+        return [street_v(p), sep, postcity_v(ctx, p)]
+    return [V(p.street + sep + (postcity(ctx, p) if ctx.chance(0.85) else p.city), "LOC")]
 
 
 def country_v(ctx: Ctx) -> V:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
+from tfner.data.notes import measures as ms
 from tfner.data.notes import phi
-from tfner.data.notes.blocks import KV, ROLES, TEAMS, electronically, signature, staff, unit
+from tfner.data.notes.blocks import KV, ROLES, TEAMS, electronically, place, signature, staff, unit
 from tfner.data.notes.builder import Note
 from tfner.data.notes.lang import doc_title, header
 
@@ -24,6 +25,10 @@ def _id_block(note: Note, ctx: phi.Ctx, p: phi.Person, kv: KV, two_per_line: boo
         if r.random() < 0.4:
             note.add(gap if two_per_line else "\n", kv.key("natid", pad=not two_per_line), phi.natid(ctx, p))
         note.add("\n")
+    if r.random() < 0.3:
+        note.line(place(ctx, p, kv))
+    if r.random() < 0.6:  # "Ward: 7   Bed: 22", "WEIGHT : 67"
+        note.line(ms.items(ctx, ms.WARD + ("weight", "height", "bmi"), r.randint(1, 3), gap))
 
 
 def lab_report(note: Note, ctx: phi.Ctx) -> None:
@@ -82,6 +87,8 @@ def lab_report(note: Note, ctx: phi.Ctx) -> None:
         )
     if ctx.extended and r.random() < 0.5:
         note.line("Validated by: ", staff(ctx))
+    if r.random() < 0.5:
+        note.line(ms.footer(ctx))
     note.wrap = False
     note.aligned = r.random() < 0.7
 
@@ -147,12 +154,16 @@ def radiology_report(note: Note, ctx: phi.Ctx) -> None:
             r.choice((", 80 mL contrast i.v.", "", ", no contrast")),
             ".",
         )
+    if r.random() < 0.4:
+        note.line(ms.items(ctx, ("weight", "height", "bmi", "dose", "pulse", "bp")))
     note.line(r.choice(("Findings:", "FINDINGS:", "Description:")))
     for _ in range(r.randint(2, 4)):
         note.line(dx.finding(r))
     note.line(r.choice(("Impression:", "IMPRESSION:", "Conclusion:")), " ", dx.finding(r))
     if r.random() < 0.6:
         electronically(note, ctx)
+    if r.random() < 0.3:
+        note.line(ms.footer(ctx))
 
 
 def message(note: Note, ctx: phi.Ctx) -> None:
@@ -216,6 +227,8 @@ def message(note: Note, ctx: phi.Ctx) -> None:
         note.line("The record number is ", phi.mrn(ctx), ". ", dx.labs(r), ".")
     else:
         note.line(dx.history(r, p.male), " ", dx.plan(r))
+    if r.random() < 0.7:  # "Obs: Bp 174/77, pulse 51", "Rm: 292; Bed: 4"
+        note.line(ms.obs(ctx) if r.random() < 0.5 else ms.items(ctx, k=r.randint(1, 3)))
     if ctx.extended:
         note.line(r.choice(("Thanks,", "Regards,", "Best,", "Mvh")))
         note.line(phi.name(ctx, cl.doctor(ctx), r.choice(("gf", "g", "i.f"))))
@@ -237,8 +250,12 @@ def prescription(note: Note, ctx: phi.Ctx) -> None:
         kv.line(note, "age", phi.age_any(ctx, p, form=True))
     if r.random() < 0.6:
         kv.line(note, "address", phi.address(ctx, p))
+    elif r.random() < 0.6:
+        note.line(place(ctx, p, kv))
     if r.random() < 0.4:
         kv.line(note, "phone", fmt.phone_v(ctx, p))
+    if r.random() < 0.6:  # weight-based dosing, quantities
+        note.line(ms.items(ctx, ("weight", "height", "bmi", "qty", "dose", "ward", "bed")))
     if r.random() < 0.5:
         kv.line(note, "natid", phi.natid(ctx, p))
     note.line(r.choice(("Rp.", "Rx:", "Medication:", "")))
@@ -260,4 +277,6 @@ def prescription(note: Note, ctx: phi.Ctx) -> None:
         note.line(r.choice(("Signature: ________", "Prescriber signature:", "(signed)")))
     if r.random() < 0.2:
         signature(note, ctx, closing=False)
+    if r.random() < 0.3:
+        note.line(ms.page(ctx))
     note.wrap = r.random() < 0.3
