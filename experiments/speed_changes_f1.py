@@ -2,7 +2,7 @@
 
     python experiments/speed_changes_f1.py [--max-train 2000 --max-eval 1000 --epochs 2] [--seeds 42 43]
 
-Four runs of `tfner.train.train` (the `python -m tfner.train` path), one after the other in one process,
+Runs of `tfner.train.train` (the `python -m tfner.train` path), one after the other in one process,
 MiniLM + linear head, the same seed, data, epochs and batches of 32, trained on the first --max-train
 sentences of CoNLL-2003 train.txt and validated after every epoch on the first --max-eval of valid.txt:
 
@@ -12,11 +12,13 @@ sentences of CoNLL-2003 train.txt and validated after every epoch on the first -
 - full fine-tuning (lr 5e-5) with the default `--padding buckets` and with `--padding tokens` at the
   default budget, batch 32 x the mean bucket bound of the training windows (so batches of 32 on
   average, and about as many steps).
+- full fine-tuning with buckets and TensorFlow's own GELU gradient, as tfner trained before
+  `tfner.model.gelu` (same forward pass; the gradient differs only in float32 rounding).
 
 Early stopping is off and label collapse only warns, so every run trains every epoch; the validation
 F1 of each epoch comes from `history.json` (the F1 `tfner train` logs as val_f1), the speed from the
 last epoch (the first one also traces the training step for each batch shape), next to the cores the
-process got during the run, since other processes may share the CPU. Each of --seeds runs all four. Writes
+process got during the run, since other processes may share the CPU. Each of --seeds runs every --runs. Writes
 experiments/results/NAME.{json,md} (--name, default speed_changes_f1); models go to
 experiments/results/NAME/ (ignored by git). Needs ../shared/datasets/conll2003.
 """
@@ -34,31 +36,52 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tf_keras  # noqa: E402
 
 import tfner  # noqa: E402,F401
+from experiments.bench_train import stock_gelu  # noqa: E402
 from experiments.common import RESULTS, conll_config, write_results  # noqa: E402
 from tfner.model import lora  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
-RUNS = {  # name: (TrainConfig overrides, where LoRA's dropout goes)
-    "LoRA, dropout on x·A (default)": (dict(lora=True, learning_rate=5e-4), "rank"),
-    "LoRA, dropout on x (PEFT)": (dict(lora=True, learning_rate=5e-4), "input"),
+
+def dropout_on(where):
+    """A tweak putting every `LoraDense`'s dropout `where` ('rank' or 'input'); it is read when the
+    training step is traced, which comes after the build."""
+
+    def tweak(tagger):
+        layers = lora.lora_layers(tagger.encoder)
+        if not layers:
+            raise ValueError("no LoraDense layer to set the dropout of")
+        for layer in layers.values():
+            layer.lora_dropout_on = where
+
+    tweak.label = f"LoRA dropout on {where}"
+    return tweak
+
+
+def tf_gelu_gradient(tagger):
+    """A tweak putting TensorFlow's GELU (and its derived gradient) back, as before tfner.model.gelu."""
+    stock_gelu(tagger.encoder)
+
+
+tf_gelu_gradient.label = "TensorFlow's GELU gradient"
+
+RUNS = {  # name: (TrainConfig overrides, a tweak applied to the tagger after Tagger.build, or None)
+    "LoRA, dropout on x·A (default)": (dict(lora=True, learning_rate=5e-4), dropout_on("rank")),
+    "LoRA, dropout on x (PEFT)": (dict(lora=True, learning_rate=5e-4), dropout_on("input")),
     "full, buckets": (dict(padding="buckets", learning_rate=5e-5), None),
     "full, token budget": (dict(padding="tokens", learning_rate=5e-5), None),
+    "full, buckets, stock GELU": (dict(padding="buckets", learning_rate=5e-5), tf_gelu_gradient),
 }
 
 
 @contextlib.contextmanager
-def lora_dropout_on(where):
-    """Every `Tagger.build` in the block puts its `LoraDense` dropout `where` ('rank' or 'input')."""
+def tweaked_build(tweak):
+    """Every `Tagger.build` in the block applies `tweak` to the tagger it returns."""
     build = Tagger.build.__func__
 
     def patched(cls, *args, **kwargs):
         tagger = build(cls, *args, **kwargs)
-        layers = lora.lora_layers(tagger.encoder)
-        if not layers:
-            raise ValueError("no LoraDense layer to set the dropout of")
-        for layer in layers.values():  # read when the training step is traced, which comes later
-            layer.lora_dropout_on = where
+        tweak(tagger)
         return tagger
 
     Tagger.build = classmethod(patched)
@@ -68,7 +91,7 @@ def lora_dropout_on(where):
         Tagger.build = classmethod(build)
 
 
-def run(name, overrides, where, seed, args):
+def run(name, overrides, tweak, seed, args):
     folder = name.split(" (")[0].replace(", ", "_").replace(" ", "_").replace("·", "")
     out = os.path.join(RESULTS, args.name, f"{folder}_seed{seed}")
     shutil.rmtree(out, ignore_errors=True)  # this script's own folder: a fresh run each time
@@ -82,7 +105,7 @@ def run(name, overrides, where, seed, args):
         **overrides,
     )
     start, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
-    with lora_dropout_on(where) if where else contextlib.nullcontext():
+    with tweaked_build(tweak) if tweak else contextlib.nullcontext():
         _, metrics = train(config)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     with open(os.path.join(out, "history.json")) as f:
@@ -92,7 +115,7 @@ def run(name, overrides, where, seed, args):
     row = {
         "run": name,
         "seed": seed,
-        "config": {**overrides, "lora_dropout_on": where},
+        "config": {**overrides, "tweak": tweak.label if tweak else None},
         "val_f1_per_epoch": history["val_f1"],
         "val_f1": history["val_f1"][-1],
         "val_precision": history["val_precision"][-1],
@@ -158,6 +181,7 @@ def main():
     pairs = (
         ("lora_rank_minus_input", "LoRA, dropout on x·A (default)", "LoRA, dropout on x (PEFT)"),
         ("full_tokens_minus_buckets", "full, token budget", "full, buckets"),
+        ("own_gelu_gradient_minus_stock", "full, buckets", "full, buckets, stock GELU"),
     )
     lines.append("")
     by = {(r["run"], r["seed"]): r for r in rows}
