@@ -45,7 +45,7 @@ import tf_keras  # noqa: E402
 
 import tfner  # noqa: E402,F401
 from experiments.common import require_conll, write_results  # noqa: E402
-from tfner.data.batching import make_dataset, real_tokens  # noqa: E402
+from tfner.data.batching import COARSE_BUCKET_BOUNDS, make_dataset, real_tokens  # noqa: E402
 from tfner.data.readers import Corpus, build_labels, read_conll  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
@@ -74,6 +74,14 @@ CONFIGS = {  # name: TrainConfig overrides
     "buckets, stock GELU": dict(padding="buckets", stock_gelu=True),
     "tokens, stock GELU": dict(padding="buckets", batching="tokens", stock_gelu=True),
     "LoRA, tokens, stock GELU": dict(padding="buckets", lora=True, batching="tokens", stock_gelu=True),
+    # the bucket ladder before issue 17 (COARSE_BUCKET_BOUNDS), with and without the stock GELU
+    "tokens, coarse buckets": dict(padding="buckets", batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS)),
+    "tokens, coarse buckets, stock GELU": dict(
+        padding="buckets", batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS), stock_gelu=True
+    ),
+    "LoRA, tokens, coarse buckets, stock GELU": dict(
+        padding="buckets", lora=True, batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS), stock_gelu=True
+    ),
 }
 BENCH_ONLY = (
     "batching",

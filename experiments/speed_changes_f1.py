@@ -13,7 +13,8 @@ sentences of CoNLL-2003 train.txt and validated after every epoch on the first -
   default budget, batch 32 x the mean bucket bound of the training windows (so batches of 32 on
   average, and about as many steps).
 - full fine-tuning with buckets and TensorFlow's own GELU gradient, as tfner trained before
-  `tfner.model.gelu` (same forward pass; the gradient differs only in float32 rounding).
+  `tfner.model.gelu` (same forward pass; the gradient differs only in float32 rounding), and with the
+  bucket ladder before issue 17 (`COARSE_BUCKET_BOUNDS`: other windows share a batch).
 
 Early stopping is off and label collapse only warns, so every run trains every epoch; the validation
 F1 of each epoch comes from `history.json` (the F1 `tfner train` logs as val_f1), the speed from the
@@ -38,6 +39,7 @@ import tf_keras  # noqa: E402
 import tfner  # noqa: E402,F401
 from experiments.bench_train import stock_gelu  # noqa: E402
 from experiments.common import RESULTS, conll_config, write_results  # noqa: E402
+from tfner.data.batching import COARSE_BUCKET_BOUNDS  # noqa: E402
 from tfner.model import lora  # noqa: E402
 from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.training.train import train  # noqa: E402
@@ -71,6 +73,10 @@ RUNS = {  # name: (TrainConfig overrides, a tweak applied to the tagger after Ta
     "full, buckets": (dict(padding="buckets", learning_rate=5e-5), None),
     "full, token budget": (dict(padding="tokens", learning_rate=5e-5), None),
     "full, buckets, stock GELU": (dict(padding="buckets", learning_rate=5e-5), tf_gelu_gradient),
+    "full, coarse buckets": (
+        dict(padding="buckets", learning_rate=5e-5, bucket_bounds=list(COARSE_BUCKET_BOUNDS)),
+        None,
+    ),
 }
 
 
@@ -182,6 +188,7 @@ def main():
         ("lora_rank_minus_input", "LoRA, dropout on x·A (default)", "LoRA, dropout on x (PEFT)"),
         ("full_tokens_minus_buckets", "full, token budget", "full, buckets"),
         ("own_gelu_gradient_minus_stock", "full, buckets", "full, buckets, stock GELU"),
+        ("fine_minus_coarse_buckets", "full, buckets", "full, coarse buckets"),
     )
     lines.append("")
     by = {(r["run"], r["seed"]): r for r in rows}

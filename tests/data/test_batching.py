@@ -7,6 +7,7 @@ import pytest
 
 from tfner.data.align import IGNORE
 from tfner.data.batching import (
+    COARSE_BUCKET_BOUNDS,
     bucket_bounds,
     default_max_tokens,
     make_dataset,
@@ -74,8 +75,8 @@ def test_buckets_pad_to_the_bound_and_fill_every_batch():
 
 
 def test_bucket_bounds_end_at_max_length():
-    assert bucket_bounds(128) == [8, 16, 24, 32, 48, 64, 96, 128]
-    assert bucket_bounds(100) == [8, 16, 24, 32, 48, 64, 96, 100]
+    assert bucket_bounds(128) == [8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128]
+    assert bucket_bounds(100) == [8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 100]
     assert bucket_bounds(512, [64, 8]) == [8, 64, 512]
 
 
@@ -92,7 +93,7 @@ def test_padding_figures_count_real_and_padded_tokens():
     assert batch["real_tokens"] == real_tokens(windows) == 150
     assert batch["padded_tokens"] == 2 * 10 + 2 * 100
     buckets = padding_figures(windows, 2, "buckets", max_length=128)
-    assert buckets["padded_tokens"] == 2 * 16 + 2 * 32 + 2 * 128  # the 100-token window rides alone
+    assert buckets["padded_tokens"] == 2 * 12 + 2 * 32 + 2 * 112  # the 100-token window rides alone
     fixed = padding_figures(windows, 2, "max-length", max_length=128)
     assert fixed["padded_tokens"] == 4 * 128
     assert fixed["padding_share"] == pytest.approx(1 - 150 / 512)
@@ -148,12 +149,15 @@ def test_token_budget_is_deterministic_for_a_seed():
 
 def test_default_token_budget_keeps_about_the_steps_of_buckets():
     windows = _windows([5] * 60 + [100] * 4)  # bounds 8 and 128: mean bound (60*8 + 4*128)/64 = 15.5
-    assert default_max_tokens(windows, 4, max_length=128) == 128  # 4 x 15.5 = 62, raised to the 128 bound
-    assert default_max_tokens(windows, 32, max_length=128) == 496
-    data = make_dataset(windows, 32, PAD, padding="tokens", max_length=128)
+    coarse = dict(bounds=COARSE_BUCKET_BOUNDS, max_length=128)
+    assert default_max_tokens(windows, 4, **coarse) == 128  # 4 x 15.5 = 62, raised to the 128 bound
+    assert default_max_tokens(windows, 32, **coarse) == 496
+    data = make_dataset(windows, 32, PAD, padding="tokens", **coarse)
     shapes = [tuple(x["input_ids"].shape) for x, _ in data]
     assert sorted(set(shapes)) == [(3, 128), (62, 8)]
-    assert len(shapes) == steps_per_epoch(windows, 32, "tokens", max_length=128) == 2 + 1  # buckets: 2 + 1
+    assert len(shapes) == steps_per_epoch(windows, 32, "tokens", **coarse) == 2 + 1  # buckets: 2 + 1
+    # the default ladder: bounds 8 and 112, mean (60*8 + 4*112)/64 = 14.5
+    assert default_max_tokens(windows, 32, max_length=128) == 464
 
 
 def test_token_budget_errors():
@@ -161,5 +165,7 @@ def test_token_budget_errors():
         make_dataset(_windows([10, 100]), 4, PAD, padding="tokens", max_tokens=64, max_length=128)
     with pytest.raises(ValueError, match="padding='tokens' only"):
         make_dataset(_windows([10]), 4, PAD, padding="buckets", max_tokens=64, max_length=128)
-    figures = padding_figures(_windows([10, 10, 30, 100]), 2, "tokens", max_length=128, max_tokens=128)
+    figures = padding_figures(
+        _windows([10, 10, 30, 100]), 2, "tokens", bounds=COARSE_BUCKET_BOUNDS, max_length=128, max_tokens=128
+    )
     assert figures["padded_tokens"] == 8 * 16 + 4 * 32 + 1 * 128  # a partial batch is filled with empty rows

@@ -199,3 +199,27 @@ def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     assert metrics["before"]["f1"] < 0.1
     assert metrics["after"]["f1"] > 0.3
     assert metrics["after"]["f1"] > metrics["before"]["f1"] + 0.25
+
+
+def test_many_bucket_shapes_trace_the_training_step_at_most_twice():
+    """Keras traces `fit`'s step for the first shapes, then once for any shape (tf.function's
+    reduce_retracing): a bucket costs no tracing of its own, which is what lets the default ladder
+    be fine (tfner.data.batching.BUCKET_BOUNDS)."""
+    from types import SimpleNamespace
+
+    from helpers import build_tagger, note_labels
+
+    from tfner.data.batching import make_dataset
+
+    labels = note_labels()
+    rng = np.random.default_rng(0)
+    lengths = [3, 9, 13, 17, 21, 25, 29, 32, 6, 11, 15, 19, 23, 27, 31, 10]
+    windows = SimpleNamespace(
+        input_ids=[rng.integers(1000, 2000, n).astype(np.int32) for n in lengths],
+        labels=[rng.integers(0, len(labels), n).astype(np.int32) for n in lengths],
+    )
+    data = make_dataset(windows, 2, 0, shuffle=True, padding="buckets", max_length=32)
+    assert len({tuple(x["input_ids"].shape) for x, _ in data}) == 7  # bounds 8, 12, ..., 32
+    tagger = build_tagger(labels, total_steps=int(data.cardinality()))
+    tagger.model.fit(data, epochs=1, verbose=0)
+    assert tagger.model.train_function.experimental_get_tracing_count() <= 2

@@ -2,10 +2,11 @@
 
 Four ways to batch and pad (`TrainConfig.padding`):
 
-- `buckets` (the default): windows are grouped by length into buckets with fixed bounds (8, 16, 24,
-  32, 48, 64, 96, 128, ... up to `max_length`) and each batch is padded to its bucket's bound. Padding stays small and
-  there are only as many batch shapes as buckets, so XLA (`--jit-compile`) compiles a few programs
-  instead of one per batch length (STACK.md, trap 4). The last, partial batch of a bucket is filled up
+- `buckets` (the default): windows are grouped by length into buckets with fixed bounds (8, 12, 16,
+  ..., 32, 40, 48, 56, 64, 80, 96, 112, 128, ... up to `max_length`, `BUCKET_BOUNDS`) and each batch is
+  padded to its bucket's bound. Padding stays small and there are only as many batch shapes as
+  buckets, so XLA (`--jit-compile`) compiles 15 programs for windows of 128 instead of one per batch
+  length (STACK.md, trap 4). The last, partial batch of a bucket is filled up
   with empty rows (no tokens, no labels), so every batch has `batch_size` rows.
 - `tokens`: a token budget (fairseq's `max_tokens`): the same buckets, but a batch of bucket bound
   `b` holds `max_tokens // b` windows, so every batch is about `max_tokens` padded tokens (rows x
@@ -27,8 +28,13 @@ import tensorflow as tf
 
 from tfner.data.align import IGNORE
 
-# The default length buckets of `--padding buckets`, each about 1.5x the one before.
-BUCKET_BOUNDS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+# The default length buckets of `--padding buckets`: steps of 4 tokens up to 32, then about 1.2x apart.
+# On CoNLL-2003 (MiniLM's tokenizer, windows of 128) they pad 10 % of the tokens under a token budget,
+# the earlier ladder (8, 16, 24, 32, 48, 64, 96, 128, ...) 18 %; Keras traces a training step for the
+# first shapes only and then one for any shape (tf.function's reduce_retracing), so more buckets cost
+# no tracing, only a compilation each under XLA (experiments/results/bench_whole_epoch_fine.md).
+BUCKET_BOUNDS = (8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512)
+COARSE_BUCKET_BOUNDS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)  # the default before issue 17
 
 
 def bucket_bounds(max_length, bounds=BUCKET_BOUNDS):

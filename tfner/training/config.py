@@ -106,8 +106,8 @@ class TrainConfig(Config):
     )
     bucket_bounds: list = option(
         list(BUCKET_BOUNDS),
-        "Bucket bounds in tokens, each about 1.5x the one "
-        "before (bounds above max_length are dropped; max_length is always the last).",
+        "Bucket bounds in tokens: steps of 4 up to 32, then about 1.2x apart (bounds above max_length are "
+        "dropped; max_length is always the last).",
     )
     jit_compile: bool = option(
         False, "Compile the training step with XLA (use with --padding buckets: one compilation per bucket)."
