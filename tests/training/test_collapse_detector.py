@@ -228,7 +228,7 @@ def test_healthy_minilm_run_raises_no_alarm(tmp_path):
     tf_keras.utils.set_random_seed(0)
     train, valid = clinical_notes(150, 30, seed=11)
     config = TrainConfig.from_dict(
-        dict(encoder="minilm", head="linear", learning_rate=1e-4, batch_size=8, epochs=2, verbose=0)
+        dict(encoder="minilm", head="linear", learning_rate=2e-4, batch_size=8, epochs=2, verbose=0)
     )
     tagger = Tagger.build(config.model, build_labels(train))
     valid_w = tagger.encode(valid)
