@@ -25,7 +25,11 @@ after the TensorFlow configurations, and the ratios use that figure.
 `tokens` batches by a token budget (`make_dataset(padding="tokens")`, `--max-tokens`, default
 `batch_size` x the mean bucket bound, so about as many steps as `buckets`); "LoRA, buckets, before"
 runs `LoraDense` as it was before the LoRA speed change (`legacy_lora`: the base Dense called as is,
-dropout on the adapter's whole input), the other LoRA rows as it is now.
+dropout on the adapter's whole input), the other LoRA rows as it is now. Bucketed batches are padded
+to their longest window, as `tfner train` does; the "bound widths" and "coarse buckets" rows pad them
+to the bucket's bound and fill partial batches with empty rows (`TrainConfig.fixed_shapes`), as before
+issue 17, and so does every XLA row (one compilation per shape); the "sorted by length" rows batch a
+bucket's windows in length order (`TrainConfig.sort_by_length`).
 
 Writes experiments/results/NAME.{json,md} (--name, default bench_train). Needs ../shared/datasets/conll2003.
 """
@@ -75,13 +79,33 @@ CONFIGS = {  # name: TrainConfig overrides
     "tokens, stock GELU": dict(padding="buckets", batching="tokens", stock_gelu=True),
     "LoRA, tokens, stock GELU": dict(padding="buckets", lora=True, batching="tokens", stock_gelu=True),
     # the bucket ladder before issue 17 (COARSE_BUCKET_BOUNDS), with and without the stock GELU
-    "tokens, coarse buckets": dict(padding="buckets", batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS)),
+    # (batches padded to the bound, as all bucketed batches were before the length-sorted batches)
+    "tokens, coarse buckets": dict(
+        padding="buckets", batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS), fixed_shapes=True
+    ),
     "tokens, coarse buckets, stock GELU": dict(
-        padding="buckets", batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS), stock_gelu=True
+        padding="buckets",
+        batching="tokens",
+        bucket_bounds=list(COARSE_BUCKET_BOUNDS),
+        stock_gelu=True,
+        fixed_shapes=True,
     ),
     "LoRA, tokens, coarse buckets, stock GELU": dict(
-        padding="buckets", lora=True, batching="tokens", bucket_bounds=list(COARSE_BUCKET_BOUNDS), stock_gelu=True
+        padding="buckets",
+        lora=True,
+        batching="tokens",
+        bucket_bounds=list(COARSE_BUCKET_BOUNDS),
+        stock_gelu=True,
+        fixed_shapes=True,
     ),
+    # each batch padded to its bucket's bound (TrainConfig.fixed_shapes), as before the length-sorted batches
+    "buckets, bound widths": dict(padding="buckets", fixed_shapes=True),
+    "tokens, bound widths": dict(padding="buckets", batching="tokens", fixed_shapes=True),
+    "LoRA, tokens, bound widths": dict(padding="buckets", lora=True, batching="tokens", fixed_shapes=True),
+    # a bucket's windows batched in length order (TrainConfig.sort_by_length): almost no padding
+    "buckets, sorted by length": dict(padding="buckets", sort_by_length=True),
+    "tokens, sorted by length": dict(padding="buckets", batching="tokens", sort_by_length=True),
+    "LoRA, tokens, sorted by length": dict(padding="buckets", lora=True, batching="tokens", sort_by_length=True),
 }
 BENCH_ONLY = (
     "batching",
@@ -216,11 +240,13 @@ def run_config(name, overrides, corpus, labels, args, peaks):
             bounds=config.bucket_bounds,
             max_length=config.model.max_length,
             max_tokens=bench.get("max_tokens", args.max_tokens) if bench.get("batching") == "tokens" else None,
+            fixed_shapes=config.fixed_shapes or config.jit_compile,
+            sort_by_length=config.sort_by_length,
         )
         shapes = [tuple(x["input_ids"].shape) for x, _ in data]
         compile_tagger(tagger, config, len(shapes) * (args.rounds + 1))
         warm = batches_by_shape(data)
-        if config.padding == "batch":
+        if config.padding == "batch" or not (config.fixed_shapes or config.jit_compile):
             warm = warm[:4]  # Keras relaxes the traced shape to (None, None) after a few lengths
         start = time.perf_counter()
         for x, y in warm:
@@ -373,7 +399,7 @@ def main():
         vs_buckets = f"{r['sentences_per_second'] / buckets['sentences_per_second']:.2f}x" if buckets else "-"
         lines.append(
             f"| {name} | {r['sentences_per_second']:.1f} | {r['real_tokens_per_second']:.0f} | "
-            f"{r['padding_share']:.0%} | {r['steps']} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
+            f"{r['padding_share']:.1%} | {r['steps']} | {r['batch_shapes']} | {r['warmup_seconds']:.0f} | "
             f"{r['gflops']:.0f} | {r['fraction_of_fp32_peak']:.0%} | {vs_base} | {vs_buckets} | "
             f"{r['sentences_per_second'] / peer:.2f}x | {r['sentences_per_second'] / eager['full']:.2f}x |"
         )

@@ -13,11 +13,12 @@ float32 matrix-product peak (2048x2048, measured in the same run) are printed be
 GFLOP/s the dense and attention products reach (their FLOPs counted from the batch shapes).
 
 Configurations: `full` (every weight trains) and `lora` (LoRA r=16 on the default targets) as tfner
-runs them now; `full, before` (tfner's AdamW and TensorFlow's GELU gradient as before issue 17:
-`bench_train.legacy_optimizer`, `bench_train.stock_gelu`), `full, stock GELU` (only the GELU as
+runs them now; `full, before` (tfner's AdamW, TensorFlow's GELU gradient and batches padded to their
+bucket's bound as before issue 17: `bench_train.legacy_optimizer`, `bench_train.stock_gelu`,
+`fixed_shapes`), `full, stock GELU` (only the GELU as
 before, `tfner.model.gelu` undone) and `lora-legacy` (the adapter path, the optimizer and the GELU
-as they were before issue 17: the base Dense called as is, dropout on the adapter's full input; see
-`bench_train.py`).
+and the batch widths as they were before issue 17: the base Dense called as is, dropout on the
+adapter's full input; see `bench_train.py`).
 Writes experiments/results/profile_step.{json,md}.
 """
 
@@ -49,6 +50,7 @@ from tfner.model.tagger import Tagger  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.optim import compile_tagger  # noqa: E402
 
+BOUND_WIDTHS = ("full, before", "lora-legacy")  # batches padded to their bucket's bound, as before issue 17
 CONFIGS = {
     "full, before": {},
     "full": {},
@@ -153,11 +155,19 @@ def profile(name, overrides, corpus, labels, args):
             stock_gelu(tagger.encoder)
         windows = tagger.encode(corpus)
         data = make_dataset(
-            windows, 32, tagger.tokenizer.pad_token_id, shuffle=True, seed=0, padding="buckets", max_length=128
+            windows,
+            32,
+            tagger.tokenizer.pad_token_id,
+            shuffle=True,
+            seed=0,
+            padding="buckets",
+            max_length=128,
+            fixed_shapes=name in BOUND_WIDTHS,
         )
         batches = list(data)
         compile_tagger(tagger, config, len(batches) * 4)
-        step = tf.function(tagger.model.train_step)  # what fit runs per batch, without the iterator
+        # what fit runs per batch, without the iterator; like fit's, one trace serves every shape
+        step = tf.function(tagger.model.train_step, reduce_retracing=True)
         seen = set()
         for x, y in batches:  # trace every shape outside the profile
             if x["input_ids"].shape not in seen:

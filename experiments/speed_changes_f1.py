@@ -15,6 +15,10 @@ sentences of CoNLL-2003 train.txt and validated after every epoch on the first -
 - full fine-tuning with buckets and TensorFlow's own GELU gradient, as tfner trained before
   `tfner.model.gelu` (same forward pass; the gradient differs only in float32 rounding), and with the
   bucket ladder before issue 17 (`COARSE_BUCKET_BOUNDS`: other windows share a batch).
+- full fine-tuning with buckets or the token budget, each batch padded to its bucket's bound and
+  partial batches filled with empty rows (`--fixed-shapes`, as every bucketed batch was before issue
+  17's last change) against the default (the same batches, each padded to its longest window), and
+  with a bucket's windows batched in length order (`--sort-by-length`: other batches).
 
 Early stopping is off and label collapse only warns, so every run trains every epoch; the validation
 F1 of each epoch comes from `history.json` (the F1 `tfner train` logs as val_f1), the speed from the
@@ -74,9 +78,12 @@ RUNS = {  # name: (TrainConfig overrides, a tweak applied to the tagger after Ta
     "full, token budget": (dict(padding="tokens", learning_rate=5e-5), None),
     "full, buckets, stock GELU": (dict(padding="buckets", learning_rate=5e-5), tf_gelu_gradient),
     "full, coarse buckets": (
-        dict(padding="buckets", learning_rate=5e-5, bucket_bounds=list(COARSE_BUCKET_BOUNDS)),
+        dict(padding="buckets", learning_rate=5e-5, bucket_bounds=list(COARSE_BUCKET_BOUNDS), fixed_shapes=True),
         None,
     ),
+    "full, buckets, bound widths": (dict(padding="buckets", learning_rate=5e-5, fixed_shapes=True), None),
+    "full, token budget, bound widths": (dict(padding="tokens", learning_rate=5e-5, fixed_shapes=True), None),
+    "full, buckets, sorted by length": (dict(padding="buckets", learning_rate=5e-5, sort_by_length=True), None),
 }
 
 

@@ -173,6 +173,17 @@ def test_token_budget_is_per_replica_like_the_batch_size(max_tokens, expected):
     assert train_batching(tiny_config(), replicas=2)["max_tokens"] is None
 
 
+def test_xla_always_gets_fixed_batch_shapes():
+    from tfner.training.train import train_batching
+
+    assert train_batching(tiny_config(), replicas=1)["fixed_shapes"] is False
+    assert train_batching(tiny_config(jit_compile=True), replicas=1)["fixed_shapes"] is True
+    assert train_batching(tiny_config(fixed_shapes=True), replicas=1)["fixed_shapes"] is True
+    assert train_batching(tiny_config(sort_by_length=True), replicas=1)["sort_by_length"] is True
+    with pytest.raises(ValueError, match="sort_by_length"):
+        tiny_config(sort_by_length=True, jit_compile=True)
+
+
 def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     """The pretrained MiniLM learns the clinical notes: F1 rises far above the untrained model's.
 

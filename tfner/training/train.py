@@ -189,6 +189,8 @@ def train_batching(config, replicas):
         bounds=config.bucket_bounds,
         max_length=config.model.max_length,
         max_tokens=config.max_tokens * replicas if tokens else None,
+        fixed_shapes=config.fixed_shapes or config.jit_compile,
+        sort_by_length=config.sort_by_length,
     )
 
 
