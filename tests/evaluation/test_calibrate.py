@@ -15,7 +15,7 @@ class NoisyTagger:
     every type, and lower thresholds recover it."""
 
     def __init__(self, tagger, seed=0):
-        self.labels, self.tokenizer, self._tagger = tagger.labels, tagger.tokenizer, tagger
+        self.labels, self.tokenizer, self.config, self._tagger = tagger.labels, tagger.tokenizer, tagger.config, tagger
         self.rng = np.random.RandomState(seed)
 
     def predict_logits(self, windows, batch_size=64):

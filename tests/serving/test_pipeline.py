@@ -88,6 +88,26 @@ def test_bio_decoding_turns_an_orphan_inside_into_a_valid_entity_and_follows_wor
     assert [e["word"] for e in out] == ["Schwarzenegger"]
 
 
+def test_tagger_tags_on_span_data_decode_words_like_the_pipeline(tagger, monkeypatch):
+    """Evaluation (`Tagger.tags` on span documents) decodes the words as the pipeline does: a word's
+    other sub-tokens follow its first, so an entity never starts or ends inside a word."""
+    from tfner.data.readers import Corpus, Document
+    from tfner.serving.pipeline import NERPipeline
+
+    pieces = tagger.tokenizer.tokenize("Schwarzenegger")
+    # the first piece says O, the later ones NAME: per token that would start a NAME inside the word
+    rigged(tagger, monkeypatch, {"arnold": ("B-NAME", 5.0), **{p: ("B-NAME", 5.0) for p in pieces[1:]}}, "bio")
+    text = "Arnold Schwarzenegger and Arnold"
+    windows = tagger.encode(Corpus([Document(text=text, spans=[])], "<test>"))
+    assert list(windows.word_starts[0]) == [True] + [True] + [False] * (len(pieces) - 1) + [True, True]
+    tags = tagger.tags(windows, tagger.predict_logits(windows))[0]
+    assert tags == ["B-NAME", "O"] + ["O"] * (len(pieces) - 1) + ["O", "B-NAME"]
+    entities = NERPipeline(tagger, "simple")(text)
+    assert [(e["entity_group"], e["start"], e["end"]) for e in entities] == [("NAME", 0, 6), ("NAME", 26, 32)]
+    tagger.set_decoding("argmax")  # argmax still decides each token alone
+    assert tagger.tags(windows, tagger.predict_logits(windows))[0][2] == "B-NAME"
+
+
 def test_none_gives_one_dict_per_token(tagger, monkeypatch):
     from tfner.serving.pipeline import NERPipeline
 

@@ -7,7 +7,8 @@ span data (raw text with character spans). Alignment follows the Hugging Face re
   `label_all_tokens`, the I- form of it (a continuation never starts an entity);
 - span data, via `offset_mapping`: the first token inside a span gets B-LABEL, the following ones
   I-LABEL, every other token O. A span that does not start and end on token boundaries is reported,
-  never shifted or dropped silently.
+  never shifted or dropped silently. Each token is a unit, and the tokens that begin a tokenizer word
+  are kept (`Windows.word_starts`), so that predictions are decoded per word, as the pipeline does.
 
 Documents longer than `max_length` become overlapping windows (`stride` tokens shared by neighbours), so
 every token is trained on and predicted. At inference each unit takes the prediction of the window in
@@ -39,6 +40,9 @@ class Windows:
     offsets: list  # per document: (units, 2) character offsets (span data), else None
     documents: list  # the documents kept, in order
     skipped: dict = field(default_factory=dict)
+    # per document (span data): True at the units (tokens) that begin a tokenizer word; None for
+    # word-level data, whose units are words. Sequences are decoded over words (`Tagger.tags`).
+    word_starts: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.input_ids)
@@ -119,6 +123,8 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
             first = np.ones(len(ids), bool)
             word = unit_index
             n_units = len(ids)
+            words = np.array([-1 if w is None else w for w in enc.word_ids(n)], np.int64)
+            begins_word = (words < 0) | np.concatenate([[True], words[1:] != words[:-1]])[: len(words)]
         else:
             offsets, gold = None, doc.tags
             word = np.array([-1 if w is None else w for w in enc.word_ids(n)], np.int32)
@@ -158,6 +164,7 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
         out.gold.append(list(gold) if gold is not None else None)
         out.offsets.append(offsets)
         out.documents.append(doc)
+        out.word_starts.append(begins_word if spans else None)
     if unscored:
         out.skipped["words with no sub-tokens (predicted O)"] = unscored
     out.doc_index = np.array(doc_index, np.int32)

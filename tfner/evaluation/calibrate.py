@@ -10,9 +10,10 @@ to `DIR/thresholds.json`, which every prediction path then applies: `Tagger.tags
 evaluate`), the pipeline (`tfner predict`, `tfner deid`) and the SavedModel's signatures (`tfner export`).
 
 Token-level recall is the measure (the share of a type's gold words, or tokens for span data, predicted
-as that type): it falls monotonically as a threshold rises, unlike exact-boundary entity recall, and it
-is the PHI recall of the de-identification literature. Entity-level scores before and after are printed
-too. Calibrate on validation data, never on the test data you report.
+as that type, decided as the model decodes: for span data with `bio`, per word): it falls monotonically
+as a threshold rises, unlike exact-boundary entity recall, and it is the PHI recall of the
+de-identification literature. Entity-level scores before and after are printed too. Calibrate on
+validation data, never on the test data you report.
 """
 
 import argparse
@@ -38,9 +39,15 @@ def _probabilities(windows, logits):
     return align.merge(windows, [softmax(l) for l in logits], fill=0.0)
 
 
-def _tags(probabilities, labels, thresholds):
-    decide = Decoder(labels, thresholds)
-    return [[labels[i] for i in decide(p)] if len(p) else [] for p in probabilities]
+def _tags(probabilities, labels, thresholds, decode="argmax", word_starts=None):
+    """Tags under `thresholds`, decided as `Tagger.tags` decides them: with a sequential decoding, span
+    documents (`word_starts`) per word, the other tokens following their word."""
+    decide = Decoder(labels, thresholds, decode)
+    tags = []
+    for p, first in zip(probabilities, word_starts or [None] * len(probabilities)):
+        ids = decide.tokens(p, first) if first is not None and decide.sequential else decide(p)
+        tags.append([labels[i] for i in ids] if len(p) else [])
+    return tags
 
 
 def calibrate(tagger, windows, target_recall=0.99, batch_size=64, rounds=2, logits=None):
@@ -53,6 +60,12 @@ def calibrate(tagger, windows, target_recall=0.99, batch_size=64, rounds=2, logi
     probabilities = _probabilities(windows, logits)
     gold = [g for g in windows.gold if g is not None]
     probabilities = [p for g, p in zip(windows.gold, probabilities) if g is not None]
+    starts = [s for g, s in zip(windows.gold, windows.word_starts) if g is not None] if windows.word_starts else None
+    decode = tagger.config.decode
+
+    def tags(thresholds):
+        return _tags(probabilities, tagger.labels, thresholds, decode, starts)
+
     types = Decoder(tagger.labels).types
     present = set(token_scores(gold, gold)["per_type"])
     thresholds = {t: GRID[0] for t in types}
@@ -63,14 +76,14 @@ def calibrate(tagger, windows, target_recall=0.99, batch_size=64, rounds=2, logi
             best = None
             for value in GRID:  # highest first: the first that reaches the target has the best precision
                 trial = {**thresholds, kind: float(value)}
-                row = token_scores(gold, _tags(probabilities, tagger.labels, trial))["per_type"][kind]
+                row = token_scores(gold, tags(trial))["per_type"][kind]
                 if best is None or row["recall"] > best[1]["recall"] + 1e-12:
                     best = (float(value), row)
                 if row["recall"] >= target_recall:
                     best = (float(value), row)
                     break
             thresholds[kind] = best[0]
-    final = token_scores(gold, _tags(probabilities, tagger.labels, thresholds))["per_type"]
+    final = token_scores(gold, tags(thresholds))["per_type"]
     figures = {
         k: {
             "threshold": thresholds[k],

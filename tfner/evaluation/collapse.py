@@ -245,6 +245,7 @@ def sample_windows(windows, max_windows=512, seed=0):
         offsets=[windows.offsets[d] for d in chosen],
         documents=[windows.documents[d] for d in chosen],
         skipped=dict(windows.skipped),
+        word_starts=[windows.word_starts[d] for d in chosen] if windows.word_starts else [],
     )
 
 

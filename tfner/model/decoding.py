@@ -12,10 +12,10 @@ Argmax labels each token alone and can emit what IOB2 forbids (`I-PER` after `O`
 Decoding `bio` (the default) and every model with a CRF decide whole sequences instead: Viterbi
 (`tfner.model.crf.viterbi`) over the log-probabilities, plus the CRF's learned transitions when the model
 has one, with the forbidden transitions removed, so every output is valid. The sequence is the word
-positions: the labelled positions in `Tagger.tags`, the first sub-token of each word in the pipeline
-and the SavedModel, where the other sub-tokens take the I- form of their word's label. With thresholds
-(no CRF), `bio` applies them per token and then repairs the sequence: an `I-X` that does not follow
-`B-X`/`I-X` becomes `B-X`.
+positions: the labelled word positions of word-level data in `Tagger.tags`, and the first sub-token of
+each word for span data in `Tagger.tags`, the pipeline and the SavedModel, where the other sub-tokens
+take the I- form of their word's label. With thresholds (no CRF), `bio` applies them per token and then
+repairs the sequence: an `I-X` that does not follow `B-X`/`I-X` becomes `B-X`.
 """
 
 import json

@@ -220,15 +220,23 @@ class Tagger:
 
     def tags(self, windows, logits):
         """Predicted tags per document unit (word, or token for span data), decided by `decoder`: per
-        position, or over each whole document (Viterbi on the units' merged window scores)."""
-        if self.decoder.sequential:
-            outside = np.full(len(self.labels), crf_ops.FORBIDDEN, np.float32)
-            outside[self.labels.index("O")] = 0.0  # units no window scores (words with no sub-token): O
-            merged = align.merge(windows, [softmax(l) for l in logits], fill=softmax(outside))
-            ids = self.decoder.sequences(merged)
-        else:
+        position, or over each whole document (Viterbi on the units' merged window scores). For span
+        data a sequential decoder decides the sequence of words (their first tokens) and the other
+        tokens of a word follow it, as `NERPipeline` and the SavedModel do, so no entity starts or ends
+        inside a word."""
+        if not self.decoder.sequential:
             ids = align.merge(windows, [self.decoder(softmax(l)) for l in logits], fill=self.labels.index("O"))
-        return [[self.labels[i] for i in doc] for doc in ids]
+            return [[self.labels[i] for i in doc] for doc in ids]
+        outside = np.full(len(self.labels), crf_ops.FORBIDDEN, np.float32)
+        outside[self.labels.index("O")] = 0.0  # units no window scores (words with no sub-token): O
+        merged = align.merge(windows, [softmax(l) for l in logits], fill=softmax(outside))
+        starts = windows.word_starts or [None] * len(merged)
+        plain = [d for d, s in enumerate(starts) if s is None]
+        ids = dict(zip(plain, self.decoder.sequences([merged[d] for d in plain])))
+        for d, first in enumerate(starts):
+            if first is not None:
+                ids[d] = self.decoder.tokens(merged[d], first) if len(first) else np.zeros(0, np.int64)
+        return [[self.labels[i] for i in ids[d]] for d in range(len(merged))]
 
     def predict(self, corpus, batch_size=64):
         windows = self.encode(corpus)
