@@ -178,7 +178,9 @@ def _length_sorted_batches(ids, labels, lengths, bounds, rows, shuffle, seed, pa
     order), is cut into the batches, which are then shuffled. The same seed gives the same epochs.
     """
     counts = np.bincount(bucket_of(lengths, bounds), minlength=len(bounds))
-    sizes = [n for count, r in zip(counts, rows) for n in [r] * (count // r) + [count % r] * bool(count % r)]
+    sizes = []  # batch sizes in length order: each bucket's full batches, then its partial one
+    for count, r in zip(counts, rows):
+        sizes += [r] * (count // r) + ([count % r] if count % r else [])
     length_of = tf.constant(lengths, tf.int64)
 
     def order(n, seed):

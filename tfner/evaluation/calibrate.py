@@ -40,14 +40,10 @@ def _probabilities(windows, logits):
 
 
 def _tags(probabilities, labels, thresholds, decode="argmax", word_starts=None):
-    """Tags under `thresholds`, decided as `Tagger.tags` decides them: with a sequential decoding, span
-    documents (`word_starts`) per word, the other tokens following their word."""
-    decide = Decoder(labels, thresholds, decode)
-    tags = []
-    for p, first in zip(probabilities, word_starts or [None] * len(probabilities)):
-        ids = decide.tokens(p, first) if first is not None and decide.sequential else decide(p)
-        tags.append([labels[i] for i in ids] if len(p) else [])
-    return tags
+    """Tags under `thresholds`, decided as `Tagger.tags` decides them (`Decoder.documents`)."""
+    return [
+        [labels[i] for i in ids] for ids in Decoder(labels, thresholds, decode).documents(probabilities, word_starts)
+    ]
 
 
 def calibrate(tagger, windows, target_recall=0.99, batch_size=64, rounds=2, logits=None):

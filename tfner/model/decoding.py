@@ -164,6 +164,16 @@ class Decoder:
             return [repair_iob2(self(p), self.labels) for p in probabilities]
         return crf_ops.decode_sequences([log_probabilities(p) for p in probabilities], *self.scores())
 
+    def documents(self, probabilities, word_starts=None):
+        """Label ids of whole documents (`sequences`); given each document's word starts (span data,
+        `Windows.word_starts`), a sequential decoder decides the words and the other tokens follow them
+        (`tokens`), as the pipeline and the SavedModel do."""
+        if not self.sequential or not word_starts or word_starts[0] is None:
+            return self.sequences(probabilities)
+        return [
+            self.tokens(p, first) if len(p) else np.zeros(0, np.int64) for p, first in zip(probabilities, word_starts)
+        ]
+
     def tokens(self, probabilities, first):
         """Per-token labels of one text whose words start at `first` (bool per token): sequential
         decoders decide the word sequence and give each other sub-token the I- form of its word's label

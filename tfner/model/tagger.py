@@ -230,13 +230,7 @@ class Tagger:
         outside = np.full(len(self.labels), crf_ops.FORBIDDEN, np.float32)
         outside[self.labels.index("O")] = 0.0  # units no window scores (words with no sub-token): O
         merged = align.merge(windows, [softmax(l) for l in logits], fill=softmax(outside))
-        starts = windows.word_starts or [None] * len(merged)
-        plain = [d for d, s in enumerate(starts) if s is None]
-        ids = dict(zip(plain, self.decoder.sequences([merged[d] for d in plain])))
-        for d, first in enumerate(starts):
-            if first is not None:
-                ids[d] = self.decoder.tokens(merged[d], first) if len(first) else np.zeros(0, np.int64)
-        return [[self.labels[i] for i in ids[d]] for d in range(len(merged))]
+        return [[self.labels[i] for i in doc] for doc in self.decoder.documents(merged, windows.word_starts)]
 
     def predict(self, corpus, batch_size=64):
         windows = self.encode(corpus)
