@@ -35,6 +35,7 @@ from tfner.data.notes import FAMILIES, LOCALES, generate_notes  # noqa: E402
 from tfner.data.readers import Corpus, Document  # noqa: E402
 from tfner.data.synthetic import write_jsonl  # noqa: E402
 from tfner.evaluation.calibrate import calibrate  # noqa: E402
+from tfner.evaluation.errors import error_kinds  # noqa: E402
 from tfner.evaluation.metrics import evaluate_tagger  # noqa: E402
 from tfner.evaluation.phi import phi_report  # noqa: E402
 from tfner.training.config import TrainConfig  # noqa: E402
@@ -73,6 +74,8 @@ def scores(tagger, corpus):
     result = evaluate_tagger(tagger, windows)
     phi = phi_report(windows, result["pred"])
     overall = phi["entity"]["overall"]
+    gold = [g for g in windows.gold if g is not None]
+    kinds = error_kinds(gold, [p for g, p in zip(windows.gold, result["pred"]) if g is not None])
     return {
         "f1": result["f1"],
         "precision": result["precision"],
@@ -84,6 +87,7 @@ def scores(tagger, corpus):
         "relaxed_f1": overall["ent_type"]["f1"],
         "leaked_entities": phi["leaked_entities"],
         "gold_entities": phi["gold_entities"],
+        "error_kinds": {"overall": kinds["overall"], "wrong_type_pairs": kinds["wrong_type_pairs"]},
     }
 
 
@@ -282,6 +286,28 @@ def table(rows, args):
                     f"{s['strict_f1']:.4f} | {s['relaxed_f1']:.4f} | {s['leaked_entities']} / "
                     f"{s['gold_entities']} |"
                 )
+    lines += [
+        "",
+        "## Error kinds on the unseen notes (the model's decoding)",
+        "",
+        "Every gold entity is correct, of the wrong type (same span), of the wrong boundaries (same type), both "
+        "wrong, or missed; every predicted entity likewise, or spurious (`tfner.evaluation.errors`).",
+        "",
+        "| split | gold | correct | wrong type | wrong boundary | both | missed | predicted | wrong boundary "
+        "| both | spurious | most frequent type confusions (gold -> predicted) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        kinds = r["after"]["unseen"].get("error_kinds")
+        if kinds is None:
+            continue
+        g, p = kinds["overall"]["gold"], kinds["overall"]["predicted"]
+        pairs = ", ".join(f"{k} {n}" for k, n in list(kinds["wrong_type_pairs"].items())[:4])
+        lines.append(
+            f"| {r['split']} | {g['entities']} | {g['correct']} | {g['wrong_type']} | {g['wrong_boundary']} | "
+            f"{g['both_wrong']} | {g['missed']} | {p['entities']} | {p['wrong_boundary']} | {p['both_wrong']} | "
+            f"{p['spurious']} | {pairs} |"
+        )
     lines += [
         "",
         "## Leak rate of `tfner deid` on the unseen notes",
