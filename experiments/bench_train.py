@@ -29,7 +29,8 @@ dropout on the adapter's whole input), the other LoRA rows as it is now. Buckete
 to their longest window, as `tfner train` does; the "bound widths" and "coarse buckets" rows pad them
 to the bucket's bound and fill partial batches with empty rows (`TrainConfig.fixed_shapes`), as before
 issue 17, and so does every XLA row (one compilation per shape); the "sorted by length" rows batch a
-bucket's windows in length order (`TrainConfig.sort_by_length`).
+bucket's windows in length order (`TrainConfig.sort_by_length`); the "lazy embeddings" rows update only the
+word-embedding rows each batch looked up (`TrainConfig.lazy_embeddings`).
 
 Writes experiments/results/NAME.{json,md} (--name, default bench_train). Needs ../shared/datasets/conll2003.
 """
@@ -106,6 +107,9 @@ CONFIGS = {  # name: TrainConfig overrides
     "buckets, sorted by length": dict(padding="buckets", sort_by_length=True),
     "tokens, sorted by length": dict(padding="buckets", batching="tokens", sort_by_length=True),
     "LoRA, tokens, sorted by length": dict(padding="buckets", lora=True, batching="tokens", sort_by_length=True),
+    # lazy AdamW for the word embeddings (TrainConfig.lazy_embeddings): only the rows looked up are updated
+    "buckets, lazy embeddings": dict(padding="buckets", lazy_embeddings=True),
+    "tokens, lazy embeddings": dict(padding="buckets", batching="tokens", lazy_embeddings=True),
 }
 BENCH_ONLY = (
     "batching",

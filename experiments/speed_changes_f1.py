@@ -19,6 +19,8 @@ sentences of CoNLL-2003 train.txt and validated after every epoch on the first -
   partial batches filled with empty rows (`--fixed-shapes`, as every bucketed batch was before issue
   17's last change) against the default (the same batches, each padded to its longest window), and
   with a bucket's windows batched in length order (`--sort-by-length`: other batches).
+- full fine-tuning with buckets and lazy AdamW for the word embeddings (`--lazy-embeddings`: only the
+  rows a batch looked up are decayed and updated).
 
 Early stopping is off and label collapse only warns, so every run trains every epoch; the validation
 F1 of each epoch comes from `history.json` (the F1 `tfner train` logs as val_f1), the speed from the
@@ -84,6 +86,7 @@ RUNS = {  # name: (TrainConfig overrides, a tweak applied to the tagger after Ta
     "full, buckets, bound widths": (dict(padding="buckets", learning_rate=5e-5, fixed_shapes=True), None),
     "full, token budget, bound widths": (dict(padding="tokens", learning_rate=5e-5, fixed_shapes=True), None),
     "full, buckets, sorted by length": (dict(padding="buckets", learning_rate=5e-5, sort_by_length=True), None),
+    "full, buckets, lazy embeddings": (dict(padding="buckets", learning_rate=5e-5, lazy_embeddings=True), None),
 }
 
 
@@ -196,6 +199,8 @@ def main():
         ("full_tokens_minus_buckets", "full, token budget", "full, buckets"),
         ("own_gelu_gradient_minus_stock", "full, buckets", "full, buckets, stock GELU"),
         ("fine_minus_coarse_buckets", "full, buckets", "full, coarse buckets"),
+        ("lazy_minus_dense_embeddings", "full, buckets, lazy embeddings", "full, buckets"),
+        ("sorted_minus_random_order", "full, buckets, sorted by length", "full, buckets"),
     )
     lines.append("")
     by = {(r["run"], r["seed"]): r for r in rows}

@@ -99,3 +99,91 @@ def test_fused_adamw_on_a_gathered_embedding_matches_keras_adamw_in_a_traced_ste
     runs = [run(tf_keras.optimizers.AdamW), run(AdamW)]
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-5, atol=1e-6)
+
+
+def _lazy_run(tf, optimizer, rows_per_step, steps=5):
+    """Apply `steps` sparse gradients (the rows of each step in `rows_per_step`, one row twice) to the
+    (6, 4) embeddings of `_variables`; returns the embeddings, m and v after each step."""
+    table = _variables(tf, seed=0)[0]
+    rng = np.random.default_rng(1)
+    seen = []
+    for step in range(steps):
+        rows = rows_per_step[step % len(rows_per_step)]
+        gradient = tf.IndexedSlices(
+            tf.constant(rng.normal(size=(len(rows), 4)), tf.float32), tf.constant(rows), tf.constant([6, 4])
+        )
+        optimizer.apply_gradients([(gradient, table)])
+        m, v = optimizer._momentums[0], optimizer._velocities[0]
+        seen.append((table.numpy(), m.numpy(), v.numpy()))
+    return seen
+
+
+def test_lazy_embeddings_update_the_rows_looked_up_like_adamw_and_leave_the_others_alone():
+    import tensorflow as tf
+    import tf_keras
+
+    from tfner.training.optim import AdamW, WarmupLinearDecay
+
+    def optimizer(cls, **kwargs):
+        return cls(learning_rate=WarmupLinearDecay(1e-2, 10, 2), weight_decay=0.01, epsilon=1e-8, **kwargs)
+
+    # every row in every step (row 2 twice, summed): exactly Keras' AdamW
+    every = [[2, 0, 1, 2, 3, 4, 5]]
+    lazy = _lazy_run(tf, optimizer(AdamW, lazy_embeddings=True), every)
+    keras = _lazy_run(tf, optimizer(tf_keras.optimizers.AdamW), every)
+    for a, b in zip(lazy, keras):
+        for lazy_value, keras_value in zip(a, b):
+            np.testing.assert_allclose(lazy_value, keras_value, rtol=1e-5, atol=1e-7)
+
+    # rows 1 and 5 never looked up: they, their m and v stay as they were; row 3 moves only when looked up
+    start = _variables(tf, seed=0)[0].numpy()
+    lazy = _lazy_run(tf, optimizer(AdamW, lazy_embeddings=True), [[2, 0, 2, 3, 4], [0, 4]])
+    dense = _lazy_run(tf, optimizer(AdamW), [[2, 0, 2, 3, 4], [0, 4]])
+    for table, m, v in lazy:
+        np.testing.assert_array_equal(table[[1, 5]], start[[1, 5]])
+        assert not m[[1, 5]].any() and not v[[1, 5]].any()
+    assert not np.array_equal(lazy[0][0][3], start[3])
+    np.testing.assert_array_equal(lazy[1][0][3], lazy[0][0][3])  # step 2 did not look row 3 up
+    np.testing.assert_array_equal(lazy[2][0][3] != lazy[1][0][3], True)  # step 3 did
+    assert not np.array_equal(dense[1][0][1], start[1])  # the dense update decays every row
+    # the first step, where lazy and dense differ only in the rows not looked up, agrees on the others
+    np.testing.assert_allclose(lazy[0][0][[0, 2, 3, 4]], dense[0][0][[0, 2, 3, 4]], rtol=1e-6)
+
+
+def test_lazy_embeddings_in_a_traced_step_on_a_gathered_table():
+    import tensorflow as tf
+    import tf_keras
+
+    from tfner.training.optim import AdamW
+
+    ids = tf.constant([[1, 4, 1], [0, 5, 2], [3, 3, 3]])  # every row, some twice
+
+    def run(optimizer):
+        table = tf.Variable(np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), name="embeddings")
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.sin(tf.gather(table, ids)))
+            optimizer.apply_gradients([(tape.gradient(loss, table), table)])
+            return tf.gather(table, ids)
+
+        seen = [step().numpy() for _ in range(4)]
+        return table.numpy(), seen
+
+    lazy = run(AdamW(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8, lazy_embeddings=True))
+    keras = run(tf_keras.optimizers.AdamW(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8))
+    np.testing.assert_allclose(lazy[0], keras[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(lazy[1], keras[1], rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_embeddings_reach_the_optimizers_and_refuse_xla(tiny_tagger):
+    from helpers import tiny_config
+
+    from tfner.training.optim import compile_tagger
+
+    compile_tagger(tiny_tagger, tiny_config(lazy_embeddings=True), 10)
+    assert tiny_tagger.model.optimizer.lazy_embeddings and tiny_tagger.model.head_optimizer.lazy_embeddings
+    assert tiny_tagger.model.optimizer.get_config()["lazy_embeddings"] is True
+    with pytest.raises(ValueError, match="lazy_embeddings.*jit_compile"):
+        tiny_config(lazy_embeddings=True, jit_compile=True)

@@ -70,6 +70,13 @@ class TrainConfig(Config):
     warmup_ratio: float = option(0.1, "Share of training steps spent warming the learning rate up linearly.")
     weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm).")
     clip_norm: float = option(1.0, "Global gradient-norm clipping (0: off).")
+    lazy_embeddings: bool = option(
+        False,
+        "Lazy AdamW for the word embeddings (TF Addons' LazyAdam, PyTorch's SparseAdam): each step decays "
+        "and updates only the rows the batch looked up, not all 30,000-odd, whose momentum would keep "
+        "moving them. Faster steps (the embeddings are half of a small encoder's weights); not with "
+        "--jit-compile.",
+    )
     early_stopping_patience: int = option(2, "Epochs without a better val_f1 before stopping (0: off).")
     seqeval_mode: str = option(
         "default", "Entity matching: seqeval's default (conlleval-like) or strict IOB2.", choices=("default", "strict")
@@ -174,6 +181,11 @@ class TrainConfig(Config):
         if any(not isinstance(d, str) or not d for d in self.devices):
             raise ValueError(f"devices must be device names such as /gpu:0, got {self.devices!r}")
         self.bucket_bounds, self.devices = sorted(set(self.bucket_bounds)), list(self.devices)
+        if self.lazy_embeddings and self.jit_compile:
+            raise ValueError(
+                "lazy_embeddings finds the rows a batch looked up with tf.unique, which XLA cannot compile: "
+                "it cannot go with jit_compile"
+            )
         if self.sort_by_length and (self.fixed_shapes or self.jit_compile):
             raise ValueError(
                 "sort_by_length pads each batch to its longest window: it cannot go with fixed_shapes or "

@@ -51,10 +51,19 @@ class AdamW(tf_keras.optimizers.AdamW):
     again, for free when nothing else holds the buffer.
     """
 
+    def __init__(self, *args, lazy_embeddings=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_embeddings = lazy_embeddings
+
+    def get_config(self):
+        return {**super().get_config(), "lazy_embeddings": self.lazy_embeddings}
+
     def _apply_weight_decay(self, variables):
         pass  # in update_step
 
     def update_step(self, gradient, variable):
+        if self.lazy_embeddings and isinstance(gradient, tf.IndexedSlices) and not self.amsgrad and not _in_xla():
+            return self._apply_adam_rows(gradient, variable)
         if isinstance(gradient, tf.IndexedSlices) and hasattr(variable, "handle") and not _in_xla():
             tf.raw_ops.DisableCopyOnRead(resource=variable.handle)  # XLA has no kernel for it (and no copies)
         if self.weight_decay and self._use_weight_decay(variable):
@@ -86,11 +95,36 @@ class AdamW(tf_keras.optimizers.AdamW):
             grad=tf.cast(gradient, dtype),
         )
 
+    def _apply_adam_rows(self, gradient, variable):
+        """Lazy AdamW (TensorFlow Addons' `LazyAdam`, PyTorch's `SparseAdam`) for a gathered variable: only
+        the rows the batch looked up are decayed and updated, each exactly as the dense update would; the
+        other rows, and their m and v, stay as they are instead of drifting on their momentum."""
+        rows, positions = tf.unique(gradient.indices)
+        dtype = variable.dtype
+        grad = tf.math.unsorted_segment_sum(tf.cast(gradient.values, dtype), positions, tf.shape(rows)[0])
+        key = self._var_key(variable)
+        m, v = self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]]
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        lr = tf.cast(self.learning_rate, dtype)
+        weights = tf.gather(variable, rows)
+        if self.weight_decay and self._use_weight_decay(variable):
+            weights -= weights * (lr * tf.cast(self.weight_decay, dtype))
+        m_rows = tf.gather(m, rows) * beta_1 + grad * (1 - beta_1)
+        v_rows = tf.gather(v, rows) * beta_2 + tf.square(grad) * (1 - beta_2)
+        lr_t = lr * tf.sqrt(1 - tf.pow(beta_2, step)) / (1 - tf.pow(beta_1, step))
+        weights -= lr_t * m_rows / (tf.sqrt(v_rows) + tf.cast(self.epsilon, dtype))
+        m.scatter_update(tf.IndexedSlices(m_rows, rows))
+        v.scatter_update(tf.IndexedSlices(v_rows, rows))
+        variable.scatter_update(tf.IndexedSlices(weights, rows))
+
 
 def make_optimizer(peak, config, total_steps):
     """AdamW on the warm-up/decay schedule; clipping is done by the model, over all gradients at once."""
     schedule = WarmupLinearDecay(peak, total_steps, int(config.warmup_ratio * total_steps))
-    optimizer = AdamW(learning_rate=schedule, weight_decay=config.weight_decay, epsilon=1e-8)
+    optimizer = AdamW(
+        learning_rate=schedule, weight_decay=config.weight_decay, epsilon=1e-8, lazy_embeddings=config.lazy_embeddings
+    )
     optimizer.exclude_from_weight_decay(var_names=["bias", "LayerNorm", "layer_norm"])
     return optimizer
 
