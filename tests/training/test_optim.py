@@ -72,6 +72,22 @@ def test_compile_tagger_compiles_as_the_config_says(tiny_tagger):
     assert float(model.head_optimizer.learning_rate) == pytest.approx(4e-3)
 
 
+def _traced_gather_steps(tf, optimizer, ids, steps=4):
+    """`steps` traced steps that gather rows `ids` of a (6, 4) table and update it with `optimizer`: the
+    table after them and the rows each step gathered (after its update)."""
+    table = tf.Variable(np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), name="embeddings")
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.sin(tf.gather(table, ids)))
+        optimizer.apply_gradients([(tape.gradient(loss, table), table)])
+        return tf.gather(table, ids)
+
+    seen = [step().numpy() for _ in range(steps)]
+    return table.numpy(), seen
+
+
 def test_fused_adamw_on_a_gathered_embedding_matches_keras_adamw_in_a_traced_step():
     """A gathered variable is in copy-on-read mode, which the update switches off (for speed only):
     gather, update and gather again in one traced step give Keras' numbers."""
@@ -81,22 +97,10 @@ def test_fused_adamw_on_a_gathered_embedding_matches_keras_adamw_in_a_traced_ste
     from tfner.training.optim import AdamW
 
     ids = tf.constant([[1, 4, 1], [0, 5, 2]])
-
-    def run(cls):
-        table = tf.Variable(np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), name="embeddings")
-        optimizer = cls(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8)
-
-        @tf.function
-        def step():
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(tf.sin(tf.gather(table, ids)))
-            optimizer.apply_gradients([(tape.gradient(loss, table), table)])
-            return tf.gather(table, ids)
-
-        seen = [step().numpy() for _ in range(4)]
-        return table.numpy(), seen
-
-    runs = [run(tf_keras.optimizers.AdamW), run(AdamW)]
+    runs = [
+        _traced_gather_steps(tf, cls(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8), ids)
+        for cls in (tf_keras.optimizers.AdamW, AdamW)
+    ]
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-5, atol=1e-6)
 
@@ -157,22 +161,12 @@ def test_lazy_embeddings_in_a_traced_step_on_a_gathered_table():
     from tfner.training.optim import AdamW
 
     ids = tf.constant([[1, 4, 1], [0, 5, 2], [3, 3, 3]])  # every row, some twice
-
-    def run(optimizer):
-        table = tf.Variable(np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), name="embeddings")
-
-        @tf.function
-        def step():
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(tf.sin(tf.gather(table, ids)))
-            optimizer.apply_gradients([(tape.gradient(loss, table), table)])
-            return tf.gather(table, ids)
-
-        seen = [step().numpy() for _ in range(4)]
-        return table.numpy(), seen
-
-    lazy = run(AdamW(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8, lazy_embeddings=True))
-    keras = run(tf_keras.optimizers.AdamW(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8))
+    lazy = _traced_gather_steps(
+        tf, AdamW(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8, lazy_embeddings=True), ids
+    )
+    keras = _traced_gather_steps(
+        tf, tf_keras.optimizers.AdamW(learning_rate=1e-2, weight_decay=0.01, epsilon=1e-8), ids
+    )
     np.testing.assert_allclose(lazy[0], keras[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(lazy[1], keras[1], rtol=1e-5, atol=1e-6)
 
