@@ -73,9 +73,9 @@ class TrainConfig(Config):
     lazy_embeddings: bool = option(
         False,
         "Lazy AdamW for the word embeddings (TF Addons' LazyAdam, PyTorch's SparseAdam): each step decays "
-        "and updates only the rows the batch looked up, not all 30,000-odd, whose momentum would keep "
-        "moving them. Faster steps (the embeddings are half of a small encoder's weights); not with "
-        "--jit-compile.",
+        "and updates only the rows the batch looked up, not the whole vocabulary, whose momentum would keep "
+        "moving them. A cheaper optimizer step (the embeddings are half of a small encoder's weights; the "
+        "whole step gained about 1.08x on a 2-core CPU, within its noise); not with --jit-compile.",
     )
     early_stopping_patience: int = option(2, "Epochs without a better val_f1 before stopping (0: off).")
     seqeval_mode: str = option(
