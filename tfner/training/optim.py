@@ -73,15 +73,20 @@ class AdamW(tf_keras.optimizers.AdamW):
             return super().update_step(gradient, variable)
         self._apply_adam(gradient, variable)
 
+    def _adam_state(self, variable):
+        """The variable's m and v slots, this step's number and the betas, in the variable's dtype."""
+        key = self._var_key(variable)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        return self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]], step, beta_1, beta_2
+
     def _apply_adam(self, gradient, variable):
         """The Adam update of one variable as one fused kernel (no weight decay; dense gradient)."""
         if isinstance(gradient, tf.IndexedSlices):
             gradient = tf.convert_to_tensor(gradient)
-        key = self._var_key(variable)
-        m, v = self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]]
         dtype = variable.dtype
-        step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        m, v, step, beta_1, beta_2 = self._adam_state(variable)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle,
             m=m.handle,
@@ -102,10 +107,7 @@ class AdamW(tf_keras.optimizers.AdamW):
         rows, positions = tf.unique(gradient.indices)
         dtype = variable.dtype
         grad = tf.math.unsorted_segment_sum(tf.cast(gradient.values, dtype), positions, tf.shape(rows)[0])
-        key = self._var_key(variable)
-        m, v = self._momentums[self._index_dict[key]], self._velocities[self._index_dict[key]]
-        step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        m, v, step, beta_1, beta_2 = self._adam_state(variable)
         lr = tf.cast(self.learning_rate, dtype)
         weights = tf.gather(variable, rows)
         if self.weight_decay and self._use_weight_decay(variable):
