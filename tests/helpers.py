@@ -133,3 +133,22 @@ def run_script(script, folder, env=None, timeout=600, args=()):
         env=subprocess_env(**(env or {})),
         cwd=str(folder),
     )
+
+
+def lookup_tagger(tagger, rules):
+    """`tagger` with a context-free model whose logits come from a table by token id: `rules` maps a
+    token id to {label: logit}; every other token gets O 5.0. It exports and serves like any tagger."""
+    import tf_keras
+
+    labels = tagger.labels
+    table = np.zeros((len(tagger.tokenizer.get_vocab()) + 1, len(labels)), np.float32)
+    table[:, labels.index("O")] = 5.0
+    for token, logits in rules.items():
+        table[token] = 0.0
+        for label, value in logits.items():
+            table[token, labels.index(label)] = value
+    ids = tf_keras.Input((None,), dtype="int32", name="input_ids")
+    mask = tf_keras.Input((None,), dtype="int32", name="attention_mask")
+    embed = tf_keras.layers.Embedding(len(table), len(labels), weights=[table], name="lookup")
+    tagger.model = tf_keras.Model({"input_ids": ids, "attention_mask": mask}, embed(ids))
+    return tagger

@@ -6,6 +6,8 @@ The expected arrays were written by hand from the real MiniLM WordPiece tokenize
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfner.data.align import IGNORE, Windows, encode, merge
 from tfner.data.readers import Corpus, DataError, Document, build_labels
@@ -520,3 +522,47 @@ def test_merge_hand_made_windows():
         documents=[None],
     )
     assert merge(w2, [b, a], fill=-1)[0].tolist() == [10, 11, 12, 21, 22, 23]
+
+
+# Word starts and breaks ------------------------------------------------------------------------------
+
+
+def test_word_starts_mark_the_words_after_a_line_break_a_tab_or_a_column_gap(tokenizer):
+    from tfner.data.align import BREAK, INSIDE, WORD
+
+    text = "Jani  23.03.2004\nVirtanen\tx y"
+    windows = encode(Corpus([Document(text=text, spans=[])], "<t>"), tokenizer, ["O"], 64, 8)
+    offsets, starts = windows.offsets[0], windows.word_starts[0]
+    at = {int(a): int(s) for (a, _), s in zip(offsets, starts)}
+    assert at[text.index("Jani")] == WORD  # the first word: nothing before it to continue
+    assert at[text.index("23")] == BREAK and at[text.index(".")] == WORD  # two spaces; "." follows directly
+    assert at[text.index("Virtanen")] == BREAK  # a line break
+    assert at[text.index("x")] == BREAK and at[text.index("y")] == WORD  # a tab; one space
+    assert (starts == INSIDE).sum() == sum(t.startswith("##") for t in tokenizer.tokenize(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ab", "Zoë", "12", ".", "-", "x"]),
+            st.sampled_from(["", " ", "  ", "\n", "\t", " \r\n", "   "]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_word_starts_agree_with_a_reading_of_the_gaps(pieces):
+    """A word starts BREAK exactly when the whitespace before it holds a line break, tab or two spaces."""
+    import re
+
+    from tfner.data.align import BREAK, WORD, word_starts
+
+    text, offsets, words, expected, gap = "", [], [], [], ""
+    for n, (word, space) in enumerate(pieces):
+        offsets.append((len(text), len(text) + len(word)))
+        words.append(n)
+        expected.append(BREAK if n and re.search(r"[\n\r\t]|  ", gap) else WORD)
+        text += word + space
+        gap = space
+    assert list(word_starts(text, np.array(offsets), words)) == expected

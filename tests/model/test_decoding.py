@@ -91,3 +91,38 @@ def test_thresholds_survive_save_and_load_and_merge(tiny_tagger, tmp_path):
         assert tiny_tagger.merged().thresholds == {types[0]: 0.05}
     finally:
         tiny_tagger.set_thresholds(None)
+
+
+# No entity across a break ------------------------------------------------------------------------------
+
+# words of "Anna\nVirtanen" as a model that has not seen the line break reads them: one name
+ACROSS = np.array([[0.05, 0.8, 0.05, 0.05, 0.05], [0.05, 0.3, 0.55, 0.05, 0.05]], np.float32)
+
+
+@pytest.mark.parametrize("thresholds", [None, {"PER": 0.5}])
+def test_no_entity_continues_after_a_break_each_side_stays_an_entity(thresholds):
+    from tfner.data.align import BREAK, WORD
+
+    decoder = Decoder(LABELS, thresholds, decode="bio")
+    assert decoder.tokens(ACROSS, [WORD, WORD]).tolist() == [1, 2]  # "Anna Virtanen" on one line
+    assert decoder.tokens(ACROSS, [WORD, BREAK]).tolist() == [1, 1]  # two names, one per line
+
+
+def test_viterbi_never_continues_an_entity_after_a_break():
+    from tfner.data.align import BREAK, INSIDE, WORD
+
+    p = softmax(np.random.RandomState(3).normal(size=(40, len(LABELS))) * 3)
+    starts = np.random.RandomState(4).choice([WORD, BREAK, INSIDE], size=40)
+    starts[0] = WORD
+    decoder = Decoder(LABELS, decode="bio")
+    plain = decoder.tokens(p, np.where(starts == BREAK, WORD, starts))
+    broken = decoder.tokens(p, starts)
+    inside = np.isin(broken, [2, 4])
+    assert not (inside & (starts == BREAK)).any()  # no I- right after a break
+    assert (broken != plain).any()  # the random scores do continue across some breaks (not vacuous)
+
+
+def test_argmax_decides_each_token_alone_breaks_or_not():
+    from tfner.data.align import BREAK, WORD
+
+    assert Decoder(LABELS).tokens(ACROSS, [WORD, BREAK]).tolist() == [1, 2]

@@ -70,3 +70,39 @@ def test_predict_text_entities_equal_the_pipelines(exported, notes):
         assert got == [(e["entity_group"], e["start"], e["end"]) for e in expected]
         total += count
     assert total > 0
+
+
+@pytest.mark.parametrize("thresholds", [None, {"PATIENT": 0.5}])
+def test_no_entity_runs_across_a_line_break_a_tab_or_a_column_gap(thresholds, labels, tokenizer, tmp_path):
+    """A model blind to whitespace reads "Anna Virtanen" as one name wherever the two words stand; the
+    pipeline and predict_text keep a name that is cut by a line break, a tab or two spaces as two."""
+    import helpers
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops before loading)
+
+    from tfner.serving.export import export
+    from tfner.serving.pipeline import NERPipeline
+
+    tagger = helpers.tiny_tagger(labels, tokenizer, decode="bio")
+    anna, virtanen = (tokenizer(w, add_special_tokens=False)["input_ids"] for w in ("Anna", "Virtanen"))
+    rules = {anna[0]: {"B-PATIENT": 5.0}, virtanen[0]: {"I-PATIENT": 5.0, "B-PATIENT": 3.0}}
+    rules.update({t: {"I-PATIENT": 5.0} for t in virtanen[1:]})
+    if thresholds:
+        tagger.set_thresholds(thresholds)
+    helpers.lookup_tagger(tagger, rules)
+    texts = ["Seen: Anna Virtanen today", "Name:\nAnna\nVirtanen\n", "Anna\tVirtanen", "NAME  Anna  Virtanen  41"]
+    one = [("PATIENT", 6, 19)]
+    expected = [one, [("PATIENT", 6, 10), ("PATIENT", 11, 19)], [("PATIENT", 0, 4), ("PATIENT", 5, 13)]]
+    expected.append([("PATIENT", 6, 10), ("PATIENT", 12, 20)])
+    found = NERPipeline(tagger, "simple")(texts)
+    assert [[(e["entity_group"], e["start"], e["end"]) for e in f] for f in found] == expected
+    loaded = tf.saved_model.load(export(tagger, "breaks", output_root=str(tmp_path), log=lambda m: None))
+    out = loaded.signatures["predict_text"](text=tf.constant(texts))
+    got = [
+        [
+            (out["entity_label"][n, k].numpy().decode(), int(out["entity_start"][n, k]), int(out["entity_end"][n, k]))
+            for k in range(int(out["entity_count"][n]))
+        ]
+        for n in range(len(texts))
+    ]
+    assert got == expected

@@ -27,22 +27,15 @@ def export_and_load(tagger, tmp_path):
 
 
 def lookup_tagger(tagger, names):
-    """`tagger` with a context-free model: each token id's logits from a table, B-PATIENT for the first
-    word of `names`' entries, I-PATIENT for the rest, O for every other token. It finds a name anywhere."""
-    import tf_keras
+    """`tagger` with a context-free model (`helpers.lookup_tagger`): B-PATIENT for the first token of
+    `names`' entries, I-PATIENT for the rest, O for every other token. It finds a name anywhere."""
+    import helpers
 
-    labels, tok = tagger.labels, tagger.tokenizer
-    table = np.zeros((len(tok.get_vocab()) + 1, len(labels)), np.float32)
-    table[:, labels.index("O")] = 5.0
+    rules = {}
     for name in names:
-        for i, token in enumerate(tok(name, add_special_tokens=False)["input_ids"]):
-            table[token] = 0.0
-            table[token, labels.index("B-PATIENT" if i == 0 else "I-PATIENT")] = 5.0
-    ids = tf_keras.Input((None,), dtype="int32", name="input_ids")
-    mask = tf_keras.Input((None,), dtype="int32", name="attention_mask")
-    embed = tf_keras.layers.Embedding(len(table), len(labels), weights=[table], name="lookup")
-    tagger.model = tf_keras.Model({"input_ids": ids, "attention_mask": mask}, embed(ids))
-    return tagger
+        for i, token in enumerate(tagger.tokenizer(name, add_special_tokens=False)["input_ids"]):
+            rules[token] = {"B-PATIENT" if i == 0 else "I-PATIENT": 5.0}
+    return helpers.lookup_tagger(tagger, rules)
 
 
 @pytest.fixture(scope="module")

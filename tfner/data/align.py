@@ -8,13 +8,17 @@ span data (raw text with character spans). Alignment follows the Hugging Face re
 - span data, via `offset_mapping`: the first token inside a span gets B-LABEL, the following ones
   I-LABEL, every other token O. A span that does not start and end on token boundaries is reported,
   never shifted or dropped silently. Each token is a unit, and the tokens that begin a tokenizer word
-  are kept (`Windows.word_starts`), so that predictions are decoded per word, as the pipeline does.
+  are kept (`Windows.word_starts`, from `word_starts`), so that predictions are decoded per word, as the
+  pipeline does; a word after a line break, a tab or a run of spaces is marked `BREAK`: the tokenizer
+  drops that whitespace, so the model never sees it, and the decoders let no entity run across it
+  (`tfner.model.decoding`).
 
 Documents longer than `max_length` become overlapping windows (`stride` tokens shared by neighbours), so
 every token is trained on and predicted. At inference each unit takes the prediction of the window in
 which it sits farthest from a cut (`merge`).
 """
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +27,12 @@ from tfner.data import tags as tag_schemes
 from tfner.data.readers import DataError
 
 IGNORE = -100
+# `word_starts` values: inside a word, a word's first token, a word's first token after a break
+INSIDE, WORD, BREAK = 0, 1, 2
+# a break in the whitespace between two words: a line break, a tab, or two spaces in a row (table
+# columns, form fields). Python's re and RE2 (the SavedModel's graph, tfner.serving.signatures) read it alike.
+BREAK_PATTERN = r"[\n\r\t\v\f]| {2}"
+_BREAK = re.compile(BREAK_PATTERN)
 
 
 @dataclass
@@ -40,8 +50,9 @@ class Windows:
     offsets: list  # per document: (units, 2) character offsets (span data), else None
     documents: list  # the documents kept, in order
     skipped: dict = field(default_factory=dict)
-    # per document (span data): True at the units (tokens) that begin a tokenizer word; None for
-    # word-level data, whose units are words. Sequences are decoded over words (`Tagger.tags`).
+    # per document (span data): per unit (token), `WORD` or `BREAK` where a tokenizer word begins, else
+    # `INSIDE` (`word_starts`); None for word-level data, whose units are words. Sequences are decoded
+    # over words (`Tagger.tags`).
     word_starts: list = field(default_factory=list)
 
     def __len__(self):
@@ -59,6 +70,28 @@ def _i_form(labels):
     """For each label id, the id of its I- form (O stays O), for continuation sub-tokens."""
     index = {label: i for i, label in enumerate(labels)}
     return np.array([index.get(tag_schemes.inside_form(l), i) for i, l in enumerate(labels)], np.int32)
+
+
+def word_starts(text, offsets, word_ids):
+    """Per token of `text`: `WORD` at the first token of each word (`word_ids`: the tokenizer's word of
+    each token, -1 for none; a token of no word counts as a word of its own), `BREAK` instead where the
+    text between the previous token's end and this token's start holds a break (`BREAK_PATTERN`),
+    `INSIDE` elsewhere. int8 (tokens,)."""
+    words = np.asarray(word_ids)
+    starts = np.where((words < 0) | np.concatenate([[True], words[1:] != words[:-1]])[: len(words)], WORD, INSIDE)
+    starts = starts.astype(np.int8)
+    if len(starts) > 1:
+        offsets = np.asarray(offsets).reshape(-1, 2)
+        gaps = [m.span() for m in _BREAK.finditer(text)]
+        if gaps:
+            gap_start, gap_end = np.array(gaps).T
+            previous_end = offsets[:-1, 1]
+            # the first break at or after the previous token's end must end before this token starts
+            first = np.searchsorted(gap_start, previous_end)
+            found = first < len(gaps)
+            broken = found & (gap_end[np.minimum(first, len(gaps) - 1)] <= offsets[1:, 0])
+            starts[1:][broken & (starts[1:] == WORD)] = BREAK
+    return starts
 
 
 def _span_tags(doc, offsets, misaligned):
@@ -124,7 +157,7 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
             word = unit_index
             n_units = len(ids)
             words = np.array([-1 if w is None else w for w in enc.word_ids(n)], np.int64)
-            begins_word = (words < 0) | np.concatenate([[True], words[1:] != words[:-1]])[: len(words)]
+            begins_word = word_starts(doc.text, offsets, words)
         else:
             offsets, gold = None, doc.tags
             word = np.array([-1 if w is None else w for w in enc.word_ids(n)], np.int32)

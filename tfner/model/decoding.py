@@ -16,6 +16,12 @@ positions: the labelled word positions of word-level data in `Tagger.tags`, and 
 each word for span data in `Tagger.tags`, the pipeline and the SavedModel, where the other sub-tokens
 take the I- form of their word's label. With thresholds (no CRF), `bio` applies them per token and then
 repairs the sequence: an `I-X` that does not follow `B-X`/`I-X` becomes `B-X`.
+
+On raw text, no entity runs across a line break, a tab or a run of spaces (`tfner.data.align.word_starts`
+marks the word after one `BREAK`): the tokenizer drops whitespace, so without this a model cannot tell
+"Jani  23.03.2004" in a table from "Jani 23.03.2004", or an address line from the next line. The word
+after a break cannot take an I- label (Viterbi), or an I-X there becomes B-X (the thresholds' repair);
+each side of it can still be an entity of its own (README, "De-identification", for what it gains).
 """
 
 import json
@@ -25,6 +31,7 @@ import os
 import numpy as np
 
 from tfner.data import tags as tag_schemes
+from tfner.data.align import BREAK
 from tfner.model import crf as crf_ops
 
 THRESHOLDS = "thresholds.json"
@@ -117,6 +124,7 @@ class Decoder:
         self.vector = np.array(
             [self.thresholds.get(t, 0.5) if self.thresholds else 0.5 for t in self.types], np.float32
         )
+        self.is_inside = np.array([(tag_schemes.split(l) or (None,))[0] == "I" for l in self.labels])
         self.inside_of = np.array(
             [
                 self.labels.index(tag_schemes.inside_form(l)) if tag_schemes.inside_form(l) in self.labels else i
@@ -156,13 +164,19 @@ class Decoder:
         label = np.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
         return np.where(chosen, label, self.outside)
 
-    def sequences(self, probabilities):
-        """Labels of whole sequences: a list of (positions, labels) probability arrays -> id arrays."""
+    def sequences(self, probabilities, breaks=None):
+        """Labels of whole sequences: a list of (positions, labels) probability arrays -> id arrays.
+        breaks: per sequence, True at the positions that follow a break (no entity continues there)."""
         if not self.sequential:
             return [self(p) for p in probabilities]
+        breaks = breaks or [None] * len(probabilities)
         if not self.viterbi:
-            return [repair_iob2(self(p), self.labels) for p in probabilities]
-        return crf_ops.decode_sequences([log_probabilities(p) for p in probabilities], *self.scores())
+            return [repair_iob2(self(p), self.labels, b) for p, b in zip(probabilities, breaks)]
+        emissions = [log_probabilities(p) for p in probabilities]
+        for e, b in zip(emissions, breaks):
+            if b is not None:
+                e[np.ix_(np.asarray(b, bool), self.is_inside)] = crf_ops.FORBIDDEN
+        return crf_ops.decode_sequences(emissions, *self.scores())
 
     def documents(self, probabilities, word_starts=None):
         """Label ids of whole documents (`sequences`); given each document's word starts (span data,
@@ -175,30 +189,34 @@ class Decoder:
         ]
 
     def tokens(self, probabilities, first):
-        """Per-token labels of one text whose words start at `first` (bool per token): sequential
-        decoders decide the word sequence and give each other sub-token the I- form of its word's label
-        (tokens before the first word: O); otherwise each token is decided alone."""
+        """Per-token labels of one text whose words start at `first` (per token, `tfner.data.align`'s
+        `word_starts`: nonzero at a word's first token, `BREAK` after a break): sequential decoders decide
+        the word sequence and give each other sub-token the I- form of its word's label (tokens before
+        the first word: O); otherwise each token is decided alone."""
         probabilities = np.asarray(probabilities, np.float32)
         if not self.sequential:
             return self(probabilities)
-        first = np.asarray(first, bool)
-        words = self.sequences([probabilities[first]])[0]
+        starts = np.asarray(first)
+        first = starts > 0
+        words = self.sequences([probabilities[first]], [starts[first] == BREAK])[0]
         word = np.cumsum(first) - 1
         inherited = np.where(word >= 0, self.inside_of[words[np.maximum(word, 0)]] if len(words) else 0, self.outside)
         return np.where(first, words[np.maximum(word, 0)] if len(words) else self.outside, inherited)
 
 
-def repair_iob2(ids, labels):
-    """IOB2 repair of a decided sequence: an `I-X` that does not follow `B-X` or `I-X` becomes `B-X`
-    (types never change, so one pass over the original sequence is exact)."""
+def repair_iob2(ids, labels, breaks=None):
+    """IOB2 repair of a decided sequence: an `I-X` that does not follow `B-X` or `I-X`, or that follows
+    a break (`breaks`: True at such positions), becomes `B-X` (types never change, so one pass over the
+    original sequence is exact)."""
     ids = np.asarray(ids).copy()
+    breaks = np.zeros(len(ids), bool) if breaks is None else np.asarray(breaks, bool)
     parts = [tag_schemes.split(l) or (None, None) for l in labels]
     begin = {k: i for i, (p, k) in enumerate(parts) if p == "B"}
     for t in range(len(ids)):
         prefix, kind = parts[ids[t]]
         if prefix != "I" or kind not in begin:
             continue
-        before = parts[ids[t - 1]] if t else (None, None)
+        before = parts[ids[t - 1]] if t and not breaks[t] else (None, None)
         if before[1] != kind or before[0] not in ("B", "I"):
             ids[t] = begin[kind]
     return ids

@@ -62,12 +62,6 @@ def group_entities(items, text):
     ]
 
 
-def word_starts(word_ids):
-    """True at the first token of each word (`word_ids`: the word of each token, -1 for none)."""
-    words = np.asarray(word_ids)
-    return (words >= 0) & np.concatenate([[True], words[1:] != words[:-1]])[: len(words)]
-
-
 def aggregate(
     text,
     probabilities,
@@ -158,10 +152,10 @@ class NERPipeline:
         results = self.probabilities(batch)
         decoder = self.tagger.decoder
         out = []
-        for text, (probs, offsets, words) in zip(batch, results):
+        for text, (probs, offsets, words, starts) in zip(batch, results):
             decide = decoder
             if decoder.sequential:  # Viterbi over the words (first sub-tokens), the rest follow their word
-                decide = lambda p, w=words: decoder.tokens(p, word_starts(w))
+                decide = lambda p, s=starts: decoder.tokens(p, s)
             out.append(
                 aggregate(
                     text,
@@ -178,9 +172,12 @@ class NERPipeline:
         return out[0] if single else out
 
     def probabilities(self, texts):
-        """Per text: (tokens, labels) merged softmax probabilities, (tokens, 2) offsets, word ids."""
+        """Per text: (tokens, labels) merged softmax probabilities, (tokens, 2) offsets, word ids (None
+        unless an aggregation or the decoder needs them), word starts (`align.word_starts`)."""
         n_labels = len(self.tagger.labels)
-        empty = (np.zeros((0, n_labels), np.float32), np.zeros((0, 2), np.int32), np.zeros(0, np.int32))
+        empty = (np.zeros((0, n_labels), np.float32), np.zeros((0, 2), np.int32), np.zeros(0, np.int32)) + (
+            np.zeros(0, np.int8),
+        )
         results = [empty] * len(texts)
         kept = [n for n, t in enumerate(texts) if t.strip()]
         if not kept:
@@ -190,10 +187,11 @@ class NERPipeline:
         logits = self.tagger.predict_logits(windows, self.batch_size) if len(windows) else []
         merged = align.merge(windows, [softmax(l) for l in logits], fill=0.0)
         words = None
-        if self.aggregation in ("first", "average", "max") or self.tagger.decoder.sequential:
+        if self.aggregation in ("first", "average", "max"):
             enc = self.tagger.tokenizer([texts[n] for n in kept], add_special_tokens=False)
             words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32) for i in range(len(kept))]
         for i, n in enumerate(kept):
             if windows.units[i]:
-                results[n] = (merged[i], windows.offsets[i], None if words is None else words[i])
+                word_ids = None if words is None else words[i]
+                results[n] = (merged[i], windows.offsets[i], word_ids, windows.word_starts[i])
         return results

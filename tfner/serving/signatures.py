@@ -14,7 +14,8 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 - `predict_text` (WordPiece, byte-level BPE and SentencePiece tokenizers): `text` (string, batch) ->
   entities with the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`,
   `entity_end` (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest
-  count of the batch, and `entity_count` per text. Tokenization runs in the graph
+  count of the batch, and `entity_count` per text. Sequential decoders let no entity run across a line
+  break, a tab or a run of spaces of the text, as the pipeline (`serving_default` sees ids only). Tokenization runs in the graph
   (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF ops for
   RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in characters of
   the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated: texts
@@ -27,6 +28,7 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 
 import tensorflow as tf
 
+from tfner.data import align
 from tfner.data import tags as tag_schemes
 from tfner.model import crf as crf_ops
 from tfner.serving import windows
@@ -150,15 +152,21 @@ class ServingModule(tf.Module):
         )
         return tf.where(tf.sequence_mask(lengths, width)[..., None], logits, 0.0)
 
-    def _decide(self, logits, first):
+    def _decide(self, logits, first, breaks=None):
         """Label ids (batch, length) from logits (batch, length, labels): `Decoder`'s rule in graph ops.
         first: bool (batch, length), True at the first sub-token of each word; sequential decoders
-        decide over those positions and give each following sub-token the I- form of its word's label."""
+        decide over those positions and give each following sub-token the I- form of its word's label.
+        breaks: bool (batch, length) or None, True at the words after a break, where no entity
+        continues (`tfner.data.align.word_starts`)."""
         probs = tf.nn.softmax(logits, -1)
         if not self._sequential:
             return self._per_token(probs)
+        if breaks is None:
+            breaks = tf.zeros_like(first)
         if self._viterbi:
-            emissions, lengths = crf_ops.pack(tf.math.log(tf.maximum(probs, 1e-30)), first)
+            emissions = tf.math.log(tf.maximum(probs, 1e-30))
+            emissions = tf.where(breaks[..., None] & self.label_is_inside, crf_ops.FORBIDDEN, emissions)
+            emissions, lengths = crf_ops.pack(emissions, first)
             pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
             emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
             words = tf.cast(
@@ -168,8 +176,11 @@ class ServingModule(tf.Module):
             words, _ = crf_ops.pack(self._per_token(probs), first)
             kind = tf.gather(self.label_type, words)
             previous = lambda x, edge: tf.concat([tf.fill([tf.shape(x)[0], 1], edge), x[:, :-1]], axis=1)
-            follows = previous(tf.gather(self.label_opens, words), False) & tf.equal(
-                previous(kind, tf.constant(-2, tf.int64)), kind
+            broken, _ = crf_ops.pack(breaks, first)
+            follows = (
+                previous(tf.gather(self.label_opens, words), False)
+                & tf.equal(previous(kind, tf.constant(-2, tf.int64)), kind)
+                & ~broken
             )
             words = tf.where(tf.gather(self.label_is_inside, words) & ~follows, tf.gather(self.begin_of, words), words)
         return crf_ops.spread(words, first, self.inside_of, self.outside_label)
@@ -256,6 +267,20 @@ class ServingModule(tf.Module):
         merged = windows.merge(self._run_windows(content), lengths, row, start, end, total)
         return tf.RaggedTensor.from_row_lengths(merged, lengths).to_tensor(0.0)
 
+    @staticmethod
+    def _breaks(text, starts, ends, word_first):
+        """`tfner.data.align.word_starts`' BREAK in graph ops: True (ragged, as `starts`) at each word's
+        first token whose gap from the previous token's end holds a break (`align.BREAK_PATTERN`)."""
+        previous_end = tf.concat([starts[:, :1], ends[:, :-1]], axis=1)  # a text's first token: no gap
+        gap = tf.strings.substr(
+            tf.gather(text, starts.value_rowids()),
+            previous_end.flat_values,
+            tf.maximum(starts.flat_values - previous_end.flat_values, 0),
+            unit="UTF8_CHAR",
+        )
+        found = tf.strings.regex_full_match(gap, f"(?s).*(?:{align.BREAK_PATTERN}).*")
+        return word_first.with_flat_values(word_first.flat_values & found)
+
     def _predict_text(self, text):
         tokens, starts, ends, word_first = self.text_tokenizer.tokenize(text)
         batch = tf.shape(text, out_type=tf.int64)[0]
@@ -263,7 +288,9 @@ class ServingModule(tf.Module):
         logits = self._text_logits(tokens)
         width = tf.shape(logits, out_type=tf.int64)[1]
         probs = tf.nn.softmax(logits, -1)
-        label = self._decide(logits, word_first.to_tensor(False, shape=tf.shape(logits, out_type=tf.int64)[:2]))
+        shape = tf.shape(logits, out_type=tf.int64)[:2]
+        breaks = self._breaks(text, starts, ends, word_first)
+        label = self._decide(logits, word_first.to_tensor(False, shape=shape), breaks.to_tensor(False, shape=shape))
         score = tf.gather(probs, label[..., None], batch_dims=2)[..., 0]
         valid = tf.sequence_mask(lengths, width)
         kind = tf.gather(self.type_of, label)
