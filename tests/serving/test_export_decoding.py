@@ -3,6 +3,8 @@ the labels of the Python decoder in `serving_default` and the pipeline's entitie
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfner.model.crf import is_valid_iob2
 
@@ -73,7 +75,7 @@ def test_predict_text_entities_equal_the_pipelines(exported, notes):
 
 
 @pytest.mark.parametrize("thresholds", [None, {"PATIENT": 0.5}])
-def test_no_entity_runs_across_a_line_break_a_tab_or_a_column_gap(thresholds, labels, tokenizer, tmp_path):
+def test_no_entity_runs_across_a_break_and_joined_words_stay_one(thresholds, labels, tokenizer, tmp_path):
     """A model blind to whitespace reads "Anna Virtanen" as one name wherever the two words stand; the
     pipeline and predict_text keep a name that is cut by a line break, a tab or two spaces as two."""
     import helpers
@@ -91,9 +93,10 @@ def test_no_entity_runs_across_a_line_break_a_tab_or_a_column_gap(thresholds, la
         tagger.set_thresholds(thresholds)
     helpers.lookup_tagger(tagger, rules)
     texts = ["Seen: Anna Virtanen today", "Name:\nAnna\nVirtanen\n", "Anna\tVirtanen", "NAME  Anna  Virtanen  41"]
+    texts.append("Pt. Anna-Virtanen.")  # a hyphen between letters joins one word: the name goes on
     one = [("PATIENT", 6, 19)]
     expected = [one, [("PATIENT", 6, 10), ("PATIENT", 11, 19)], [("PATIENT", 0, 4), ("PATIENT", 5, 13)]]
-    expected.append([("PATIENT", 6, 10), ("PATIENT", 12, 20)])
+    expected += [[("PATIENT", 6, 10), ("PATIENT", 12, 20)], [("PATIENT", 4, 17)]]
     found = NERPipeline(tagger, "simple")(texts)
     assert [[(e["entity_group"], e["start"], e["end"]) for e in f] for f in found] == expected
     loaded = tf.saved_model.load(export(tagger, "breaks", output_root=str(tmp_path), log=lambda m: None))
@@ -106,3 +109,31 @@ def test_no_entity_runs_across_a_line_break_a_tab_or_a_column_gap(thresholds, la
         for n in range(len(texts))
     ]
     assert got == expected
+
+
+WORDS = ["Anna", "Briggs", "41", "2004", "Zoë", "ﬁle", "İz", "x"]
+GLUE = ["", "", "-", "/", ".", "'", "’", ",", " ", "  ", "\n", "\t", " \r\n", "\u3000", "\u00a0\u00a0"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(GLUE)), min_size=1, max_size=10))
+def test_predict_texts_words_and_breaks_are_align_word_starts(tokenizer, pieces):
+    """The graph's words and breaks (`ServingModule._word_starts`) equal `tfner.data.align.word_starts`
+    on the tokenizer's own offsets, joiners, breaks, non-ASCII letters and odd spaces included."""
+    import tensorflow as tf
+
+    from tfner.data.align import BREAK, INSIDE, word_starts
+    from tfner.serving.signatures import ServingModule
+
+    text = "".join(w + g for w, g in pieces)
+    enc = tokenizer([text], add_special_tokens=False, return_offsets_mapping=True)
+    offsets = np.asarray(enc["offset_mapping"][0], np.int64).reshape(-1, 2)
+    words = np.array([-1 if w is None else w for w in enc.word_ids(0)])
+    expected = word_starts(text, offsets, words)
+    first = (words < 0) | np.concatenate([[True], words[1:] != words[:-1]])[: len(words)]
+    ragged = lambda x: tf.RaggedTensor.from_row_lengths(tf.constant(x), [len(x)])
+    got_first, got_breaks = ServingModule._word_starts(
+        tf.constant([text]), ragged(offsets[:, 0]), ragged(offsets[:, 1]), ragged(first.astype(bool))
+    )
+    np.testing.assert_array_equal(got_first.flat_values.numpy(), expected != INSIDE)
+    np.testing.assert_array_equal(got_breaks.flat_values.numpy(), expected == BREAK)

@@ -11,7 +11,8 @@ span data (raw text with character spans). Alignment follows the Hugging Face re
   are kept (`Windows.word_starts`, from `word_starts`), so that predictions are decoded per word, as the
   pipeline does; a word after a line break, a tab or a run of spaces is marked `BREAK`: the tokenizer
   drops that whitespace, so the model never sees it, and the decoders let no entity run across it
-  (`tfner.model.decoding`).
+  (`tfner.model.decoding`). Words joined by a hyphen, apostrophe, period or slash ("Briggs-Hart",
+  "23/12/24") count as one, so no entity starts or ends inside them.
 
 Documents longer than `max_length` become overlapping windows (`stride` tokens shared by neighbours), so
 every token is trained on and predicted. At inference each unit takes the prediction of the window in
@@ -19,6 +20,7 @@ which it sits farthest from a cut (`merge`).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,10 +31,14 @@ from tfner.data.readers import DataError
 IGNORE = -100
 # `word_starts` values: inside a word, a word's first token, a word's first token after a break
 INSIDE, WORD, BREAK = 0, 1, 2
-# a break in the whitespace between two words: a line break, a tab, or two spaces in a row (table
-# columns, form fields). Python's re and RE2 (the SavedModel's graph, tfner.serving.signatures) read it alike.
-BREAK_PATTERN = r"[\n\r\t\v\f]| {2}"
-_BREAK = re.compile(BREAK_PATTERN)
+# a break in the whitespace between two words: one of these characters, or two spaces in a row (table
+# columns, form fields)
+BREAK_CHARS = "\n\r\t\v\f"
+_BREAK = re.compile(f"[{re.escape(BREAK_CHARS)}]| {{2}}")
+# a joiner: one of these characters alone as a token, touching a letter on both sides or a digit on both
+# sides, joins its neighbours into one word ("Briggs-Hart", "O'Brien", "Sig.ra", "23/12/24"; not
+# "41-year-old")
+JOINERS = "-'’./"
 
 
 @dataclass
@@ -72,16 +78,29 @@ def _i_form(labels):
     return np.array([index.get(tag_schemes.inside_form(l), i) for i, l in enumerate(labels)], np.int32)
 
 
+def char_class(ch):
+    """1 for an ASCII digit, 2 for a letter (Unicode category L*, RE2's \\p{L}), 0 otherwise."""
+    return 1 if "0" <= ch <= "9" else 2 if unicodedata.category(ch).startswith("L") else 0
+
+
 def word_starts(text, offsets, word_ids):
-    """Per token of `text`: `WORD` at the first token of each word (`word_ids`: the tokenizer's word of
-    each token, -1 for none; a token of no word counts as a word of its own), `BREAK` instead where the
-    text between the previous token's end and this token's start holds a break (`BREAK_PATTERN`),
-    `INSIDE` elsewhere. int8 (tokens,)."""
+    """Per token of `text`: `WORD` at the first token of each word, `BREAK` instead where the text
+    between the previous token's end and this token's start holds a break (`BREAK_CHARS` or two spaces),
+    `INSIDE` elsewhere. int8 (tokens,). Words are the tokenizer's (`word_ids`, -1 for none: a token of no
+    word is a word of its own), except that a joiner (`JOINERS`) and the word after it continue the word
+    before it. `tfner.serving.signatures` does the same in graph ops."""
     words = np.asarray(word_ids)
     starts = np.where((words < 0) | np.concatenate([[True], words[1:] != words[:-1]])[: len(words)], WORD, INSIDE)
     starts = starts.astype(np.int8)
+    offsets = np.asarray(offsets).reshape(-1, 2)
+    if len(starts) > 2:
+        a, b = offsets[:, 0], offsets[:, 1]
+        # one character, touching a non-empty token on each side
+        touching = (b[1:-1] - a[1:-1] == 1) & (b[:-2] == a[1:-1]) & (a[2:] == b[1:-1]) & (a[:-2] < b[:-2])
+        for i in np.nonzero(touching & (b[2:] > a[2:]))[0] + 1:
+            if text[a[i]] in JOINERS and char_class(text[a[i] - 1]) == char_class(text[b[i]]) > 0:
+                starts[i] = starts[i + 1] = INSIDE
     if len(starts) > 1:
-        offsets = np.asarray(offsets).reshape(-1, 2)
         gaps = [m.span() for m in _BREAK.finditer(text)]
         if gaps:
             gap_start, gap_end = np.array(gaps).T

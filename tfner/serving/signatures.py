@@ -14,11 +14,12 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 - `predict_text` (WordPiece, byte-level BPE and SentencePiece tokenizers): `text` (string, batch) ->
   entities with the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`,
   `entity_end` (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest
-  count of the batch, and `entity_count` per text. Sequential decoders let no entity run across a line
-  break, a tab or a run of spaces of the text, as the pipeline (`serving_default` sees ids only). Tokenization runs in the graph
-  (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF ops for
-  RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in characters of
-  the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated: texts
+  count of the batch, and `entity_count` per text. Words and breaks are `tfner.data.align.word_starts`'
+  (joined words such as "Briggs-Hart"; no entity across a line break, a tab or two spaces), as in the
+  pipeline; `serving_default` sees ids only and decides over the vocabulary's words. Tokenization runs
+  in the graph (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF
+  ops for RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in
+  characters of the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated: texts
   longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows (`stride`
   tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
   (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. A tokenizer without an
@@ -268,28 +269,62 @@ class ServingModule(tf.Module):
         return tf.RaggedTensor.from_row_lengths(merged, lengths).to_tensor(0.0)
 
     @staticmethod
-    def _breaks(text, starts, ends, word_first):
-        """`tfner.data.align.word_starts`' BREAK in graph ops: True (ragged, as `starts`) at each word's
-        first token whose gap from the previous token's end holds a break (`align.BREAK_PATTERN`)."""
-        previous_end = tf.concat([starts[:, :1], ends[:, :-1]], axis=1)  # a text's first token: no gap
-        gap = tf.strings.substr(
-            tf.gather(text, starts.value_rowids()),
-            previous_end.flat_values,
-            tf.maximum(starts.flat_values - previous_end.flat_values, 0),
-            unit="UTF8_CHAR",
+    def _word_starts(text, starts, ends, word_first):
+        """`tfner.data.align.word_starts` in graph ops: (word_first, breaks), ragged bool as `starts`.
+        word_first loses the tokens that continue a word across a joiner (`align.JOINERS`, one character
+        touching a non-empty token on each side, between two ASCII digits or two letters); breaks is
+        True at each word's first token whose gap from the previous token's end holds a break
+        (`align.BREAK_CHARS` or two spaces)."""
+        chars = tf.strings.unicode_split(text, "UTF-8")
+        flat = chars.flat_values
+        base = tf.gather(chars.row_starts(), starts.value_rowids())  # each token's text in `flat`
+        at = tf.range(tf.size(starts.flat_values, out_type=tf.int64))
+        first_of_row = at == tf.gather(starts.row_starts(), starts.value_rowids())
+        last_of_row = at + 1 == tf.gather(starts.row_limits(), starts.value_rowids())
+        a, b = starts.flat_values + base, ends.flat_values + base  # offsets into `flat`
+        n = tf.size(a, out_type=tf.int64)
+        shift = lambda x, by: tf.gather(x, tf.clip_by_value(at + by, 0, tf.maximum(n - 1, 0)))
+        char = lambda i: tf.gather(flat, tf.clip_by_value(i, 0, tf.maximum(tf.size(flat, tf.int64) - 1, 0)))
+        one_of = lambda c, chars: tf.reduce_any(tf.equal(c[:, None], tf.constant(list(chars))), axis=1)
+
+        def kind(c):  # align.char_class: 1 ASCII digit, 2 letter, 0 other
+            digit, letter = tf.strings.regex_full_match(c, "[0-9]"), tf.strings.regex_full_match(c, r"\p{L}")
+            return tf.where(digit, 1, tf.where(letter, 2, 0))
+
+        joiner = (
+            ~first_of_row
+            & ~last_of_row
+            & tf.equal(b - a, 1)
+            & tf.equal(shift(b, -1), a)
+            & tf.equal(shift(a, 1), b)
+            & (shift(a, -1) < shift(b, -1))
+            & (shift(b, 1) > shift(a, 1))
+            & one_of(char(a), align.JOINERS)
+            & tf.equal(kind(char(a - 1)), kind(char(b)))
+            & (kind(char(b)) > 0)
         )
-        found = tf.strings.regex_full_match(gap, f"(?s).*(?:{align.BREAK_PATTERN}).*")
-        return word_first.with_flat_values(word_first.flat_values & found)
+        joined = joiner | (~first_of_row & (shift(tf.cast(joiner, tf.int32), -1) > 0))
+        word = word_first.flat_values & ~joined
+        # breaks: counts of break characters and of space pairs before each position of `flat`
+        counts = lambda hits: tf.concat([[0], tf.cumsum(tf.cast(hits, tf.int64))], 0)
+        breaks_before = counts(one_of(flat, align.BREAK_CHARS))
+        space = tf.equal(flat, " ")
+        pairs_before = counts(space & tf.concat([space[1:], [False]], 0))
+        gap_start = tf.where(first_of_row, a, shift(b, -1))  # a text's first token: no gap
+        gap_end = tf.maximum(a, gap_start)
+        in_gap = lambda before, lo, hi: tf.gather(before, tf.maximum(hi, lo)) - tf.gather(before, lo) > 0
+        broken = in_gap(breaks_before, gap_start, gap_end) | in_gap(pairs_before, gap_start, gap_end - 1)
+        return starts.with_flat_values(word), starts.with_flat_values(word & broken)
 
     def _predict_text(self, text):
         tokens, starts, ends, word_first = self.text_tokenizer.tokenize(text)
+        word_first, breaks = self._word_starts(text, starts, ends, word_first)
         batch = tf.shape(text, out_type=tf.int64)[0]
         lengths = tokens.row_lengths()
         logits = self._text_logits(tokens)
         width = tf.shape(logits, out_type=tf.int64)[1]
         probs = tf.nn.softmax(logits, -1)
         shape = tf.shape(logits, out_type=tf.int64)[:2]
-        breaks = self._breaks(text, starts, ends, word_first)
         label = self._decide(logits, word_first.to_tensor(False, shape=shape), breaks.to_tensor(False, shape=shape))
         score = tf.gather(probs, label[..., None], batch_dims=2)[..., 0]
         valid = tf.sequence_mask(lengths, width)
