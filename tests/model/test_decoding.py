@@ -106,6 +106,10 @@ def test_no_entity_continues_after_a_break_each_side_stays_an_entity(thresholds)
     decoder = Decoder(LABELS, thresholds, decode="bio")
     assert decoder.tokens(ACROSS, [WORD, WORD]).tolist() == [1, 2]  # "Anna Virtanen" on one line
     assert decoder.tokens(ACROSS, [WORD, BREAK]).tolist() == [1, 1]  # two names, one per line
+    # what would have continued the name begins one, though P(B-PER) alone is below P(O): no PHI dropped
+    weak = np.array([ACROSS[0], [0.35, 0.15, 0.4, 0.05, 0.05]], np.float32)
+    assert decoder.tokens(weak, [WORD, WORD]).tolist() == [1, 2]
+    assert decoder.tokens(weak, [WORD, BREAK]).tolist() == [1, 1]
 
 
 def test_viterbi_never_continues_an_entity_after_a_break():

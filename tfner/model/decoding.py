@@ -20,8 +20,9 @@ repairs the sequence: an `I-X` that does not follow `B-X`/`I-X` becomes `B-X`.
 On raw text, no entity runs across a line break, a tab or a run of spaces (`tfner.data.align.word_starts`
 marks the word after one `BREAK`): the tokenizer drops whitespace, so without this a model cannot tell
 "Jani  23.03.2004" in a table from "Jani 23.03.2004", or an address line from the next line. The word
-after a break cannot take an I- label (Viterbi), or an I-X there becomes B-X (the thresholds' repair);
-each side of it can still be an entity of its own (README, "De-identification", for what it gains).
+after a break cannot take an I- label: Viterbi reads its P(B-X) + P(I-X) as P(B-X) (what would have
+continued an entity begins one, so no PHI is dropped for it), and the thresholds' repair makes an I-X
+there B-X. Each side of a break can still be an entity of its own.
 """
 
 import json
@@ -125,6 +126,13 @@ class Decoder:
             [self.thresholds.get(t, 0.5) if self.thresholds else 0.5 for t in self.types], np.float32
         )
         self.is_inside = np.array([(tag_schemes.split(l) or (None,))[0] == "I" for l in self.labels])
+        # at a break, I-X's probability moves to B-X (labels x labels; rows from, columns to)
+        self.fold = np.eye(len(self.labels), dtype=np.float32)
+        for i in np.nonzero(self.is_inside)[0]:
+            kind = tag_schemes.entity_type(self.labels[i])
+            if kind in self.types and self.begin[self.types.index(kind)] >= 0:
+                self.fold[i, i] = 0.0
+                self.fold[i, self.begin[self.types.index(kind)]] = 1.0
         self.inside_of = np.array(
             [
                 self.labels.index(tag_schemes.inside_form(l)) if tag_schemes.inside_form(l) in self.labels else i
@@ -172,10 +180,15 @@ class Decoder:
         breaks = breaks or [None] * len(probabilities)
         if not self.viterbi:
             return [repair_iob2(self(p), self.labels, b) for p, b in zip(probabilities, breaks)]
-        emissions = [log_probabilities(p) for p in probabilities]
-        for e, b in zip(emissions, breaks):
-            if b is not None:
-                e[np.ix_(np.asarray(b, bool), self.is_inside)] = crf_ops.FORBIDDEN
+        emissions = []
+        for p, b in zip(probabilities, breaks):
+            if b is None or not np.any(b):
+                emissions.append(log_probabilities(p))
+                continue
+            b = np.asarray(b, bool)
+            e = log_probabilities(np.where(b[:, None], np.asarray(p, np.float32) @ self.fold, p))
+            e[np.ix_(b, self.is_inside)] = crf_ops.FORBIDDEN
+            emissions.append(e)
         return crf_ops.decode_sequences(emissions, *self.scores())
 
     def documents(self, probabilities, word_starts=None):

@@ -81,6 +81,7 @@ class ServingModule(tf.Module):
             transitions, start, end = decoder.scores() if decoder.viterbi else crf_ops.iob2_constraints(tagger.labels)
             self.transitions, self.start_scores, self.end_scores = map(tf.constant, (transitions, start, end))
             self.inside_of = tf.constant(decoder.inside_of, tf.int64)
+            self.fold = tf.constant(decoder.fold)
             self.outside_label = tf.constant(decoder.outside, tf.int64)
             self.word_start = tf.constant(word_starts(tagger.tokenizer))
             parts = [tag_schemes.split(label) or (None, None) for label in tagger.labels]
@@ -164,8 +165,9 @@ class ServingModule(tf.Module):
             return self._per_token(probs)
         if breaks is None:
             breaks = tf.zeros_like(first)
-        if self._viterbi:
-            emissions = tf.math.log(tf.maximum(probs, 1e-30))
+        if self._viterbi:  # at a break, I-X's probability counts for B-X and I- is forbidden
+            folded = tf.where(breaks[..., None], tf.einsum("bnl,lk->bnk", probs, self.fold), probs)
+            emissions = tf.math.log(tf.maximum(folded, 1e-30))
             emissions = tf.where(breaks[..., None] & self.label_is_inside, crf_ops.FORBIDDEN, emissions)
             emissions, lengths = crf_ops.pack(emissions, first)
             pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
