@@ -22,7 +22,8 @@ marks the word after one `BREAK`): the tokenizer drops whitespace, so without th
 "Jani  23.03.2004" in a table from "Jani 23.03.2004", or an address line from the next line. The word
 after a break cannot take an I- label: Viterbi reads its P(B-X) + P(I-X) as P(B-X) (what would have
 continued an entity begins one, so no PHI is dropped for it), and the thresholds' repair makes an I-X
-there B-X. Each side of a break can still be an entity of its own.
+there B-X. Each side of a break can still be an entity of its own. Viterbi over a text's words scores
+each word by all its tokens (`Decoder.word_emissions`), not by its first alone.
 """
 
 import json
@@ -172,24 +173,28 @@ class Decoder:
         label = np.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
         return np.where(chosen, label, self.outside)
 
-    def sequences(self, probabilities, breaks=None):
-        """Labels of whole sequences: a list of (positions, labels) probability arrays -> id arrays.
-        breaks: per sequence, True at the positions that follow a break (no entity continues there)."""
+    def sequences(self, probabilities):
+        """Labels of whole sequences: a list of (positions, labels) probability arrays -> id arrays."""
         if not self.sequential:
             return [self(p) for p in probabilities]
-        breaks = breaks or [None] * len(probabilities)
         if not self.viterbi:
-            return [repair_iob2(self(p), self.labels, b) for p, b in zip(probabilities, breaks)]
-        emissions = []
-        for p, b in zip(probabilities, breaks):
-            if b is None or not np.any(b):
-                emissions.append(log_probabilities(p))
-                continue
-            b = np.asarray(b, bool)
-            e = log_probabilities(np.where(b[:, None], np.asarray(p, np.float32) @ self.fold, p))
-            e[np.ix_(b, self.is_inside)] = crf_ops.FORBIDDEN
-            emissions.append(e)
-        return crf_ops.decode_sequences(emissions, *self.scores())
+            return [repair_iob2(self(p), self.labels) for p in probabilities]
+        return crf_ops.decode_sequences([log_probabilities(p) for p in probabilities], *self.scores())
+
+    def word_emissions(self, probabilities, first, breaks):
+        """Viterbi scores of the words of one text (words x labels): for label L, log P(the word's first
+        token is L) + the sum over its other tokens of log P(that token is L's I- form), the probability
+        that the word's tokens carry the labels a word labelled L gives them (every token's evidence
+        counts, not only the first's). At a break (`breaks`, per word) I- is forbidden and P(I-X) counts
+        for B-X (`fold`). probabilities: (tokens, labels); first: bool per token."""
+        p_first = probabilities[first]
+        p_first = np.where(breaks[:, None], p_first @ self.fold, p_first)
+        emissions = log_probabilities(p_first)
+        emissions[np.ix_(breaks, self.is_inside)] = crf_ops.FORBIDDEN
+        word = np.cumsum(first) - 1
+        rest = ~first & (word >= 0)
+        np.add.at(emissions, word[rest], log_probabilities(probabilities[rest])[:, self.inside_of])
+        return emissions
 
     def documents(self, probabilities, word_starts=None):
         """Label ids of whole documents (`sequences`); given each document's word starts (span data,
@@ -211,7 +216,12 @@ class Decoder:
             return self(probabilities)
         starts = np.asarray(first)
         first = starts > 0
-        words = self.sequences([probabilities[first]], [starts[first] == BREAK])[0]
+        breaks = starts[first] == BREAK
+        if self.viterbi:
+            emissions = self.word_emissions(probabilities, first, breaks)
+            words = crf_ops.decode_sequences([emissions], *self.scores())[0]
+        else:
+            words = repair_iob2(self(probabilities[first]), self.labels, breaks)
         word = np.cumsum(first) - 1
         inherited = np.where(word >= 0, self.inside_of[words[np.maximum(word, 0)]] if len(words) else 0, self.outside)
         return np.where(first, words[np.maximum(word, 0)] if len(words) else self.outside, inherited)

@@ -154,12 +154,13 @@ class ServingModule(tf.Module):
         )
         return tf.where(tf.sequence_mask(lengths, width)[..., None], logits, 0.0)
 
-    def _decide(self, logits, first, breaks=None):
+    def _decide(self, logits, first, breaks=None, valid=None):
         """Label ids (batch, length) from logits (batch, length, labels): `Decoder`'s rule in graph ops.
         first: bool (batch, length), True at the first sub-token of each word; sequential decoders
         decide over those positions and give each following sub-token the I- form of its word's label.
         breaks: bool (batch, length) or None, True at the words after a break, where no entity
-        continues (`tfner.data.align.word_starts`)."""
+        continues (`tfner.data.align.word_starts`). valid: bool (batch, length), the tokens of words
+        (Viterbi scores each word by all of them, `Decoder.word_emissions`)."""
         probs = tf.nn.softmax(logits, -1)
         if not self._sequential:
             return self._per_token(probs)
@@ -170,6 +171,15 @@ class ServingModule(tf.Module):
             emissions = tf.math.log(tf.maximum(folded, 1e-30))
             emissions = tf.where(breaks[..., None] & self.label_is_inside, crf_ops.FORBIDDEN, emissions)
             emissions, lengths = crf_ops.pack(emissions, first)
+            # each word's other tokens: log P(token is the I- form of the word's label), summed per word
+            batch, width = tf.shape(first)[0], tf.shape(first)[1]
+            rank = tf.cumsum(tf.cast(first, tf.int32), axis=1) - 1
+            rest = ~first & (rank >= 0) & valid
+            later = tf.gather(tf.math.log(tf.maximum(probs, 1e-30)), self.inside_of, axis=2)
+            word = tf.range(batch)[:, None] * width + rank
+            masked = lambda x: tf.boolean_mask(x, rest)
+            sums = tf.math.unsorted_segment_sum(masked(later), masked(word), batch * width)
+            emissions += tf.reshape(sums, tf.shape(emissions))
             pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
             emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
             words = tf.cast(
@@ -247,7 +257,7 @@ class ServingModule(tf.Module):
         word_token = (kind >= 0) & (attention_mask > 0)
         after_word = tf.concat([tf.zeros_like(word_token[:, :1]), word_token[:, :-1]], axis=1)
         first = word_token & (tf.equal(kind, 1) | ~after_word)
-        label_ids = tf.where(word_token, self._decide(logits, first), self.outside_label)
+        label_ids = tf.where(word_token, self._decide(logits, first, valid=word_token), self.outside_label)
         return {"logits": logits, "probabilities": probs, "label_ids": label_ids}
 
     def _run_windows(self, content):
@@ -327,9 +337,11 @@ class ServingModule(tf.Module):
         width = tf.shape(logits, out_type=tf.int64)[1]
         probs = tf.nn.softmax(logits, -1)
         shape = tf.shape(logits, out_type=tf.int64)[:2]
-        label = self._decide(logits, word_first.to_tensor(False, shape=shape), breaks.to_tensor(False, shape=shape))
+        valid = tf.sequence_mask(lengths, shape[1])
+        label = self._decide(
+            logits, word_first.to_tensor(False, shape=shape), breaks.to_tensor(False, shape=shape), valid
+        )
         score = tf.gather(probs, label[..., None], batch_dims=2)[..., 0]
-        valid = tf.sequence_mask(lengths, width)
         kind = tf.gather(self.type_of, label)
         prev = tf.concat([tf.fill([batch, 1], tf.constant(-2, tf.int64)), kind[:, :-1]], axis=1)
         inside = valid & (kind >= 0)
