@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from tfner.data.align import IGNORE
 from tfner.model import crf
-from tfner.model.decoding import Decoder, repair_iob2
+from tfner.model.decoding import Decoder
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -110,26 +110,36 @@ def test_bio_decoding_never_emits_an_invalid_sequence(logits):
 
 @settings(max_examples=100, deadline=None)
 @given(
-    arrays(np.float32, st.tuples(st.integers(1, 10), st.just(len(LABELS))), elements=st.floats(0, 1, width=32)),
+    arrays(np.float32, st.tuples(st.integers(1, 10), st.just(len(LABELS))), elements=st.floats(0.015625, 1, width=32)),
     st.floats(0.05, 0.9),
+    st.floats(0.05, 1.0),
 )
-def test_thresholds_with_bio_repair_are_valid_and_keep_the_types(probabilities, threshold):
-    decoder = Decoder(LABELS, {"PER": threshold}, decode="bio")
-    alone, repaired = decoder(probabilities), decoder.sequences([probabilities])[0]
-    assert crf.is_valid_iob2(repaired, LABELS)
-    kind = lambda ids: [LABELS[i][2:] for i in ids]
-    assert kind(alone) == kind(repaired)
+def test_bio_thresholds_keep_sequences_valid_and_a_lower_threshold_never_calls_fewer(probabilities, high, fraction):
+    """With `bio`, thresholds are Viterbi's per-type bonus log((1 - t) / t): valid IOB2 always, nothing
+    changes at t = 0.5, and the best path's count of a type's positions can only grow as its bonus does."""
+    p = probabilities / probabilities.sum(-1, keepdims=True)
+    plain = Decoder(LABELS, decode="bio").sequences([p])[0]
+    assert list(Decoder(LABELS, {"PER": 0.5, "LOC": 0.5}, decode="bio").sequences([p])[0]) == list(plain)
+    low = high * fraction
+    at_high = Decoder(LABELS, {"PER": high}, decode="bio").sequences([p])[0]
+    at_low = Decoder(LABELS, {"PER": low}, decode="bio").sequences([p])[0]
+    assert crf.is_valid_iob2(at_high, LABELS) and crf.is_valid_iob2(at_low, LABELS)
+    per = lambda ids: int(np.isin(ids, [LABELS.index("B-PER"), LABELS.index("I-PER")]).sum())
+    assert per(at_low) >= per(at_high)
 
 
-def test_repair_turns_an_orphan_inside_into_a_begin():
-    seq = [LABELS.index(t) for t in ["I-PER", "I-PER", "O", "I-LOC", "B-PER", "I-LOC"]]
-    assert [LABELS[i] for i in repair_iob2(seq, LABELS)] == ["B-PER", "I-PER", "O", "B-LOC", "B-PER", "B-LOC"]
+def test_a_threshold_calls_a_type_whose_probability_reaches_it():
+    """Against O alone, Viterbi with the bonus calls PER where P(PER) >= t, as the per-token rule does."""
+    p = np.array([[0.7, 0.3, 0.0, 0.0, 0.0]], np.float32) + 1e-6
+    assert LABELS[Decoder(LABELS, {"PER": 0.35}, decode="bio").sequences([p])[0][0]] == "O"
+    assert LABELS[Decoder(LABELS, {"PER": 0.25}, decode="bio").sequences([p])[0][0]] == "B-PER"
 
 
 def test_tokens_give_continuations_their_words_inside_label():
     decoder = Decoder(LABELS, decode="bio")
     probabilities = np.full((5, len(LABELS)), 0.01, np.float32)
-    probabilities[[0, 1, 2, 3, 4], [1, 4, 0, 3, 0]] = 0.96  # B-PER, (cont.), O, B-LOC, (cont.)
+    probabilities[[0, 2, 3], [1, 0, 3]] = 0.96  # B-PER, (cont.), O, B-LOC, (cont.)
+    probabilities[[1, 4]] = 0.2  # the continuations say nothing: their words' first tokens decide
     first = np.array([True, False, True, True, False])
     assert [LABELS[i] for i in decoder.tokens(probabilities, first)] == ["B-PER", "I-PER", "O", "B-LOC", "I-LOC"]
     assert list(decoder.tokens(probabilities, np.zeros(5, bool))) == [0] * 5  # no word: O
@@ -167,7 +177,7 @@ def crf_tagger(labels, tokenizer):
 
 
 def test_crf_tagger_decodes_valid_sequences_and_trains_the_crf_with_the_head(crf_tagger, notes):
-    assert crf_tagger.decoder.viterbi and crf_tagger.model.crf_layer is not None
+    assert crf_tagger.decoder.sequential and crf_tagger.model.crf_layer is not None
     assert {id(v) for v in crf_tagger.model.crf_layer.trainable_variables} <= {
         id(v) for v in crf_tagger.model.head_variables
     }

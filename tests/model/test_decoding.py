@@ -106,10 +106,10 @@ def test_no_entity_continues_after_a_break_each_side_stays_an_entity(thresholds)
     decoder = Decoder(LABELS, thresholds, decode="bio")
     assert decoder.tokens(ACROSS, [WORD, WORD]).tolist() == [1, 2]  # "Anna Virtanen" on one line
     assert decoder.tokens(ACROSS, [WORD, BREAK]).tolist() == [1, 1]  # two names, one per line
-    # what would have continued the name begins one, though P(B-PER) alone is below P(O): no PHI dropped
+    # after a break, a word that could only have continued the name (P(B-PER) below P(O)) is not one
     weak = np.array([ACROSS[0], [0.35, 0.15, 0.4, 0.05, 0.05]], np.float32)
     assert decoder.tokens(weak, [WORD, WORD]).tolist() == [1, 2]
-    assert decoder.tokens(weak, [WORD, BREAK]).tolist() == [1, 1]
+    assert decoder.tokens(weak, [WORD, BREAK]).tolist() == [1, 0]
 
 
 def test_viterbi_never_continues_an_entity_after_a_break():
@@ -130,3 +130,16 @@ def test_argmax_decides_each_token_alone_breaks_or_not():
     from tfner.data.align import BREAK, WORD
 
     assert Decoder(LABELS).tokens(ACROSS, [WORD, BREAK]).tolist() == [1, 2]
+
+
+def test_viterbi_scores_a_word_by_all_its_tokens():
+    """A word of two tokens: the first leans O, the second is clearly inside a name. The word's score
+    for B-PER is P(first = B-PER) * P(second = I-PER) = 0.32, for O 0.5 * 0.1: a name."""
+    from tfner.data.align import INSIDE, WORD
+
+    p = np.array([[0.5, 0.4, 0.04, 0.03, 0.03], [0.1, 0.05, 0.8, 0.03, 0.02]], np.float32)
+    decoder = Decoder(LABELS, decode="bio")
+    assert decoder.tokens(p, [WORD, INSIDE]).tolist() == [1, 2]
+    emissions = decoder.word_emissions(p, np.array([True, False]), np.array([False]))
+    np.testing.assert_allclose(np.exp(emissions[0, [0, 1]]), [0.5 * 0.1, 0.4 * 0.8], rtol=1e-5)
+    assert decoder.tokens(p[:1], [WORD]).tolist() == [0]  # the first token alone says O

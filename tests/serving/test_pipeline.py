@@ -83,9 +83,14 @@ def test_bio_decoding_turns_an_orphan_inside_into_a_valid_entity_and_follows_wor
     assert [(e["entity_group"], e["word"]) for e in out] == [("NAME", "John"), ("NAME", "Bob")]
     pieces = tagger.tokenizer.tokenize("Schwarzenegger")
     assert len(pieces) > 1
-    rigged(tagger, monkeypatch, {pieces[0]: ("B-NAME", 5.0)}, "bio")  # the other pieces look like O
+    # the other pieces lean O each (argmax), but the word as a whole is a name (Decoder.word_emissions)
+    later = {p: [("O", 2.0), ("I-NAME", 1.5)] for p in pieces[1:]}
+    rigged(tagger, monkeypatch, {pieces[0]: ("B-NAME", 5.0), **later}, "bio")
     out = NERPipeline(tagger, "simple")("Arnold Schwarzenegger")
     assert [e["word"] for e in out] == ["Schwarzenegger"]
+    # pieces that say O as firmly as the first says NAME outvote it: the word is not a name
+    rigged(tagger, monkeypatch, {pieces[0]: ("B-NAME", 5.0)}, "bio")
+    assert NERPipeline(tagger, "simple")("Arnold Schwarzenegger") == []
 
 
 def test_tagger_tags_on_span_data_decode_words_like_the_pipeline(tagger, monkeypatch):

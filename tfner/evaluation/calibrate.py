@@ -1,7 +1,8 @@
 """Recall-first decision thresholds: `tfner calibrate --model DIR --data VALIDATION --target-recall 0.99`.
 
 For each entity type, the model's probability of that type (P(B-T) + P(I-T)) is compared with a
-threshold instead of taking the argmax (`tfner.model.decoding`). Calibration picks, per type, the
+threshold instead of taking the argmax (`tfner.model.decoding`; with `bio` decoding, as the bonus
+log((1 - t) / t) inside the Viterbi). Calibration picks, per type, the
 highest threshold on a fixed grid whose token-level recall of that type on the validation data reaches
 the target (so, among those that reach it, the one with the best precision), holding the other types at
 their current thresholds, and goes over the types twice so that their interplay is accounted for. Types

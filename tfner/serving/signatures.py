@@ -7,10 +7,10 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
   them; accepted for compatibility with the tokenizer's output and ignored: tfner models are trained
   with one segment) -> `logits` (float32, batch x length x labels), `probabilities` (softmax),
   `label_ids` (int64, as `tfner.model.decoding.Decoder` decides: per token by argmax or the model's
-  recall-first thresholds, or, with `bio` decoding or a CRF, by IOB2-constrained Viterbi over the words,
-  found from the vocabulary (a WordPiece `##` piece continues a word; BPE `Ġ` and SentencePiece `▁`
-  pieces start one), each word's other sub-tokens taking its I- label and special tokens `O`). Rows of
-  one request must be padded to one length.
+  recall-first thresholds, or, with `bio` decoding or a CRF, by IOB2-constrained Viterbi over the words
+  (thresholds as its per-type bonus), found from the vocabulary (a WordPiece `##` piece continues a
+  word; BPE `Ġ` and SentencePiece `▁` pieces start one), each word's other sub-tokens taking its I-
+  label and special tokens `O`). Rows of one request must be padded to one length.
 - `predict_text` (WordPiece, byte-level BPE and SentencePiece tokenizers): `text` (string, batch) ->
   entities with the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`,
   `entity_end` (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest
@@ -76,21 +76,13 @@ class ServingModule(tf.Module):
             self.type_inside = tf.constant(decoder.inside, tf.int64)
             self.outside_id = tf.constant(decoder.outside, tf.int64)
         self._sequential = decoder.sequential
-        if self._sequential:  # Viterbi (CRF or bio) or thresholds + IOB2 repair, over word positions
-            self._viterbi = decoder.viterbi
-            transitions, start, end = decoder.scores() if decoder.viterbi else crf_ops.iob2_constraints(tagger.labels)
-            self.transitions, self.start_scores, self.end_scores = map(tf.constant, (transitions, start, end))
+        if self._sequential:  # Viterbi (CRF or bio, with the thresholds' bonus if any), over word positions
+            self.transitions, self.start_scores, self.end_scores = map(tf.constant, decoder.scores())
+            self.label_bias = tf.constant(decoder.bias)
             self.inside_of = tf.constant(decoder.inside_of, tf.int64)
-            self.fold = tf.constant(decoder.fold)
             self.outside_label = tf.constant(decoder.outside, tf.int64)
             self.word_start = tf.constant(word_starts(tagger.tokenizer))
-            parts = [tag_schemes.split(label) or (None, None) for label in tagger.labels]
-            kinds = [k for _, k in parts]
-            self.label_type = tf.constant([kinds.index(k) if k else -1 for k in kinds], tf.int64)
-            self.label_is_inside = tf.constant([p == "I" for p, _ in parts])
-            self.label_opens = tf.constant([p in ("B", "I") for p, _ in parts])
-            begin = {k: i for i, (p, k) in enumerate(parts) if p == "B"}
-            self.begin_of = tf.constant([begin.get(k, i) for i, (_, k) in enumerate(parts)], tf.int64)
+            self.label_is_inside = tf.constant(decoder.is_inside)
         config = tagger.encoder.config
         self._vocab_size = int(config.vocab_size)
         self._positions = int(getattr(config, "max_position_embeddings", 0) or 0)
@@ -160,42 +152,29 @@ class ServingModule(tf.Module):
         decide over those positions and give each following sub-token the I- form of its word's label.
         breaks: bool (batch, length) or None, True at the words after a break, where no entity
         continues (`tfner.data.align.word_starts`). valid: bool (batch, length), the tokens of words
-        (Viterbi scores each word by all of them, `Decoder.word_emissions`)."""
+        (each word is scored by all of them, `Decoder.word_emissions`)."""
         probs = tf.nn.softmax(logits, -1)
         if not self._sequential:
             return self._per_token(probs)
         if breaks is None:
             breaks = tf.zeros_like(first)
-        if self._viterbi:  # at a break, I-X's probability counts for B-X and I- is forbidden
-            folded = tf.where(breaks[..., None], tf.einsum("bnl,lk->bnk", probs, self.fold), probs)
-            emissions = tf.math.log(tf.maximum(folded, 1e-30))
-            emissions = tf.where(breaks[..., None] & self.label_is_inside, crf_ops.FORBIDDEN, emissions)
-            emissions, lengths = crf_ops.pack(emissions, first)
-            # each word's other tokens: log P(token is the I- form of the word's label), summed per word
-            batch, width = tf.shape(first)[0], tf.shape(first)[1]
-            rank = tf.cumsum(tf.cast(first, tf.int32), axis=1) - 1
-            rest = ~first & (rank >= 0) & valid
-            later = tf.gather(tf.math.log(tf.maximum(probs, 1e-30)), self.inside_of, axis=2)
-            word = tf.range(batch)[:, None] * width + rank
-            masked = lambda x: tf.boolean_mask(x, rest)
-            sums = tf.math.unsorted_segment_sum(masked(later), masked(word), batch * width)
-            emissions += tf.reshape(sums, tf.shape(emissions))
-            pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
-            emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
-            words = tf.cast(
-                crf_ops.viterbi(emissions, lengths, self.transitions, self.start_scores, self.end_scores), tf.int64
-            )
-        else:  # thresholds per token, then the IOB2 repair of `tfner.model.decoding.repair_iob2`
-            words, _ = crf_ops.pack(self._per_token(probs), first)
-            kind = tf.gather(self.label_type, words)
-            previous = lambda x, edge: tf.concat([tf.fill([tf.shape(x)[0], 1], edge), x[:, :-1]], axis=1)
-            broken, _ = crf_ops.pack(breaks, first)
-            follows = (
-                previous(tf.gather(self.label_opens, words), False)
-                & tf.equal(previous(kind, tf.constant(-2, tf.int64)), kind)
-                & ~broken
-            )
-            words = tf.where(tf.gather(self.label_is_inside, words) & ~follows, tf.gather(self.begin_of, words), words)
+        log_probs = tf.math.log(tf.maximum(probs, 1e-30))
+        emissions = tf.where(breaks[..., None] & self.label_is_inside, crf_ops.FORBIDDEN, log_probs)  # no I- at a break
+        emissions, lengths = crf_ops.pack(emissions, first)
+        # each word's other tokens: log P(token is the I- form of the word's label), summed per word
+        batch, width = tf.shape(first)[0], tf.shape(first)[1]
+        rank = tf.cumsum(tf.cast(first, tf.int32), axis=1) - 1
+        rest = ~first & (rank >= 0) & valid
+        later = tf.gather(log_probs, self.inside_of, axis=2)
+        word = tf.range(batch)[:, None] * width + rank
+        masked = lambda x: tf.boolean_mask(x, rest)
+        sums = tf.math.unsorted_segment_sum(masked(later), masked(word), batch * width)
+        emissions += tf.reshape(sums, tf.shape(emissions)) + self.label_bias
+        pad = tf.maximum(1 - tf.shape(emissions)[1], 0)  # no word in the batch: one empty column
+        emissions = tf.pad(emissions, [[0, 0], [0, pad], [0, 0]])
+        words = tf.cast(
+            crf_ops.viterbi(emissions, lengths, self.transitions, self.start_scores, self.end_scores), tf.int64
+        )
         return crf_ops.spread(words, first, self.inside_of, self.outside_label)
 
     def _per_token(self, probs):
