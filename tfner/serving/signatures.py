@@ -156,8 +156,8 @@ class ServingModule(tf.Module):
         probs = tf.nn.softmax(logits, -1)
         if not self._sequential:
             return self._per_token(probs)
-        if breaks is None:
-            breaks = tf.zeros_like(first)
+        breaks = tf.zeros_like(first) if breaks is None else breaks
+        valid = tf.ones_like(first) if valid is None else valid
         log_probs = tf.math.log(tf.maximum(probs, 1e-30))
         emissions = tf.where(breaks[..., None] & self.label_is_inside, crf_ops.FORBIDDEN, log_probs)  # no I- at a break
         emissions, lengths = crf_ops.pack(emissions, first)
