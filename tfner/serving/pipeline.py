@@ -175,9 +175,7 @@ class NERPipeline:
         """Per text: (tokens, labels) merged softmax probabilities, (tokens, 2) offsets, word ids (None
         unless an aggregation or the decoder needs them), word starts (`align.word_starts`)."""
         n_labels = len(self.tagger.labels)
-        empty = (np.zeros((0, n_labels), np.float32), np.zeros((0, 2), np.int32), np.zeros(0, np.int32)) + (
-            np.zeros(0, np.int8),
-        )
+        empty = (np.zeros((0, n_labels), np.float32), np.zeros((0, 2), np.int32), None, np.zeros(0, np.int8))
         results = [empty] * len(texts)
         kept = [n for n, t in enumerate(texts) if t.strip()]
         if not kept:
