@@ -201,46 +201,7 @@ def test_from_config_takes_the_collapse_settings(tiny):
     assert len(detector.windows) <= 20 and detector.run_config is run
 
 
-# A real healthy run ---------------------------------------------------------------------------------
-
-
-def _compile_and_fit(tagger, config, train_windows, callbacks, epochs):
-    """Compile and fit as tfner.train does (masked loss, two optimizers, clipping)."""
-    from tfner.data.batching import make_dataset
-    from tfner.training.optim import compile_tagger
-
-    data = make_dataset(
-        train_windows, config.batch_size, tagger.tokenizer.pad_token_id or 0, shuffle=True, seed=config.seed
-    )
-    compile_tagger(tagger, config, len(data) * epochs)
-    return tagger.model.fit(data, epochs=epochs, verbose=0, callbacks=callbacks)
-
-
-def test_healthy_minilm_run_raises_no_alarm(tmp_path):
-    """MiniLM learning the clinical notes is never flagged, at epoch ends or every 10 steps."""
-    from tfner.data.readers import build_labels
-    from tfner.data.synthetic import clinical_notes
-    from tfner.model.tagger import Tagger
-    from tfner.training.callbacks import EntityMetrics, HistoryFile
-    from tfner.training.collapse import LabelCollapseDetector
-    from tfner.training.config import TrainConfig
-
-    tf_keras.utils.set_random_seed(0)
-    train, valid = clinical_notes(150, 30, seed=11)
-    config = TrainConfig.from_dict(
-        dict(encoder="minilm", head="linear", learning_rate=2e-4, batch_size=8, epochs=2, verbose=0)
-    )
-    tagger = Tagger.build(config.model, build_labels(train))
-    valid_w = tagger.encode(valid)
-    detector = LabelCollapseDetector(tagger, valid_w, action="raise", check_every_steps=10)
-    history = HistoryFile(str(tmp_path / "history.json"))
-    _compile_and_fit(tagger, config, tagger.encode(train), [EntityMetrics(tagger, valid_w), detector, history], 2)
-    assert len(detector.readings) >= 4 and all(r["flag"] == 0 for r in detector.readings)
-    with open(tmp_path / "history.json") as f:
-        logged = json.load(f)
-    assert logged["collapse_flag"] == [0.0, 0.0]
-    assert logged["val_f1"][-1] > 0.2  # it learns (the untrained model scores about 0)
-    assert logged["collapse_entities_predicted"][-1] > 0 and logged["collapse_classes_predicted"][-1] > 6
+# A real healthy run (pretrained MiniLM, never flagged): tests/training/test_train.py::test_real_learning_*
 
 
 def test_one_prediction_pass_per_validation(tiny_tagger, notes, monkeypatch):
