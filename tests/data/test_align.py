@@ -543,6 +543,28 @@ def test_word_starts_mark_the_words_after_a_line_break_a_tab_or_a_column_gap(tok
     assert (starts == INSIDE).sum() == pieces + 4  # and the two joiners of the date and what follows each
 
 
+def test_line_starts_are_the_break_words_of_each_window(tokenizer):
+    """Windows.line_starts: 1 at each window position whose unit is a word's first token after a break
+    (the model's token type ids), 0 at special tokens and elsewhere; the same unit gets the same flag in
+    every window that holds it. Word-level data has none."""
+    from tfner.data.align import BREAK
+
+    text = "Name:  Jani Virtanen\nDOB\t23.03.2004\nAge 41 and more words to cut windows here\nEnd"
+    windows = encode(Corpus([Document(text=text, spans=[])], "<t>"), tokenizer, ["O"], 12, 3)
+    assert len(windows) > 2
+    starts = windows.word_starts[0]
+    for units, flags in zip(windows.unit_index, windows.line_starts()):
+        assert flags.dtype == np.int32 and len(flags) == len(units)
+        assert flags[units < 0].sum() == 0
+        assert flags[units >= 0].tolist() == (starts[units[units >= 0]] == BREAK).astype(int).tolist()
+    flagged = {int(u) for units, f in zip(windows.unit_index, windows.line_starts()) for u in units[f == 1]}
+    offsets = windows.offsets[0]
+    first_tokens = sorted(text[offsets[u][0] : offsets[u][1]] for u in flagged)
+    assert first_tokens == ["23", "Age", "DO", "End", "Jan"]  # of "jan ##i", "do ##b"
+    words = encode(word_corpus((["Jani", "Virtanen"], ["B-PER", "I-PER"])), tokenizer, WORD_LABELS, 12, 3)
+    assert [f.tolist() for f in words.line_starts()] == [[0] * len(words.input_ids[0])]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(

@@ -74,6 +74,42 @@ def test_bucketed_batches_hold_every_window_once(padding, fixed_shapes):
     assert len(shapes) == int(data.cardinality()) == steps_per_epoch(windows, 4, padding, max_length=128)
 
 
+@pytest.mark.parametrize(
+    "padding, variant",
+    [
+        ("batch", {}),
+        ("max-length", {}),
+        ("buckets", {}),
+        ("tokens", {"fixed_shapes": True}),
+        ("buckets", {"sort_by_length": True}),
+    ],
+)
+def test_line_starts_come_as_token_type_ids_with_their_windows(padding, variant):
+    """With `line_starts`, each row carries its window's `line_starts()` as token_type_ids (0 on
+    padding) and the same ids, mask and labels as without; in every way of batching."""
+    windows = _windows(LENGTHS * 2)
+    rng = np.random.default_rng(4)
+    flags = [(rng.random(len(ids)) < 0.3).astype(np.int32) for ids in windows.input_ids]
+    windows.line_starts = lambda: flags
+    data = make_dataset(
+        windows, 4, PAD, shuffle=True, seed=3, padding=padding, max_length=128, line_starts=True, **variant
+    )
+    seen = 0
+    for x, _ in data:
+        ids, mask, types = (x[k].numpy() for k in ("input_ids", "attention_mask", "token_type_ids"))
+        assert set(np.unique(mask)) <= {0, 1} and (types[mask == 0] == 0).all()
+        for r in range(len(ids)):
+            n = int(mask[r].sum())
+            if n:
+                np.testing.assert_array_equal(types[r, :n], flags[int(ids[r, 0]) // 1000 - 1])
+                seen += 1
+    assert seen == len(flags)
+    plain = make_dataset(windows, 4, PAD, shuffle=True, seed=3, padding=padding, max_length=128, **variant)
+    assert "token_type_ids" not in next(iter(plain))[0]
+    same = [(i, a.tolist(), b.tolist()) for i, a, b in _rows(plain)[0]]
+    assert same == [(i, a.tolist(), b.tolist()) for i, a, b in _rows(data)[0]]  # the same batches, in order
+
+
 @pytest.mark.parametrize("padding", ["buckets", "tokens"])
 def test_default_batches_are_the_fixed_shape_batches_without_their_padding(padding):
     windows = _windows(LENGTHS * 3)

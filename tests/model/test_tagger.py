@@ -1,4 +1,5 @@
-"""The training step: mixed precision, loss scaling, embedding gradients, XLA and steps per execution."""
+"""The tagger model: the training step (mixed precision, loss scaling, embedding gradients, XLA, steps per
+execution) and its inputs (line starts as token type ids)."""
 
 import numpy as np
 import pytest
@@ -103,3 +104,49 @@ def test_xla_and_steps_per_execution_train_like_the_plain_step(overrides):
         data = make_dataset(tagger.encode(notes), 4, 0, padding="buckets", max_length=32, fixed_shapes=True)
         losses.append(tagger.model.fit(data, epochs=2, verbose=0).history["loss"])
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
+
+
+# Line starts (ModelConfig.line_starts) ---------------------------------------------------------------
+
+
+def test_line_starts_add_token_type_ids_to_encoders_that_have_two_types(labels, tokenizer):
+    seeing = build_tagger(labels, tokenizer)
+    assert seeing.sees_layout and set(seeing.model.input) == {"input_ids", "attention_mask", "token_type_ids"}
+    assert not build_tagger(labels, tokenizer, line_starts=False).sees_layout
+    one_type = build_tagger(labels, tokenizer, encoder_overrides={**TINY, "type_vocab_size": 1})
+    assert not one_type.sees_layout and set(one_type.model.input) == {"input_ids", "attention_mask"}
+
+
+def test_the_model_reads_line_starts_and_none_given_means_none(labels, tokenizer, notes):
+    """The same ids with and without line starts give different logits; a caller that gives no
+    token_type_ids gets the logits of all zeros, as Hugging Face encoders default them."""
+    tagger = build_tagger(labels, tokenizer)
+    windows = tagger.encode(notes)
+    w = next(i for i, f in enumerate(windows.line_starts()) if f.sum())  # a window with a line start
+    ids = np.array([windows.input_ids[w]], np.int32)
+    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    types = np.array([windows.line_starts()[w]], np.int32)
+    with_types = tagger.model({**inputs, "token_type_ids": types}).numpy()
+    zeros = tagger.model({**inputs, "token_type_ids": np.zeros_like(ids)}).numpy()
+    np.testing.assert_allclose(tagger.model(inputs).numpy(), zeros, rtol=1e-6, atol=1e-6)
+    assert np.abs(with_types - zeros).max() > 1e-4
+    np.testing.assert_allclose(tagger.predict_logits(windows)[w], with_types[0], rtol=1e-5, atol=1e-5)
+
+
+def test_a_model_saved_before_line_starts_loads_without_them(labels, tokenizer, tmp_path):
+    import json
+
+    from tfner.model.config import ModelConfig
+    from tfner.model.tagger import Tagger
+
+    assert ModelConfig().line_starts and ModelConfig.from_saved(ModelConfig().to_dict()).line_starts
+    tagger = build_tagger(labels, tokenizer)
+    tagger.save(str(tmp_path / "m"))
+    assert Tagger.load(str(tmp_path / "m")).sees_layout
+    with open(tmp_path / "m" / "config.json") as f:
+        saved = json.load(f)
+    del saved["model"]["line_starts"]  # as tfner wrote it before the setting existed
+    with open(tmp_path / "m" / "config.json", "w") as f:
+        json.dump(saved, f)
+    assert not ModelConfig.from_saved(saved).line_starts
+    assert not Tagger.load(str(tmp_path / "m")).sees_layout

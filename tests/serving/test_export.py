@@ -67,10 +67,11 @@ def test_serving_default_matches_the_tagger_token_by_token(loaded, tagger, notes
     expected = tagger.predict_logits(windows)
     width = max(len(ids) for ids in windows.input_ids)
     ids = np.zeros((len(windows), width), np.int64)
-    mask = np.zeros_like(ids)
-    for n, row in enumerate(windows.input_ids):
-        ids[n, : len(row)], mask[n, : len(row)] = row, 1
-    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=np.zeros_like(ids))
+    mask, types = np.zeros_like(ids), np.zeros_like(ids)
+    for n, (row, starts) in enumerate(zip(windows.input_ids, windows.line_starts())):
+        ids[n, : len(row)], mask[n, : len(row)], types[n, : len(row)] = row, 1, starts
+    assert tagger.sees_layout and types.sum() > 0  # token_type_ids carry the line starts
+    out = loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=types)
     assert out["logits"].dtype.name == "float32" and out["label_ids"].dtype.name == "int64"
     special = set(tagger.tokenizer.all_special_ids)
     for n, logits in enumerate(expected):
@@ -346,6 +347,8 @@ def test_cli_asks_for_check_data_when_the_clinical_notes_do_not_fit_the_labels(t
         ("negative id", "input_ids must be in [0, "),
         ("mask of 2", "attention_mask must hold 0 (padding) and 1 (token) only"),
         ("too long", "tokens per row (the position limit of the encoder"),
+        ("type of 2", "token_type_ids must hold 0 and 1 (line starts) only"),
+        ("types shaped wrong", "token_type_ids must have the shape of input_ids"),
     ],
 )
 def test_serving_default_names_what_is_wrong_with_a_request(loaded, tagger, case, message):
@@ -361,10 +364,15 @@ def test_serving_default_names_what_is_wrong_with_a_request(loaded, tagger, case
         ids[0, 0] = -1
     elif case == "mask of 2":
         mask[0, 2] = 2
-    else:
+    elif case == "too long":
         ids, mask = np.full((1, limit + 1), 1000, np.int64), np.ones((1, limit + 1), np.int64)
+    types = np.zeros_like(ids)
+    if case == "type of 2":
+        types[1, 1] = 2
+    elif case == "types shaped wrong":
+        types = types[:, :4]
     with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
-        loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=np.zeros_like(ids))
+        loaded.signatures["serving_default"](input_ids=ids, attention_mask=mask, token_type_ids=types)
 
 
 @pytest.mark.parametrize("shape", [(0, 5), (3, 0), (0, 0)])

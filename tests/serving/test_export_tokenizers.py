@@ -111,7 +111,7 @@ def family_tagger(tokenizer, labels, family):
     # positions start after the padding id (2), so max_length tokens need max_length + 2 positions
     encoder_config = kind(vocab_size=len(tokenizer), max_position_embeddings=config.max_length + 2, **TINY)
     encoder = freeze_pooler(build_encoder(encoder_config))
-    model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config.crf)
+    model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config)
     return Tagger(model, encoder, tokenizer, labels, config)
 
 

@@ -10,9 +10,10 @@ span data (raw text with character spans). Alignment follows the Hugging Face re
   never shifted or dropped silently. Each token is a unit, and the tokens that begin a tokenizer word
   are kept (`Windows.word_starts`, from `word_starts`), so that predictions are decoded per word, as the
   pipeline does; a word after a line break, a tab or a run of spaces is marked `BREAK`: the tokenizer
-  drops that whitespace, so the model never sees it, and the decoders let no entity run across it
-  (`tfner.model.decoding`). Words joined by a hyphen, apostrophe, period or slash ("Briggs-Hart",
-  "23/12/24") count as one, so no entity starts or ends inside them.
+  drops that whitespace, so models see it only as token type 1 on those words (`Windows.line_starts`),
+  and the decoders let no entity run across it (`tfner.model.decoding`). Words joined by a hyphen,
+  apostrophe, period or slash ("Briggs-Hart", "23/12/24") count as one, so no entity starts or ends
+  inside them.
 
 Documents longer than `max_length` become overlapping windows (`stride` tokens shared by neighbours), so
 every token is trained on and predicted. At inference each unit takes the prediction of the window in
@@ -63,6 +64,21 @@ class Windows:
 
     def __len__(self):
         return len(self.input_ids)
+
+    def line_starts(self):
+        """Per window: int32, 1 at the first token of each word after a break (a line, table cell or
+        form field begins: `BREAK`), 0 elsewhere and everywhere for word-level data. Models that see
+        layout take it as their token type ids (`tfner.model.tagger.build_model`)."""
+        out = []
+        for units, doc in zip(self.unit_index, self.doc_index):
+            units = np.asarray(units)
+            flags = np.zeros(len(units), np.int32)
+            starts = self.word_starts[doc] if self.word_starts else None
+            if starts is not None:
+                scored = units >= 0
+                flags[scored] = starts[units[scored]] == BREAK
+            out.append(flags)
+        return out
 
 
 def _special_tokens(tokenizer):

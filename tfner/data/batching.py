@@ -110,8 +110,10 @@ def make_dataset(
     max_tokens=None,
     fixed_shapes=False,
     sort_by_length=False,
+    line_starts=False,
 ):
-    """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`.
+    """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`, with
+    `token_type_ids` from `Windows.line_starts` if `line_starts` (models that see layout).
 
     `padding` is 'buckets', 'tokens', 'batch' or 'max-length' (module docstring); `max_length` is the
     longest a window may be (default: the longest there is); `max_tokens` is the token budget of a
@@ -127,6 +129,10 @@ def make_dataset(
         raise ValueError(f"max_length={max_length} is shorter than the longest window ({longest})")
     ids = tf.RaggedTensor.from_row_lengths(_concat(windows.input_ids), lengths)
     labels = tf.RaggedTensor.from_row_lengths(_concat(windows.labels), lengths)
+    # the attention mask of each window, 2 instead of 1 at line starts (split into two inputs at the end)
+    marks = None
+    if line_starts:
+        marks = tf.RaggedTensor.from_row_lengths(_concat([flags + 1 for flags in windows.line_starts()]), lengths)
     pad_values = (np.int32(pad_id), np.int32(0), np.int32(IGNORE))
     if max_tokens is not None and padding != "tokens":
         raise ValueError(f"max_tokens applies to padding='tokens' only, not {padding!r}")
@@ -139,12 +145,15 @@ def make_dataset(
         bounds = bucket_bounds(max_length, bounds)
         rows = _bucket_rows(lengths, batch_size, padding, bounds, max_tokens)
     if bucketed and sort_by_length:
-        data = _length_sorted_batches(ids, labels, lengths, bounds, rows, shuffle, seed, pad_values)
+        data = _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, seed, pad_values)
     else:
-        data = tf.data.Dataset.from_tensor_slices((ids, labels))
+        data = tf.data.Dataset.from_tensor_slices((ids, labels) if marks is None else (ids, marks, labels))
         if shuffle:
             data = data.shuffle(max(len(lengths), 1), seed=seed, reshuffle_each_iteration=True)
-        data = data.map(lambda i, y: (i, tf.ones_like(i), y))
+        if marks is None:
+            data = data.map(lambda i, y: (i, tf.ones_like(i), y))
+        else:  # the map makes each window's rows plain tensors, as padded_batch needs
+            data = data.map(lambda i, m, y: (i, m, y))
     if bucketed and not sort_by_length:
         data = data.bucket_by_sequence_length(
             lambda i, m, y: tf.shape(i)[0],
@@ -162,7 +171,11 @@ def make_dataset(
     elif padding in ("batch", "max-length"):
         shape = [max_length] if padding == "max-length" else [None]
         data = data.padded_batch(batch_size, padded_shapes=(shape,) * 3, padding_values=pad_values)
-    data = data.map(lambda i, m, y: ({"input_ids": i, "attention_mask": m}, y))
+    if line_starts:
+        features = lambda i, m, y: {"input_ids": i, "attention_mask": tf.minimum(m, 1), "token_type_ids": m // 2}
+    else:
+        features = lambda i, m, y: {"input_ids": i, "attention_mask": m}
+    data = data.map(lambda i, m, y: (features(i, m, y), y))
     # tf.data's autotuning thread makes the end of every pass (every Keras epoch) wait for its next
     # wake-up, up to 10 s; the pipeline is cheap next to a training step, so fixed sizes do as well
     options = tf.data.Options()
@@ -170,7 +183,7 @@ def make_dataset(
     return data.prefetch(2).with_options(options)
 
 
-def _length_sorted_batches(ids, labels, lengths, bounds, rows, shuffle, seed, pad_values):
+def _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, seed, pad_values):
     """Batches of `rows[k]` windows of bucket k in length order, each padded to its longest window.
 
     The batch sizes are fixed by the bucket counts, so only the order is drawn each epoch: a random
@@ -195,7 +208,7 @@ def _length_sorted_batches(ids, labels, lengths, bounds, rows, shuffle, seed, pa
 
     def pad(index):
         batch = tf.gather(ids, index), tf.gather(labels, index)
-        mask = tf.ones_like(batch[0])
+        mask = tf.ones_like(batch[0]) if marks is None else tf.gather(marks, index)
         return tuple(t.to_tensor(v) for t, v in zip((batch[0], mask, batch[1]), pad_values))
 
     seed2 = None if seed is None else seed + 1

@@ -122,7 +122,7 @@ def load_adapter(path, base=None):
                 f"{meta['base_checksum']:.6g}, this one {checksum:.6g}); load the base it names "
                 f"(encoder {config.encoder!r}, pretrained={config.pretrained})"
             )
-        model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config.crf)
+        model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config)
         targets = {**variable_paths(encoder), **_head_variables(model)}
         weights = os.path.join(path, ADAPTER_WEIGHTS)
         unknown = sorted(set(values) - set(targets))

@@ -3,6 +3,9 @@
 `ModelConfig` is what `Tagger.build` and `Tagger.load` need; the training run's `TrainConfig` nests it
 (its flags keep their names: `--encoder`, `--head`, `--lora-r`). A saved model's `config.json` holds the
 whole run config; `ModelConfig.from_saved` reads the model part of it, nested or flat (older files).
+
+`line_starts` decides the model's inputs: with it (and an encoder with two token types) the model also
+takes `token_type_ids`, 1 at the first token of each line, cell or field (`Windows.line_starts`).
 """
 
 import dataclasses
@@ -50,6 +53,12 @@ class ModelConfig(Config):
         False,
         "Train on every sub-token (continuations get the I- label) instead of the first sub-token of each word only.",
     )
+    line_starts: bool = option(
+        True,
+        "Let the model see the layout of raw text: the first token of each line, table cell or form field "
+        "(a word after a line break, tab or two spaces) gets token type 1 (encoders with two token types, "
+        "e.g. BERT and MiniLM; others, and word-level data, get none).",
+    )
     lora: LoraConfig = section(LoraConfig, "lora", "LoRA adapters (tfner.model.lora)")
 
     def __post_init__(self):
@@ -72,9 +81,12 @@ class ModelConfig(Config):
         """The model part of a saved run config: its `model` object, or the model's names in a flat
         (tfner 0.1) file, whose other settings are the run's and are not needed here."""
         if isinstance(values, dict) and isinstance(values.get("model"), dict):
-            return cls.from_dict(values["model"], source)
-        known = flat_fields(cls)
-        return cls.from_dict({k: v for k, v in values.items() if k in known}, source)
+            values = values["model"]
+        else:
+            known = flat_fields(cls)
+            values = {k: v for k, v in values.items() if k in known}
+        # models saved before `line_starts` existed were trained without it
+        return cls.from_dict({"line_starts": False, **values}, source)
 
     def without_lora(self):
         return dataclasses.replace(self, lora=dataclasses.replace(self.lora, enabled=False))

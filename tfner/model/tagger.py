@@ -1,8 +1,9 @@
 """`Tagger`: a tf_keras token-classification model with its tokenizer, labels and run config.
 
-The model is functional: `{"input_ids", "attention_mask"}` (int32, shape (batch, length)) -> logits
-(batch, length, labels) from the encoder's last hidden state through the head. A saved tagger is a
-folder holding everything needed to rebuild it offline:
+The model is functional: `{"input_ids", "attention_mask"}` (int32, shape (batch, length)), plus
+`token_type_ids` (line starts, `Windows.line_starts`) when it `sees_layout`, -> logits (batch, length,
+labels) from the encoder's last hidden state through the head. A saved tagger is a folder holding
+everything needed to rebuild it offline:
 
     config.json          the run config (`TrainConfig`), whose `model` part rebuilds the tagger
     labels.json          label list, index = class id
@@ -57,6 +58,13 @@ class TaggerModel(tf_keras.Model):
     head_optimizer = None
     clip_norm = 0.0
     loss_scaled = False
+
+    def __call__(self, inputs, *args, **kwargs):
+        # a model that sees layout, given no token types (word-level data, a caller that has no line
+        # starts): none, as Hugging Face encoders default them
+        if isinstance(inputs, dict) and "token_type_ids" in self.input and "token_type_ids" not in inputs:
+            inputs = {**inputs, "token_type_ids": tf.zeros_like(inputs["input_ids"])}
+        return super().__call__(inputs, *args, **kwargs)
 
     def train_step(self, data):
         x, y = data
@@ -130,17 +138,25 @@ def _sum_duplicates(grad):
     return tf.IndexedSlices(values, unique, grad.dense_shape)
 
 
-def build_model(encoder, head, crf=False):
-    """The functional tagger: encoder -> head -> logits, with a `CRF` layer on the logits if `crf`."""
-    input_ids = tf_keras.Input((None,), dtype=tf.int32, name="input_ids")
-    attention_mask = tf_keras.Input((None,), dtype=tf.int32, name="attention_mask")
-    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+def sees_layout(config, encoder):
+    """Whether a model of `config` on `encoder` takes line starts as token type ids: asked for
+    (`ModelConfig.line_starts`) and the encoder has a second token type."""
+    return config.line_starts and getattr(encoder.config, "type_vocab_size", 0) >= 2
+
+
+def build_model(encoder, head, config):
+    """The functional tagger: encoder -> head -> logits, with a `CRF` layer on the logits if
+    `config.crf`; inputs `input_ids`, `attention_mask` and, when it `sees_layout`, `token_type_ids`."""
+    inputs = {name: tf_keras.Input((None,), dtype=tf.int32, name=name) for name in ("input_ids", "attention_mask")}
+    if sees_layout(config, encoder):
+        inputs["token_type_ids"] = tf_keras.Input((None,), dtype=tf.int32, name="token_type_ids")
+    hidden = encoder(**inputs).last_hidden_state
     logits = head(hidden)
-    if crf:  # the CRF layer holds the transition scores and passes the logits on as float32
+    if config.crf:  # the CRF layer holds the transition scores and passes the logits on as float32
         logits = crf_ops.CRF(logits.shape[-1])(logits)
     elif logits.dtype != tf.float32:  # mixed precision: softmax and loss want float32 logits
         logits = tf_keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
-    return TaggerModel({"input_ids": input_ids, "attention_mask": attention_mask}, logits, name="tagger")
+    return TaggerModel(inputs, logits, name="tagger")
 
 
 class Tagger:
@@ -165,7 +181,7 @@ class Tagger:
             encoder.trainable = False
         if config.lora.enabled:  # after the pretrained weights are in: the wrapped layers keep them
             lora.apply_lora(encoder, config.lora)
-        model = build_model(encoder, spec.build(config, len(labels)), config.crf)
+        model = build_model(encoder, spec.build(config, len(labels)), config)
         return cls(model, encoder, tokenizer or load_tokenizer(config.encoder), labels, config)
 
     # Inference ------------------------------------------------------------------------------------
@@ -176,31 +192,39 @@ class Tagger:
             corpus, self.tokenizer, self.labels, c.max_length, c.stride, label_all_tokens, misaligned_spans
         )
 
+    @property
+    def sees_layout(self):
+        """Whether the model takes line starts as `token_type_ids` (`sees_layout`)."""
+        return "token_type_ids" in self.model.input
+
     def predict_logits(self, windows, batch_size=64):
         """Logits per window, trimmed to its length; batches are grouped by length to pad little."""
         key = lora.trace_key(self.encoder)
         if self._forward is None or self._forward[0] != key:  # retrace after a merge
-            spec = tf.TensorSpec((None, None), tf.int32)
-            self._forward = (
-                key,
-                tf.function(
-                    lambda ids, mask: self.model({"input_ids": ids, "attention_mask": mask}, training=False),
-                    input_signature=[spec, spec],
-                ),
-            )
+            names = list(self.model.input)
+            spec = [tf.TensorSpec((None, None), tf.int32)] * len(names)
+            forward = lambda *inputs: self.model(dict(zip(names, inputs)), training=False)
+            self._forward = (key, tf.function(forward, input_signature=spec))
         lengths = np.array([len(ids) for ids in windows.input_ids])
+        types = windows.line_starts() if self.sees_layout else None
         order = np.argsort(lengths, kind="stable")
         pad = self.tokenizer.pad_token_id or 0
         out = [None] * len(lengths)
         for at in range(0, len(order), batch_size):
             rows = order[at : at + batch_size]
             width = lengths[rows].max()
-            ids = np.full((len(rows), width), pad, np.int32)
-            mask = np.zeros((len(rows), width), np.int32)
+            inputs = {
+                "input_ids": np.full((len(rows), width), pad, np.int32),
+                "attention_mask": np.zeros((len(rows), width), np.int32),
+            }
+            if types is not None:
+                inputs["token_type_ids"] = np.zeros((len(rows), width), np.int32)
             for r, w in enumerate(rows):
-                ids[r, : lengths[w]] = windows.input_ids[w]
-                mask[r, : lengths[w]] = 1
-            logits = self._forward[1](ids, mask).numpy()
+                inputs["input_ids"][r, : lengths[w]] = windows.input_ids[w]
+                inputs["attention_mask"][r, : lengths[w]] = 1
+                if types is not None:
+                    inputs["token_type_ids"][r, : lengths[w]] = types[w]
+            logits = self._forward[1](*(inputs[name] for name in self.model.input)).numpy()
             for r, w in enumerate(rows):
                 out[w] = logits[r, : lengths[w]]
         return out
@@ -243,7 +267,7 @@ class Tagger:
         parameter count of a model trained without LoRA. This tagger is left as it is."""
         encoder = lora.copy_merged(self.encoder, build_encoder(self.encoder.config))
         head = HEADS[self.config.head].build(self.config, len(self.labels))
-        model = build_model(encoder, head, self.config.crf)
+        model = build_model(encoder, head, self.config)
         head.set_weights(self.model.get_layer("head").get_weights())
         if model.crf_layer is not None:
             model.crf_layer.set_weights(self.model.crf_layer.get_weights())
@@ -284,7 +308,7 @@ class Tagger:
             raise ModelFileError(f"{config_path}: not a model config this tfner can read ({e})") from None
         labels = _read_labels(labels_path)
         encoder, tokenizer = _load_encoder_files(path)
-        model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config.crf)
+        model = build_model(encoder, HEADS[config.head].build(config, len(labels)), config)
         _load_weights(model, os.path.join(path, WEIGHTS), config, labels)
         tagger = cls(model, encoder, tokenizer, labels, config)
         tagger.set_thresholds(read_thresholds(path, labels))

@@ -75,7 +75,7 @@ def _scores(scores):
     return out
 
 
-def _limitations(run, max_length, stride, predict_text):
+def _limitations(run, max_length, stride, predict_text, line_starts):
     notes = list(LIMITATIONS)
     if run is not None and not run.get("train"):
         notes.insert(
@@ -90,6 +90,12 @@ def _limitations(run, max_length, stride, predict_text):
             else "serving_default takes one window per row: the client windows long texts (tfner.serving.pipeline)."
         )
     )
+    if line_starts:
+        notes.append(
+            "The model sees the layout of raw text: predict_text marks the first token of each line, cell or "
+            "field as the model was trained; serving_default reads token_type_ids as those marks (all zeros "
+            "read as one line: send the marks of tfner.data.align.Windows.line_starts for notes with layout)."
+        )
     return notes
 
 
@@ -155,6 +161,7 @@ def build_card(tagger, name, version, signatures, max_length, stride, run_dir=No
             "tokenizer": type(tagger.tokenizer).__name__,
             "max_length": int(max_length),
             "stride": int(stride),
+            "line_starts": tagger.sees_layout,
             "decoder": "recall-first thresholds" if tagger.thresholds else "argmax",
         },
         "thresholds": dict(tagger.thresholds) if tagger.thresholds else None,
@@ -167,7 +174,7 @@ def build_card(tagger, name, version, signatures, max_length, stride, run_dir=No
             "TF Serving (predict_text: raw text -> entities with character offsets; serving_default: token "
             "ids -> logits) or loaded with tf.saved_model.load."
         ),
-        "limitations": _limitations(run, max_length, stride, "predict_text" in signatures),
+        "limitations": _limitations(run, max_length, stride, "predict_text" in signatures, tagger.sees_layout),
         "requests": requests(name, signatures, "token_type_ids" in tagger.tokenizer.model_input_names),
     }
     if run is not None:

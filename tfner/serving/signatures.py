@@ -4,24 +4,27 @@ tf.functions of one `tf.Module` (`ServingModule`), which `tfner.serving.export` 
 Signatures (int64 everywhere, dynamic `(None, None)` shapes):
 
 - `serving_default`: `input_ids`, `attention_mask` (and `token_type_ids` when the tokenizer produces
-  them; accepted for compatibility with the tokenizer's output and ignored: tfner models are trained
-  with one segment) -> `logits` (float32, batch x length x labels), `probabilities` (softmax),
-  `label_ids` (int64, as `tfner.model.decoding.Decoder` decides: per token by argmax or the model's
-  recall-first thresholds, or, with `bio` decoding or a CRF, by IOB2-constrained Viterbi over the words
-  (thresholds as its per-type bonus), found from the vocabulary (a WordPiece `##` piece continues a
-  word; BPE `Ġ` and SentencePiece `▁` pieces start one), each word's other sub-tokens taking its I-
-  label and special tokens `O`). Rows of one request must be padded to one length.
+  them: a model that sees layout (`ModelConfig.line_starts`) reads them as line starts, 1 at the first
+  token of each line, cell or field as `tfner.data.align.Windows.line_starts` marks them, and the
+  tokenizer's own zeros as a text without layout; other models ignore them) -> `logits` (float32,
+  batch x length x labels), `probabilities` (softmax), `label_ids` (int64, as
+  `tfner.model.decoding.Decoder` decides: per token by argmax or the model's recall-first thresholds,
+  or, with `bio` decoding or a CRF, by IOB2-constrained Viterbi over the words (thresholds as its
+  per-type bonus), found from the vocabulary (a WordPiece `##` piece continues a word; BPE `Ġ` and
+  SentencePiece `▁` pieces start one), each word's other sub-tokens taking its I- label and special
+  tokens `O`). Rows of one request must be padded to one length.
 - `predict_text` (WordPiece, byte-level BPE and SentencePiece tokenizers): `text` (string, batch) ->
   entities with the `simple` aggregation of `tfner.pipeline`: `entity_label`, `entity_start`,
   `entity_end` (character offsets, end exclusive), `entity_score`, `entity_text`, padded to the largest
   count of the batch, and `entity_count` per text. Words and breaks are `tfner.data.align.word_starts`'
   (joined words such as "Briggs-Hart"; no entity across a line break, a tab or two spaces), as in the
-  pipeline; `serving_default` sees ids only and decides over the vocabulary's words. Tokenization runs
-  in the graph (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF
-  ops for RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in
-  characters of the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated: texts
-  longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows (`stride`
-  tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
+  pipeline, and a model that sees layout gets the line starts it was trained with; `serving_default`
+  sees ids only and decides over the vocabulary's words. Tokenization runs in the graph
+  (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF ops for
+  RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in characters
+  of the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated:
+  texts longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows
+  (`stride` tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
   (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. A tokenizer without an
   in-graph version (or whose ids tensorflow_text would not reproduce) gets no `predict_text`, and the
   export says why.
@@ -61,6 +64,7 @@ class ServingModule(tf.Module):
     def __init__(self, tagger, text_tokenizer=None, max_length=512, stride=None, chunk=CHUNK):
         super().__init__(name="tfner_serving")
         self._model = tagger.model
+        self._layout = tagger.sees_layout  # the model takes line starts as token_type_ids
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
@@ -91,7 +95,9 @@ class ServingModule(tf.Module):
         specs = [tf.TensorSpec((None, None), tf.int64, name=n) for n in names]
         if self.token_type_ids:
             self.serve = tf.function(
-                lambda input_ids, attention_mask, token_type_ids: self._serve(input_ids, attention_mask),
+                lambda input_ids, attention_mask, token_type_ids: self._serve(
+                    input_ids, attention_mask, token_type_ids
+                ),
                 input_signature=specs,
             )
         else:
@@ -115,13 +121,15 @@ class ServingModule(tf.Module):
                 self._predict_text, input_signature=[tf.TensorSpec((None,), tf.string, name="text")]
             )
 
-    def _forward(self, input_ids, attention_mask):
-        """Logits (batch, length, labels), float32, 0 past each row's last real token.
+    def _forward(self, input_ids, attention_mask, line_starts=None):
+        """Logits (batch, length, labels), float32, 0 past each row's last real token. line_starts:
+        (batch, length), the token type ids of a model that sees layout (None: none).
 
         Rows run sorted by length in chunks of `chunk`, each cut to its own longest row: a request of
         short rows padded to its longest one pads little (as `Tagger.predict_logits` batches; on CoNLL
         sentences in requests of 32 this is 2-3x faster than one pass over the padded request)."""
         ids, mask = tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32)
+        types = tf.zeros_like(ids) if line_starts is None else tf.cast(line_starts, tf.int32)
         width = tf.shape(ids)[1]
         # a row's length ends at its last real token (any left padding stays in the row)
         lengths = tf.reduce_max(tf.cast(mask > 0, tf.int32) * tf.range(1, width + 1), axis=1)
@@ -133,10 +141,10 @@ class ServingModule(tf.Module):
         for at in tf.range(0, tf.where(width > 0, n, 0), self._chunk):  # rows of no token: nothing to run
             rows = order[at : at + self._chunk]
             cut = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
-            logits = self._model(
-                {"input_ids": tf.gather(ids, rows)[:, :cut], "attention_mask": tf.gather(mask, rows)[:, :cut]},
-                training=False,
-            )
+            inputs = {"input_ids": ids, "attention_mask": mask}
+            if self._layout:
+                inputs["token_type_ids"] = types
+            logits = self._model({k: tf.gather(v, rows)[:, :cut] for k, v in inputs.items()}, training=False)
             logits = tf.pad(tf.cast(logits, tf.float32), [[0, 0], [0, width - cut], [0, 0]])
             out = out.write(at // self._chunk + 1, logits)
         logits = tf.cond(
@@ -191,7 +199,7 @@ class ServingModule(tf.Module):
         label = tf.where((i < 0) | ((b >= 0) & (p_b >= p_i)), b, i)
         return tf.where(chosen, label, self.outside_id)
 
-    def _check_inputs(self, input_ids, attention_mask):
+    def _check_inputs(self, input_ids, attention_mask, token_type_ids=None):
         """Bad requests fail with a message naming the input and what it must be (not from inside the
         encoder's attention); an empty batch or empty rows pass and give empty outputs."""
         vocab, limit = self._vocab_size, self._positions
@@ -213,6 +221,19 @@ class ServingModule(tf.Module):
                 message="serving_default: attention_mask must hold 0 (padding) and 1 (token) only",
             ),
         ]
+        if token_type_ids is not None and self._layout:
+            checks += [
+                tf.debugging.assert_equal(
+                    tf.shape(token_type_ids),
+                    tf.shape(input_ids),
+                    message="serving_default: token_type_ids must have the shape of input_ids (batch, length)",
+                ),
+                tf.debugging.assert_equal(
+                    tf.reduce_all((token_type_ids == 0) | (token_type_ids == 1)),
+                    True,
+                    message="serving_default: token_type_ids must hold 0 and 1 (line starts) only",
+                ),
+            ]
         if limit:
             checks.append(
                 tf.debugging.assert_less_equal(
@@ -225,9 +246,9 @@ class ServingModule(tf.Module):
         with tf.control_dependencies(checks):
             return tf.identity(input_ids), tf.identity(attention_mask)
 
-    def _serve(self, input_ids, attention_mask):
-        input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
-        logits = self._forward(input_ids, attention_mask)
+    def _serve(self, input_ids, attention_mask, token_type_ids=None):
+        input_ids, attention_mask = self._check_inputs(input_ids, attention_mask, token_type_ids)
+        logits = self._forward(input_ids, attention_mask, token_type_ids if self._layout else None)
         probs = tf.nn.softmax(logits, -1)
         if not self._sequential:
             return {"logits": logits, "probabilities": probs, "label_ids": self._decide(logits, None)}
@@ -239,24 +260,34 @@ class ServingModule(tf.Module):
         label_ids = tf.where(word_token, self._decide(logits, first, valid=word_token), self.outside_label)
         return {"logits": logits, "probabilities": probs, "label_ids": label_ids}
 
-    def _run_windows(self, content):
-        """Logits of the content tokens of windows (ragged ids, (windows, tokens)), flat in window order."""
+    def _run_windows(self, content, line_starts):
+        """Logits of the content tokens of windows (ragged ids, (windows, tokens)), flat in window order;
+        line_starts: ragged int64 as `content`, 1 at line starts (special tokens get 0)."""
         prefix, suffix = self.text_tokenizer.prefix, self.text_tokenizer.suffix
         column = tf.ones([tf.shape(content.row_lengths())[0], 1], tf.int64)
         ids = tf.concat(
             [column * tf.constant([prefix], tf.int64), content, column * tf.constant([suffix], tf.int64)], 1
         )
-        logits = self._forward(ids.to_tensor(default_value=self._pad), tf.ones_like(ids).to_tensor(default_value=0))
+        none = lambda special: column * tf.zeros([1, len(special)], tf.int64)
+        types = tf.concat([none(prefix), line_starts, none(suffix)], 1)
+        logits = self._forward(
+            ids.to_tensor(default_value=self._pad),
+            tf.ones_like(ids).to_tensor(default_value=0),
+            types.to_tensor(default_value=0),
+        )
         # no [CLS], [SEP] (<s>, </s>)
         return tf.RaggedTensor.from_tensor(logits[:, len(prefix) :], content.row_lengths()).flat_values
 
-    def _text_logits(self, tokens):
-        """Logits (batch, longest text, labels) of whole texts (ragged ids): windows, merged per token."""
+    def _text_logits(self, tokens, line_starts):
+        """Logits (batch, longest text, labels) of whole texts (ragged ids; line_starts ragged bool as
+        `tokens`): windows, merged per token."""
         lengths = tokens.row_lengths()
         row, start, end = windows.window_starts(lengths, self._width, self._stride)
-        content = tf.gather(tokens.flat_values, windows.window_tokens(tokens.row_starts(), row, start, end))
+        at = windows.window_tokens(tokens.row_starts(), row, start, end)
+        content = tf.gather(tokens.flat_values, at)
+        types = tf.gather(tf.cast(line_starts.flat_values, tf.int64), at)
         total = tf.shape(tokens.flat_values, out_type=tf.int64)[0]
-        merged = windows.merge(self._run_windows(content), lengths, row, start, end, total)
+        merged = windows.merge(self._run_windows(content, types), lengths, row, start, end, total)
         return tf.RaggedTensor.from_row_lengths(merged, lengths).to_tensor(0.0)
 
     @staticmethod
@@ -312,7 +343,7 @@ class ServingModule(tf.Module):
         word_first, breaks = self._word_starts(text, starts, ends, word_first)
         batch = tf.shape(text, out_type=tf.int64)[0]
         lengths = tokens.row_lengths()
-        logits = self._text_logits(tokens)
+        logits = self._text_logits(tokens, breaks)
         width = tf.shape(logits, out_type=tf.int64)[1]
         probs = tf.nn.softmax(logits, -1)
         shape = tf.shape(logits, out_type=tf.int64)[:2]

@@ -229,7 +229,9 @@ def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights)
 
     pad = tagger.tokenizer.pad_token_id or 0
     batching = train_batching(config, chosen.replicas)
-    train_data = make_dataset(windows["train"], pad_id=pad, shuffle=True, seed=config.seed, **batching)
+    train_data = make_dataset(
+        windows["train"], pad_id=pad, shuffle=True, seed=config.seed, line_starts=tagger.sees_layout, **batching
+    )
     steps = int(train_data.cardinality())  # batches per epoch, for the learning-rate schedule
     metrics["train_steps_per_epoch"] = steps
     if config.padding == "tokens":
