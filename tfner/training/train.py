@@ -229,8 +229,10 @@ def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights)
 
     pad = tagger.tokenizer.pad_token_id or 0
     batching = train_batching(config, chosen.replicas)
+    # line starts for models that see layout; word-level data has none (the model reads no types as zeros)
+    line_starts = tagger.sees_layout and any(s is not None for s in windows["train"].word_starts)
     train_data = make_dataset(
-        windows["train"], pad_id=pad, shuffle=True, seed=config.seed, line_starts=tagger.sees_layout, **batching
+        windows["train"], pad_id=pad, shuffle=True, seed=config.seed, line_starts=line_starts, **batching
     )
     steps = int(train_data.cardinality())  # batches per epoch, for the learning-rate schedule
     metrics["train_steps_per_epoch"] = steps
