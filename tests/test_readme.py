@@ -211,9 +211,9 @@ def test_readme_command(line, section, text, tokens, workdir, monkeypatch, capsy
         if "generate_notes" in code:  # the notes later commands read
             exec(code, {})
             # Calibrating a random model is the slow worst case (no threshold reaches the target, so the
-            # whole grid is tried): 20 of the 200 validation notes keep it to seconds.
+            # whole grid is tried): 8 of the 200 validation notes keep it to seconds.
             lines = (workdir / "val.jsonl").read_text().splitlines(keepends=True)
-            (workdir / "val.jsonl").write_text("".join(lines[:20]))
+            (workdir / "val.jsonl").write_text("".join(lines[:8]))
     elif program in ("python", ".venv/bin/python") and tokens[1].endswith(".py"):
         script = os.path.join(helpers.ROOT, tokens[1])
         assert os.path.isfile(script)
