@@ -26,6 +26,19 @@ LOCALE_INFO = {
     "fi_FI": ("fi", "358", "0", "Finland"),
 }
 
+# Faker locales whose languages no locale above speaks: where some patients' names, some birthplaces and
+# some written dates come from (`Ctx.foreign`), so that a model learns what a name, a place or a date
+# looks like rather than the lists of the locales it trains on. Kept disjoint from LOCALE_INFO's
+# languages, so that leaving a locale out of training leaves its names out too. Only locales whose
+# names are in Latin letters without odd apostrophes; places and dates only from those with real city
+# lists and month names.
+ORIGINS = (
+    "cs_CZ", "hu_HU", "hr_HR", "ro_RO", "sk_SK", "sl_SI", "tr_TR", "az_AZ", "id_ID", "vi_VN", "et_EE",
+    "lt_LT", "lv_LV", "is_IS", "ga_IE", "zu_ZA", "yo_NG", "ig_NG", "en_KE", "sw", "en_TH",
+)
+PLACE_ORIGINS = ("cs_CZ", "hu_HU", "hr_HR", "ro_RO", "sk_SK", "sl_SI", "az_AZ", "id_ID", "zu_ZA")
+DATE_ORIGINS = ("cs_CZ", "ro_RO", "sk_SK", "sl_SI", "tr_TR")  # Faker has their month and day tables
+
 _M = {
     "en": "January February March April May June July August September October November December",
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",

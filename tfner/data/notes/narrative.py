@@ -50,6 +50,9 @@ def admission_note(note: Note, ctx: phi.Ctx) -> None:
     if r.random() < 0.5:
         note.line(r.choice(("Date: ", "Admitted: ", "")), fmt.date_v(ctx, ctx.today), " ", dx.time(r))
     note.line(intro(ctx, p, ctx.today))
+    if r.random() < 0.3:
+        stay = fmt.range_v(ctx, *ctx.period(60, 900, 20))
+        note.line(r.choice(("Previous admission ", "Last stay: ", "Prior stay ")), stay, ", ", dx.complaint(r))
     numbers(note, ctx, 0.4)
     kinds = ["history", "pmh", "meds", "vitals", "exam", "labs", "assessment", "plan"]
     kinds = [k for k in kinds if r.random() < 0.75] or ["plan"]
@@ -161,6 +164,9 @@ def referral_letter(note: Note, ctx: phi.Ctx) -> None:
         ".",
     )
     note.line(dx.history(r, p.male), " ", dx.exam(r))
+    if r.random() < 0.3:
+        stay = fmt.range_v(ctx, *ctx.period(20, 400, 30))
+        note.line(r.choice(("Treated here from ", "Inpatient stay ", "Sick leave ")), stay, ".")
     numbers(note, ctx)
     note.line(r.choice(("Current medication: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3))))
     note.line(r.choice(("Recent labs: ", "Labs: ")), dx.labs(r), " (", fmt.date_v(ctx, ctx.days_ago(1, 20)), ").")

@@ -271,6 +271,8 @@ def prescription(note: Note, ctx: phi.Ctx) -> None:
         )
         note.line(r.choice((f"{i + 1}. ", "- ", "")), dx.med(r, cap=True), r.choice((" - ", ", ", "\n   ")), qty)
     note.line(r.choice(("Date: ", "Issued: ", "")), fmt.date_v(ctx, ctx.today))
+    if r.random() < 0.3:
+        note.line(r.choice(("Valid ", "Treatment period: ", "Course: ")), fmt.range_v(ctx, *ctx.period(-1, 0, 90)))
     if ctx.extended and r.random() < 0.7:
         note.line(r.choice(("Prescriber: ", "Signed: ", "")), staff(ctx))
     else:
