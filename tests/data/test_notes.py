@@ -2,6 +2,7 @@
 layouts and surface forms, unlabelled distractors, determinism, filters and label sets."""
 
 import ast
+import datetime
 import hashlib
 import json
 import os
@@ -18,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfner.data import notes
-from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, generate_notes, noise, phi
+from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, ORIGINS, generate_notes, noise, phi
 from tfner.data.notes import distractors as dx
 from tfner.data.notes.builder import Note, V
 from tfner.data.notes.context import Ctx, faker
+from tfner.data.notes.lang import LOCALE_INFO, MONTHS
 
 PACKAGE_DIR = os.path.dirname(notes.__file__)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -575,3 +577,80 @@ def test_fresh_process_gives_the_same_notes_without_tensorflow():
     here = hashlib.sha256(json.dumps(generate_notes(40, seed=9, label_set="extended")).encode()).hexdigest()
     assert digest == here
     assert tf_loaded == "False"
+
+
+# ---------------------------------------------------------------- other origins, periods
+
+
+def non_ascii_spans(recs, label):
+    return sum(not r["text"][s:e].isascii() for r in recs for s, e, lab in r["ner_tags"] if lab == label)
+
+
+def test_foreign_share_brings_names_places_and_months_of_other_origins():
+    """en_US notes write ASCII names and cities and English months; with `foreign` a share of patients'
+    names, of birthplaces and of month-name dates come from ORIGINS, and with foreign=0 none does."""
+    from tfner.data.notes.formats import _names_of
+    from tfner.data.notes.lang import DATE_ORIGINS
+
+    months = set()
+    for locale in DATE_ORIGINS:
+        months |= {
+            m.lower()
+            for m in next(p for p in faker(locale).providers if hasattr(p, "MONTH_NAMES")).MONTH_NAMES.values()
+        }
+    months -= {m.lower() for names in MONTHS.values() for m in names}  # "August", "November"...
+
+    def foreign_months(recs):
+        words = (
+            w.lower() for r in recs for s, e, lab in r["ner_tags"] if lab == "DATE" for w in r["text"][s:e].split()
+        )
+        return sum(w in months for w in words)
+
+    local = records(200, seed=31, locales=["en_US"], foreign=0.0)
+    mixed = records(200, seed=31, locales=["en_US"], foreign=1.0)
+    assert non_ascii_spans(local, "PATIENT") == non_ascii_spans(local, "LOC") == foreign_months(local) == 0
+    assert non_ascii_spans(mixed, "PATIENT") >= 40 and non_ascii_spans(mixed, "LOC") >= 10, "names and places"
+    assert foreign_months(mixed) >= 5
+    d = datetime.date(2021, 3, 4)
+    assert _names_of(faker("cs_CZ"), d) == ("březen", "čtvrtek")  # Thursday
+    default = records(300, seed=32, locales=["en_US"])
+    assert 0 < non_ascii_spans(default, "PATIENT") < non_ascii_spans(mixed, "PATIENT")
+
+
+def test_foreign_zero_draws_nothing_and_origins_are_other_locales():
+    ctx = note_ctx("fi_FI", 3)
+    state = ctx.rng.getstate()
+    assert ctx.foreign_faker(ORIGINS) is None and ctx.rng.getstate() == state  # foreign=0: notes as before
+    ctx.foreign = 1.0
+    assert ctx.foreign_faker(ORIGINS).locales[0] in ORIGINS
+    languages = {lang for lang, *_ in LOCALE_INFO.values()}
+    assert not set(ORIGINS) & set(LOCALES)
+    assert not {o.split("_")[0] for o in ORIGINS if not o.startswith("en_")} & languages
+    with pytest.raises(ValueError, match="foreign"):
+        generate_notes(2, foreign=1.5)
+
+
+def test_periods_are_two_date_spans_with_the_joiner_outside():
+    joined = Counter()
+    for r in records(300, seed=33, families=["admission_note", "referral_letter", "bullet_summary", "prescription"]):
+        text, spans = r["text"], r["ner_tags"]
+        for (s1, e1, l1), (s2, e2, l2) in zip(spans, spans[1:]):
+            between = text[e1:s2]
+            if l1 == l2 == "DATE" and between.strip() in (
+                "to",
+                "-",
+                "–",
+                "until",
+                "through",
+                "bis",
+                "au",
+                "al",
+                "a",
+                "tot",
+                "til",
+                "till",
+                "do",
+            ):
+                joined[r["family"]] += 1
+                assert text[s1:e1].strip() == text[s1:e1] and text[s2:e2].strip() == text[s2:e2]
+    assert len(joined) == 4 and min(joined.values()) >= 5, joined
