@@ -23,7 +23,7 @@ from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, ORIGINS
 from tfner.data.notes import distractors as dx
 from tfner.data.notes.builder import Note, V
 from tfner.data.notes.context import Ctx, faker
-from tfner.data.notes.lang import LOCALE_INFO, MONTHS
+from tfner.data.notes.lang import LOCALE_INFO, MONTHS, ORIGIN_TITLES
 
 PACKAGE_DIR = os.path.dirname(notes.__file__)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -654,3 +654,28 @@ def test_periods_are_two_date_spans_with_the_joiner_outside():
                 joined[r["family"]] += 1
                 assert text[s1:e1].strip() == text[s1:e1] and text[s2:e2].strip() == text[s2:e2]
     assert len(joined) == 4 and min(joined.values()) >= 5, joined
+
+
+def test_postal_block_is_a_name_line_then_street_and_city_lines():
+    """Letters and prescriptions end now and then with the patient's postal block: a PATIENT span that is its
+    line (after an optional title), then a street line and a postcode + city line, each one LOC span."""
+    found = Counter()
+    for r in records(300, seed=34, families=["discharge_letter", "referral_letter", "prescription"]):
+        text, spans = r["text"], r["ner_tags"]
+        for (s1, e1, l1), (s2, e2, l2), (s3, e3, l3) in zip(spans, spans[1:], spans[2:]):
+            if (l1, l2, l3) == ("PATIENT", "LOC", "LOC") and text[e1:s2] == "\n" and text[e2:s3] == "\n":
+                assert e3 == len(text) or text[e3] == "\n", text[s1:]
+                found[r["family"]] += 1
+    assert len(found) == 3 and min(found.values()) >= 10, found
+
+
+def test_patients_from_elsewhere_sometimes_have_their_languages_titles_outside_the_span():
+    titles = {t for pair in ORIGIN_TITLES.values() for side in pair for t in side}
+    before = Counter()
+    for r in records(300, seed=35, locales=["en_GB"], foreign=1.0):
+        for s, e, label in r["ner_tags"]:
+            if label == "PATIENT":
+                word = r["text"][:s].rstrip(" ").rsplit(None, 1)[-1:]
+                assert not any(r["text"][s:e].startswith(t + " ") for t in titles if len(t) > 3), r["text"][s:e]
+                before.update(w for w in word if w in titles)
+    assert len(before) >= 6, before

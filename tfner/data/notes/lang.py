@@ -89,6 +89,14 @@ TITLES = {
     "fi": (("Herra",), ("Rouva",)),
 }
 
+# Titles of some ORIGINS, for patients whose names come from there (in the notes of their new country
+# they are rarer than the locale's own, but a model should know a title of an unseen language from a name).
+ORIGIN_TITLES = {
+    "cs_CZ": (("pan",), ("paní",)), "sk_SK": (("pán",), ("pani",)), "hr_HR": (("g.", "gospodin"), ("gđa", "gospođa")),
+    "sl_SI": (("g.", "gospod"), ("ga.", "gospa")), "ro_RO": (("dl.", "domnul"), ("dna.", "doamna")),
+    "tr_TR": (("Bay",), ("Bayan",)), "id_ID": (("Bapak", "Bpk."), ("Ibu",)), "vi_VN": (("Ông",), ("Bà",)),
+}
+
 SEX = {
     "en": (("M", "male", "Male"), ("F", "female", "Female")),
     "de": (("m", "männlich"), ("w", "weiblich")),

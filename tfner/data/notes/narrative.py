@@ -3,11 +3,11 @@ consultation and mixed free text. Each writes one note into a `Note` from the no
 
 from __future__ import annotations
 
+from tfner.data.notes import blocks, phi
 from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
 from tfner.data.notes import measures as ms
-from tfner.data.notes import phi
 from tfner.data.notes.blocks import KV, TEAMS, contact, electronically, intro, numbers, place, signature, staff, unit
 from tfner.data.notes.builder import Note
 from tfner.data.notes.lang import doc_title
@@ -128,6 +128,7 @@ def discharge_letter(note: Note, ctx: phi.Ctx) -> None:
         ".",
     )
     signature(note, ctx)
+    blocks.postal(note, ctx, p, 0.35)
 
 
 def referral_letter(note: Note, ctx: phi.Ctx) -> None:
@@ -172,6 +173,7 @@ def referral_letter(note: Note, ctx: phi.Ctx) -> None:
     note.line(r.choice(("Recent labs: ", "Labs: ")), dx.labs(r), " (", fmt.date_v(ctx, ctx.days_ago(1, 20)), ").")
     note.line(r.choice(("Urgency: routine", "Urgency: urgent", "Priority: within 2 weeks", "Semi-urgent.")))
     signature(note, ctx)
+    blocks.postal(note, ctx, p, 0.35)
 
 
 def progress_note(note: Note, ctx: phi.Ctx) -> None:

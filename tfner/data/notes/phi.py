@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from tfner.data.notes.builder import V
 from tfner.data.notes.context import Ctx
 from tfner.data.notes.formats import groups, phone
-from tfner.data.notes.lang import AGE_UNITS, ORIGINS, PLACE_ORIGINS, SEX, TITLES
+from tfner.data.notes.lang import AGE_UNITS, ORIGIN_TITLES, ORIGINS, PLACE_ORIGINS, SEX, TITLES
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Person:
     region: str
     phone: str
     label: str = "PATIENT"
+    origin: str = ""  # the ORIGINS locale the name comes from, if not the note's
 
 
 def _age_on(dob: date, day: date) -> int:
@@ -72,6 +73,7 @@ def person(ctx: Ctx, label: str = "PATIENT", age: int | None = None) -> Person:
         region,
         phone(ctx),
         label,
+        origin.locales[0] if origin else "",
     )
 
 
@@ -108,6 +110,8 @@ def name(ctx: Ctx, p: Person, form: str | None = None) -> V:
 
 
 def title(ctx: Ctx, p: Person) -> str:
+    if p.origin in ORIGIN_TITLES and ctx.chance(0.4):
+        return ctx.rng.choice(ORIGIN_TITLES[p.origin][0 if p.male else 1])
     lang = ctx.lang if ctx.chance(0.5) else "en"
     return ctx.rng.choice(TITLES[lang][0 if p.male else 1])
 
