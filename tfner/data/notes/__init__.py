@@ -47,10 +47,10 @@ Surface forms per label:
 
 - PATIENT: "Given Family", "Given Middle Family", "Family, Given", "FAMILY, Given", "Family Given",
   initials ("A. B. Family", "Family, A."), titles outside the span ("Mr.", "Mrs.", "Herr", "Fru",
-  "Mme", "Sr.", "Pan"..., and for patients from ORIGINS "Bay", "paní", "Ibu"...), hyphenated and double family names, non-ASCII names from Faker's locales,
-  ALL CAPS in forms, HL7's "FAMILY^GIVEN" (one span, like "FAMILY, Given"); alone on its line above
-  street and postcode + city in the postal block of discharge and referral letters and prescriptions
-  ("cc:", "Copy to:" or none).
+  "Mme", "Sr.", "Pan"..., and for patients from ORIGINS "Bay", "paní", "Ibu"...), hyphenated and
+  double family names, non-ASCII names from Faker's locales, ALL CAPS in forms, HL7's "FAMILY^GIVEN"
+  (one span, like "FAMILY, Given"); alone on its line above street and postcode + city in the postal
+  block of discharge and referral letters and prescriptions ("cc:", "Copy to:" or none).
 - AGE: "41", "41 y", "41 yrs", "41 yo", "41 y/o", "41 years", "41-year-old", "aged 41",
   "41 Jahre", "41 år", "41 ans"... (the span is the number).
 - DATE: ISO (2021-03-04), 04.03.2021, 4.3.2021, 04.03.21, 04/03/2021, 4/3/21, 03/04/2021, 3/4/2021,
