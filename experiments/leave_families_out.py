@@ -6,7 +6,8 @@ For each split, a share of the layout families and of the locales of `tfner.data
 The model (MiniLM with the main job's head and recipe; `--head` to change it) trains on notes of the
 other families and locales (10 % held out for validation) and is tested on:
 
-- `unseen`: notes whose family AND locale were both left out of training (never seen in kind);
+- `unseen`: notes whose family AND locale were both left out of training (never seen in kind), with
+  names, places and month names of their held-out locales only (`generate_notes(foreign=0)`);
 - `seen`: new notes of the training families and locales (the generator's own distribution);
 - `handwritten`: 15 notes written by hand (experiments/data/handwritten_notes.txt), in none of the
   generator's layouts.
@@ -187,7 +188,10 @@ def main():
         held_families, held_locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
         train_families = [f for f in FAMILIES if f not in held_families]
         train_locales = [loc for loc in LOCALES if loc not in held_locales]
-        unseen_records = generate_notes(args.test_notes, seed=1000 + k, families=held_families, locales=held_locales)
+        # foreign=0: every name, place and month of the unseen notes is of a held-out locale (none from ORIGINS)
+        unseen_records = generate_notes(
+            args.test_notes, seed=1000 + k, families=held_families, locales=held_locales, foreign=0.0
+        )
         unseen = corpus_of(unseen_records, "unseen")
         seen = corpus_of(
             generate_notes(args.test_notes, seed=2000 + k, families=train_families, locales=train_locales), "seen"

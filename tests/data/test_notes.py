@@ -2,6 +2,7 @@
 layouts and surface forms, unlabelled distractors, determinism, filters and label sets."""
 
 import ast
+import datetime
 import hashlib
 import json
 import os
@@ -18,18 +19,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfner.data import notes
-from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, generate_notes, noise, phi
+from tfner.data.notes import EXTENDED_LABELS, FAMILIES, LABELS, LOCALES, ORIGINS, generate_notes, noise, phi
 from tfner.data.notes import distractors as dx
 from tfner.data.notes.builder import Note, V
-from tfner.data.notes.context import Ctx
+from tfner.data.notes.context import Ctx, faker
+from tfner.data.notes.lang import LOCALE_INFO, MONTHS, ORIGIN_TITLES
 
 PACKAGE_DIR = os.path.dirname(notes.__file__)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def records(n, seed, families=None, locales=None, label_set="default"):
+def records(n, seed, families=None, locales=None, label_set="default", foreign=notes.FOREIGN):
     """Notes with the internal record of inserted values ("_values": [(value, label), ...])."""
-    return notes._records(n, seed, families, locales, label_set, debug=True)
+    return notes._records(n, seed, families, locales, label_set, foreign, debug=True)
 
 
 def bert_break(ch):
@@ -303,7 +305,7 @@ DISTRACTORS = {
     "time": r"(?<![\d.:/-])\d{1,2}:\d{2}(?![\d:])",
     "room": r"\b(Room|room|bed|Bed|Ward) \d+[A-C]?\b",
     "icd": r"\b(" + "|".join(re.escape(c) for c, _ in dx.ICD) + r")\b",
-    "pain": r"\b\d{1,2}/10(?![/\d])",
+    "pain": r"(?<![\d/])\d{1,2}/10(?![/\d])",  # not the "3/10" of a date "6/3/10"
     "lab": r"\b(Hb|CRP|WBC|INR|Na|K) :?\d+(\.\d+)?\b",
     "disp": r"\bDisp: #\d{2}\b",  # not "Accession #81 65 319 58", where the ID starts after "#"
 }
@@ -337,7 +339,7 @@ def test_distractors_are_present_and_never_labelled(corpus):
 
 
 def note_ctx(locale, seed):
-    fake = notes._faker(locale)
+    fake = faker(locale)
     fake.seed_instance(seed)
     return Ctx(random.Random(seed), fake, locale, extended=False)
 
@@ -398,7 +400,7 @@ NUM_KV = re.compile(
 
 def test_numeric_key_value_distractors_in_every_family_and_never_labelled():
     """ "Room : 292", "WEIGHT - 67", "Bp 174/77", "MMSE 24/30": numbers shaped like ages and IDs after keys that
-    are not PHI keys, in (nearly) every note of every family, never inside a span."""
+    are not PHI keys, in most notes of every family, never inside a span."""
     values, seps, cases = Counter(), Counter(), Counter()
     for family in FAMILIES:
         recs = records(60, seed=13, families=[family])
@@ -417,7 +419,7 @@ def test_numeric_key_value_distractors_in_every_family_and_never_labelled():
                 key = m.group(1)
                 cases["upper" if key.isupper() and len(key) > 3 else "lower" if key.islower() else "other"] += 1
             hits += found
-        assert hits >= 0.5 * len(recs), (family, hits)
+        assert hits >= 0.4 * len(recs), (family, hits)  # tables: about half their notes, the others nearly all
     assert values[2] >= 200 and values[3] + values[4] + values[5] + values[6] >= 100, values  # age- and ID-shaped
     for sep in (": ", " : ", " - ", "=", "\t", ". "):
         assert seps[sep] >= 10, (sep, seps)
@@ -575,3 +577,105 @@ def test_fresh_process_gives_the_same_notes_without_tensorflow():
     here = hashlib.sha256(json.dumps(generate_notes(40, seed=9, label_set="extended")).encode()).hexdigest()
     assert digest == here
     assert tf_loaded == "False"
+
+
+# ---------------------------------------------------------------- other origins, periods
+
+
+def non_ascii_spans(recs, label):
+    return sum(not r["text"][s:e].isascii() for r in recs for s, e, lab in r["ner_tags"] if lab == label)
+
+
+def test_foreign_share_brings_names_places_and_months_of_other_origins():
+    """en_US notes write ASCII names and cities and English months; with `foreign` a share of patients'
+    names, of birthplaces and of month-name dates come from ORIGINS, and with foreign=0 none does."""
+    from tfner.data.notes.formats import _names_of
+    from tfner.data.notes.lang import DATE_ORIGINS
+
+    months = set()
+    for locale in DATE_ORIGINS:
+        months |= {
+            m.lower()
+            for m in next(p for p in faker(locale).providers if hasattr(p, "MONTH_NAMES")).MONTH_NAMES.values()
+        }
+    months -= {m.lower() for names in MONTHS.values() for m in names}  # "August", "November"...
+
+    def foreign_months(recs):
+        words = (
+            w.lower() for r in recs for s, e, lab in r["ner_tags"] if lab == "DATE" for w in r["text"][s:e].split()
+        )
+        return sum(w in months for w in words)
+
+    local = records(200, seed=31, locales=["en_US"], foreign=0.0)
+    mixed = records(200, seed=31, locales=["en_US"], foreign=1.0)
+    assert non_ascii_spans(local, "PATIENT") == non_ascii_spans(local, "LOC") == foreign_months(local) == 0
+    assert non_ascii_spans(mixed, "PATIENT") >= 40 and non_ascii_spans(mixed, "LOC") >= 10, "names and places"
+    assert foreign_months(mixed) >= 5
+    d = datetime.date(2021, 3, 4)
+    assert _names_of(faker("cs_CZ"), d) == ("březen", "čtvrtek")  # Thursday
+    default = records(300, seed=32, locales=["en_US"])
+    assert 0 < non_ascii_spans(default, "PATIENT") < non_ascii_spans(mixed, "PATIENT")
+
+
+def test_foreign_zero_draws_nothing_and_origins_are_other_locales():
+    ctx = note_ctx("fi_FI", 3)
+    state = ctx.rng.getstate()
+    assert ctx.foreign_faker(ORIGINS) is None and ctx.rng.getstate() == state  # foreign=0: notes as before
+    ctx.foreign = 1.0
+    assert ctx.foreign_faker(ORIGINS).locales[0] in ORIGINS
+    languages = {lang for lang, *_ in LOCALE_INFO.values()}
+    assert not set(ORIGINS) & set(LOCALES)
+    assert not {o.split("_")[0] for o in ORIGINS if not o.startswith("en_")} & languages
+    with pytest.raises(ValueError, match="foreign"):
+        generate_notes(2, foreign=1.5)
+
+
+def test_periods_are_two_date_spans_with_the_joiner_outside():
+    joined = Counter()
+    for r in records(300, seed=33, families=["admission_note", "referral_letter", "bullet_summary", "prescription"]):
+        text, spans = r["text"], r["ner_tags"]
+        for (s1, e1, l1), (s2, e2, l2) in zip(spans, spans[1:]):
+            between = text[e1:s2]
+            if l1 == l2 == "DATE" and between.strip() in (
+                "to",
+                "-",
+                "–",
+                "until",
+                "through",
+                "bis",
+                "au",
+                "al",
+                "a",
+                "tot",
+                "til",
+                "till",
+                "do",
+            ):
+                joined[r["family"]] += 1
+                assert text[s1:e1].strip() == text[s1:e1] and text[s2:e2].strip() == text[s2:e2]
+    assert len(joined) == 4 and min(joined.values()) >= 5, joined
+
+
+def test_postal_block_is_a_name_line_then_street_and_city_lines():
+    """Letters and prescriptions end now and then with the patient's postal block: a PATIENT span that is its
+    line (after an optional title), then a street line and a postcode + city line, each one LOC span."""
+    found = Counter()
+    for r in records(300, seed=34, families=["discharge_letter", "referral_letter", "prescription"]):
+        text, spans = r["text"], r["ner_tags"]
+        for (s1, e1, l1), (s2, e2, l2), (s3, e3, l3) in zip(spans, spans[1:], spans[2:]):
+            if (l1, l2, l3) == ("PATIENT", "LOC", "LOC") and text[e1:s2] == "\n" and text[e2:s3] == "\n":
+                assert e3 == len(text) or text[e3] == "\n", text[s1:]
+                found[r["family"]] += 1
+    assert len(found) == 3 and min(found.values()) >= 10, found
+
+
+def test_patients_from_elsewhere_sometimes_have_their_languages_titles_outside_the_span():
+    titles = {t for pair in ORIGIN_TITLES.values() for side in pair for t in side}
+    before = Counter()
+    for r in records(300, seed=35, locales=["en_GB"], foreign=1.0):
+        for s, e, label in r["ner_tags"]:
+            if label == "PATIENT":
+                word = r["text"][:s].rstrip(" ").rsplit(None, 1)[-1:]
+                assert not any(r["text"][s:e].startswith(t + " ") for t in titles if len(t) > 3), r["text"][s:e]
+                before.update(w for w in word if w in titles)
+    assert len(before) >= 6, before

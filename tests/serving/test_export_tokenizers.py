@@ -133,6 +133,12 @@ def test_predict_text_equals_the_pipeline(family, kind, fast_tokenizers, labels,
     out = loaded.signatures["predict_text"](text=tf.constant(texts))
     expected = NERPipeline(tagger, "simple")(texts)
     assert len(tagger.tokenizer.tokenize(texts[0])) > 10 * tagger.config.max_length  # many windows
+    # SentencePiece may cut a run of one character (a "-----" rule) between equal-score pieces in another
+    # order than the fast tokenizer (README, tokenizer parity): the same entities, scores near but not equal
+    graph_ids = in_graph(tagger.tokenizer, tmp_path / "tokenizer").tokenize(tf.constant(texts))[0].to_list()
+    same = [graph_ids[n] == tagger.tokenizer(t, add_special_tokens=False)["input_ids"] for n, t in enumerate(texts)]
+    assert kind == "sp" or all(same)
+    assert sum(same) >= 3  # the short texts tokenize alike, so their scores are checked to 1e-4
     for n, text in enumerate(texts):
         count = int(out["entity_count"][n])
         got = [
@@ -147,7 +153,7 @@ def test_predict_text_equals_the_pipeline(family, kind, fast_tokenizers, labels,
         assert got == [(e["entity_group"], e["start"], e["end"], e["word"]) for e in expected[n]], n
         assert all(word == text[start:end] for _, start, end, word in got)
         scores = out["entity_score"][n, :count].numpy()
-        np.testing.assert_allclose(scores, [e["score"] for e in expected[n]], atol=1e-4)
+        np.testing.assert_allclose(scores, [e["score"] for e in expected[n]], atol=1e-4 if same[n] else 5e-3)
     assert len(expected[0]) > 20  # not vacuous: the random model tags plenty
 
 

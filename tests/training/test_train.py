@@ -189,7 +189,7 @@ def test_real_learning_minilm_on_synthetic_notes(tmp_path):
     the label-collapse detector, checking every 10 steps and at epoch ends, never flags the healthy run.
 
     90 steps on the generator's 14 families and 14 locales (measured: F1 0.01 -> 0.41); the main job
-    trains 4 epochs on 900 notes."""
+    trains 3 epochs on 675 notes."""
     from tfner.training.config import TrainConfig
     from tfner.training.train import train
 

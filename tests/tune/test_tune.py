@@ -107,12 +107,13 @@ def test_collapsed_trial_is_failed_and_never_the_best(tmp_path):
     from tfner.training.config import TrainConfig
     from tfner.tune import make_tuner
 
-    # learning rate 100: the model predicts one entity class everywhere within a few steps
+    # learning rate 10: the model predicts one entity class everywhere within a few steps (seen at seeds 42, 1
+    # and 2; at 100 it may instead go constant 'O', which the warm-up lets pass, and at 1000 the loss is nan)
     base = base_config(tmp_path, epochs=1, head_learning_rate=0.0, collapse_check_every_steps=4)
-    space = {"learning_rate": {"type": "choice", "values": [100.0, 3e-3]}}
+    space = {"learning_rate": {"type": "choice", "values": [10.0, 3e-3]}}
     results = make_tuner(base, space, tuner="grid", max_trials=2, directory=str(tmp_path), project_name="grid").search()
     collapsed, healthy = results["trials"]
-    assert collapsed["hyperparameters"]["learning_rate"] == 100.0
+    assert collapsed["hyperparameters"]["learning_rate"] == 10.0
     assert collapsed["status"] == "FAILED" and collapsed["score"] is None
     assert "LabelCollapseError" in collapsed["error"] and "100.0%" in collapsed["error"]
     assert healthy["status"] == "COMPLETED"

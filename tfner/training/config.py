@@ -36,7 +36,7 @@ class TrainConfig(Config):
     validation_fraction: float = option(
         0.1, "Share of training documents held out for validation when no validation data is given."
     )
-    synthetic_train: int = option(1000, "Number of synthetic training notes when --train is empty.")
+    synthetic_train: int = option(750, "Number of synthetic training notes when --train is empty.")
     synthetic_test: int = option(100, "Number of synthetic test notes when --train is empty.")
     synthetic_families: list = option(
         [], "Layout families of the synthetic notes (default: all of tfner.data.notes.FAMILIES).", item_type=str

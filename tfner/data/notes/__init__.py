@@ -35,18 +35,30 @@ phone_number): en_US, en_GB, en_IN, de_DE, fr_FR, no_NO (Norwegian; Faker has no
 da_DK, nl_NL, es_ES, it_IT, pl_PL, pt_BR, fi_FI. Prose is English; form keys, titles, month and
 weekday names, sex and age words follow the locale's language part of the time.
 
+Other origins (`ORIGINS`, 21 more Faker locales whose languages none of the 14 speaks: Czech, Hungarian,
+Croatian, Romanian, Slovak, Slovene, Turkish, Azerbaijani, Indonesian, Vietnamese, Estonian,
+Lithuanian, Latvian, Icelandic, Irish, Zulu, Yoruba, Igbo, Kenyan and Thai English, Swahili): a share
+`foreign` (default 0.25) of patients' names, of birthplaces and of month-name dates comes from them,
+as in any hospital's population, so that a model learns what a name, a place or a written date looks
+like rather than the 14 locales' lists. `foreign=0` writes only the note's locale (what a test of
+held-out locales needs: its names then come from no locale the model trained on).
+
 Surface forms per label:
 
 - PATIENT: "Given Family", "Given Middle Family", "Family, Given", "FAMILY, Given", "Family Given",
   initials ("A. B. Family", "Family, A."), titles outside the span ("Mr.", "Mrs.", "Herr", "Fru",
-  "Mme", "Sr.", "Pan"...), hyphenated and double family names, non-ASCII names from Faker's locales,
-  ALL CAPS in forms, HL7's "FAMILY^GIVEN" (one span, like "FAMILY, Given").
+  "Mme", "Sr.", "Pan"..., and for patients from ORIGINS "Bay", "paní", "Ibu"...), hyphenated and
+  double family names, non-ASCII names from Faker's locales, ALL CAPS in forms, HL7's "FAMILY^GIVEN"
+  (one span, like "FAMILY, Given"); alone on its line above street and postcode + city in the postal
+  block of discharge and referral letters and prescriptions ("cc:", "Copy to:" or none).
 - AGE: "41", "41 y", "41 yrs", "41 yo", "41 y/o", "41 years", "41-year-old", "aged 41",
   "41 Jahre", "41 år", "41 ans"... (the span is the number).
 - DATE: ISO (2021-03-04), 04.03.2021, 4.3.2021, 04.03.21, 04/03/2021, 4/3/21, 03/04/2021, 3/4/2021,
   04-03-2021, "March 4, 2021", "4 March 2021", "4th March 2021", "4 Mar 2021", "4-Mar-2021",
   "Thursday, March 4, 2021", localised month and weekday names ("4. März 2021", "jeudi 4 mars 2021",
-  "4 de marzo de 2021", "4. maaliskuuta 2021"), HL7 compact dates (20210304).
+  "4 de marzo de 2021", "4. maaliskuuta 2021"), HL7 compact dates (20210304); periods of two dates
+  ("3/4/21 to 9/4/21", "04.03.2021 - 12.03.2021", "2. Mai 2021 bis 9. Mai 2021": two spans, each
+  date whole) in admission notes, discharge and referral letters, summaries and prescriptions.
 - PHONE: Faker's per-locale numbers as written, regrouped national numbers (spaced, dashed, dotted,
   "(0151) 4960812"), international "+47 ...", "0047...", US "(555) 123-4567", extensions "ext. 123".
 - ID: national numbers (Faker's ssn where the locale has one: US SSN, UK NINO / NHS number,
@@ -91,41 +103,18 @@ import random
 
 from tfner.data.notes import noise
 from tfner.data.notes.builder import Note
-from tfner.data.notes.context import Ctx
+from tfner.data.notes.context import Ctx, faker
 from tfner.data.notes.families import BUILDERS
-from tfner.data.notes.lang import LOCALE_INFO
+from tfner.data.notes.lang import LOCALE_INFO, ORIGINS
 
-__all__ = ["LABELS", "EXTENDED_LABELS", "FAMILIES", "LOCALES", "generate_notes"]
+__all__ = ["LABELS", "EXTENDED_LABELS", "FAMILIES", "LOCALES", "ORIGINS", "generate_notes"]
 
 LABELS = ("AGE", "DATE", "ID", "LOC", "PATIENT", "PHONE")
 EXTENDED_LABELS = LABELS + ("DOCTOR", "HOSPITAL", "EMAIL")
 FAMILIES: tuple[str, ...] = tuple(BUILDERS)
 LOCALES: tuple[str, ...] = tuple(LOCALE_INFO)
 LABEL_SETS = {"default": LABELS, "extended": EXTENDED_LABELS}
-
-_FAKERS: dict = {}
-
-
-def _faker(locale: str):
-    """One Faker per locale and process (creating one is slow); reseeded for every note."""
-    fake = _FAKERS.get(locale)
-    if fake is None:
-        from faker import Faker
-
-        fake = _FAKERS[locale] = Faker(locale)
-        _stable_order(fake)
-    return fake
-
-
-def _stable_order(fake) -> None:
-    """Faker builds some lists from sets (it_IT's cities), so their order, and what a seed draws from them,
-    changes with PYTHONHASHSEED; sorting them makes notes the same in every process."""
-    for generator in fake.factories:
-        for provider in generator.providers:
-            for attr in ("cities", "city_names"):
-                values = getattr(provider, attr, None)
-                if isinstance(values, (list, tuple)) and values and all(isinstance(v, str) for v in values):
-                    setattr(provider, attr, sorted(values))
+FOREIGN = 0.25
 
 
 def _subset(kind: str, chosen, known: tuple[str, ...]) -> tuple[str, ...]:
@@ -142,12 +131,12 @@ def _subset(kind: str, chosen, known: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(k for k in known if k in chosen)  # canonical order: the draw does not depend on list order
 
 
-def _note(note_seed: int, families: tuple[str, ...], locales: tuple[str, ...], label_set: str, debug: bool) -> dict:
+def _note(note_seed: int, families, locales, label_set: str, foreign: float, debug: bool) -> dict:
     r = random.Random(note_seed)
     family, locale = r.choice(families), r.choice(locales)
-    fake = _faker(locale)
+    fake = faker(locale)
     fake.seed_instance(r.getrandbits(64))
-    ctx = Ctx(r, fake, locale, extended=label_set == "extended")
+    ctx = Ctx(r, fake, locale, extended=label_set == "extended", foreign=foreign)
     note = Note(LABEL_SETS[label_set])
     BUILDERS[family](note, ctx)
     noise.apply(note, r)
@@ -158,21 +147,27 @@ def _note(note_seed: int, families: tuple[str, ...], locales: tuple[str, ...], l
     return record
 
 
-def _records(n: int, seed: int, families, locales, label_set: str, debug: bool) -> list[dict]:
+def _records(n: int, seed: int, families, locales, label_set: str, foreign: float, debug: bool) -> list[dict]:
     fams = _subset("family", families, FAMILIES)
     locs = _subset("locale", locales, LOCALES)
     if label_set not in LABEL_SETS:
         raise ValueError(f"unknown label_set {label_set!r}; known: {', '.join(LABEL_SETS)}")
+    if not 0.0 <= foreign <= 1.0:
+        raise ValueError(f"foreign must be a share between 0 and 1, got {foreign!r}")
     rng = random.Random(seed)
-    return [_note(rng.getrandbits(64), fams, locs, label_set, debug) for _ in range(n)]
+    return [_note(rng.getrandbits(64), fams, locs, label_set, foreign, debug) for _ in range(n)]
 
 
-def generate_notes(n: int, seed: int = 0, families=None, locales=None, label_set: str = "default") -> list[dict]:
+def generate_notes(
+    n: int, seed: int = 0, families=None, locales=None, label_set: str = "default", foreign: float = FOREIGN
+) -> list[dict]:
     """`n` synthetic notes {"text", "ner_tags": [[start, end, label], ...], "family", "locale"}.
 
     `families` / `locales`: names from `FAMILIES` / `LOCALES` to draw from (None: all); an unknown name
     raises ValueError. `label_set`: "default" (`LABELS`) or "extended" (`EXTENDED_LABELS`: also DOCTOR,
-    HOSPITAL and EMAIL). Deterministic: the same arguments give the same notes, and the first k notes
-    do not depend on n.
+    HOSPITAL and EMAIL). `foreign`: the share of patient names, birthplaces and month-name dates drawn
+    from `ORIGINS` (other countries than the note's locale; 0: only the note's locale, as a test set of
+    held-out locales needs). Deterministic: the same arguments give the same notes, and the first k
+    notes do not depend on n.
     """
-    return _records(n, seed, families, locales, label_set, debug=False)
+    return _records(n, seed, families, locales, label_set, foreign, debug=False)

@@ -89,6 +89,20 @@ def place(ctx: phi.Ctx, p: phi.Person, kv: KV | None = None) -> list:
     return [head, phi.city_v(ctx, p if field == "city" else None)]
 
 
+def postal(note: Note, ctx: phi.Ctx, p: phi.Person, chance: float = 1.0) -> None:
+    """With probability `chance`, the patient's postal address as a letter's window block or copy line:
+    the name alone on its line (PATIENT), then street and postcode + city on lines of their own (two LOC
+    spans)."""
+    r = ctx.rng
+    if r.random() >= chance:
+        return
+    if r.random() < 0.4:
+        note.line(r.choice(("cc:", "Copy to:", "Copy to patient:", "To the patient:")))
+    title = [phi.title(ctx, p), " "] if r.random() < 0.3 else []
+    note.line(*title, phi.name(ctx, p, r.choice(("gf", "gf", "gmf", "i.f", "Fg", "f,g"))))
+    note.line(phi.address(ctx, p, "\n"))
+
+
 def numbers(note: Note, ctx: phi.Ctx, chance: float = 0.5) -> None:
     """Now and then a vitals line ('Obs: Bp 174/77, pulse 51, wt 67 kg') or ward and vitals key-value items
     ('Room : 292   Bed : 4'), unlabelled numbers shaped like ages and IDs."""

@@ -7,7 +7,7 @@ from datetime import date
 
 from tfner.data.notes.builder import V
 from tfner.data.notes.context import Ctx
-from tfner.data.notes.lang import MONTHS, WEEKDAYS
+from tfner.data.notes.lang import DATE_ORIGINS, MONTHS, WEEKDAYS
 
 # --------------------------------------------------------------------------------------------- dates
 
@@ -67,6 +67,11 @@ def date_text(ctx: Ctx, d: date, style: str | None = None) -> str:
         return r.choice((f"{en_w}, {en_m} {dd}, {y}", f"{en_w[:3]}, {dd} {en_m[:3]} {y}", f"{en_w} {dd} {en_m} {y}"))
     lang = ctx.lang
     mon, wd = MONTHS[lang][m - 1], WEEKDAYS[lang][d.weekday()]
+    origin = ctx.foreign_faker(DATE_ORIGINS)  # month and weekday names of a language the locales lack
+    if origin is not None:
+        mon, wd = _names_of(origin, d)
+        text = r.choice((f"{dd}. {mon} {y}", f"{dd} {mon} {y}"))
+        return f"{wd}, {text}" if style == "local_weekday" else text
     if lang in ("es", "pt"):
         text = f"{dd} de {mon} de {y}"
     elif lang in ("de", "no", "da", "fi"):
@@ -80,12 +85,35 @@ def date_text(ctx: Ctx, d: date, style: str | None = None) -> str:
     return text
 
 
+def _names_of(fake, d: date) -> tuple[str, str]:
+    """Month and weekday name of `d` in the language of a Faker locale (its date_time provider's tables)."""
+    for provider in fake.providers:
+        if type(provider).__module__.startswith("faker.providers.date_time.") and hasattr(provider, "MONTH_NAMES"):
+            return provider.MONTH_NAMES[f"{d.month:02d}"], provider.DAY_NAMES[str((d.weekday() + 1) % 7)]
+    raise ValueError(f"Faker locale {fake.locales} has no month names")
+
+
 def _th(d: int) -> str:
     return "th" if 10 <= d % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
 
 
 def date_v(ctx: Ctx, d: date, style: str | None = None) -> V:
     return V(date_text(ctx, d, style), "DATE")
+
+
+_UNTIL = {"de": " bis ", "fr": " au ", "es": " al ", "it": " al ", "pt": " a ", "nl": " tot ", "no": " til ",
+          "da": " til ", "sv": " till ", "pl": " do "}  # fmt: skip
+
+
+def range_v(ctx: Ctx, start: date, end: date) -> list:
+    """A period: two DATE spans and what joins them ('3/4/21 to 9/4/21', '04.03.2021 - 12.03.2021'), each
+    date written whole, in one style for both most of the time."""
+    r = ctx.rng
+    style = r.choice(DATE_STYLES) if r.random() < 0.6 else None
+    join = r.choice((" to ", " - ", " – ", " until ", "–", " through "))
+    if ctx.lang in _UNTIL and r.random() < 0.4:
+        join = _UNTIL[ctx.lang]
+    return [date_v(ctx, start, style), join, date_v(ctx, end, style)]
 
 
 # -------------------------------------------------------------------------------------------- phones

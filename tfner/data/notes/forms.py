@@ -180,6 +180,7 @@ def bullet_summary(note: Note, ctx: phi.Ctx) -> None:
             *([", MRN ", phi.mrn(ctx)] if r.random() < 0.5 else []),
         ],
         ["Admitted ", fmt.date_v(ctx, ctx.days_ago(0, 12)), " with ", dx.complaint(r)],
+        [r.choice(("Stay: ", "Previous admission ", "Off work ")), fmt.range_v(ctx, ctx.days_ago(30, 400), ctx.today)],
         [r.choice(("PMH: ", "Background: ")), ", ".join(dx.icd(r) for _ in range(r.randint(1, 3)))],
         [r.choice(("Meds: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3)))],
         ["Labs: ", dx.labs(r)],

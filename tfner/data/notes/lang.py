@@ -26,6 +26,19 @@ LOCALE_INFO = {
     "fi_FI": ("fi", "358", "0", "Finland"),
 }
 
+# Faker locales whose languages no locale above speaks: where some patients' names, some birthplaces and
+# some written dates come from (`Ctx.foreign`), so that a model learns what a name, a place or a date
+# looks like rather than the lists of the locales it trains on. Kept disjoint from LOCALE_INFO's
+# languages, so that leaving a locale out of training leaves its names out too. Only locales whose
+# names are in Latin letters without odd apostrophes; places and dates only from those with real city
+# lists and month names.
+ORIGINS = (
+    "cs_CZ", "hu_HU", "hr_HR", "ro_RO", "sk_SK", "sl_SI", "tr_TR", "az_AZ", "id_ID", "vi_VN", "et_EE",
+    "lt_LT", "lv_LV", "is_IS", "ga_IE", "zu_ZA", "yo_NG", "ig_NG", "en_KE", "sw", "en_TH",
+)
+PLACE_ORIGINS = ("cs_CZ", "hu_HU", "hr_HR", "ro_RO", "sk_SK", "sl_SI", "az_AZ", "id_ID", "zu_ZA")
+DATE_ORIGINS = ("cs_CZ", "ro_RO", "sk_SK", "sl_SI", "tr_TR")  # Faker has their month and day tables
+
 _M = {
     "en": "January February March April May June July August September October November December",
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
@@ -74,6 +87,14 @@ TITLES = {
     "pl": (("Pan",), ("Pani",)),
     "pt": (("Sr.",), ("Sra.",)),
     "fi": (("Herra",), ("Rouva",)),
+}
+
+# Titles of some ORIGINS, for patients whose names come from there (in the notes of their new country
+# they are rarer than the locale's own, but a model should know a title of an unseen language from a name).
+ORIGIN_TITLES = {
+    "cs_CZ": (("pan",), ("paní",)), "sk_SK": (("pán",), ("pani",)), "hr_HR": (("g.", "gospodin"), ("gđa", "gospođa")),
+    "sl_SI": (("g.", "gospod"), ("ga.", "gospa")), "ro_RO": (("dl.", "domnul"), ("dna.", "doamna")),
+    "tr_TR": (("Bay",), ("Bayan",)), "id_ID": (("Bapak", "Bpk."), ("Ibu",)), "vi_VN": (("Ông",), ("Bà",)),
 }
 
 SEX = {

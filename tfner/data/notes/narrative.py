@@ -3,11 +3,11 @@ consultation and mixed free text. Each writes one note into a `Note` from the no
 
 from __future__ import annotations
 
+from tfner.data.notes import blocks, phi
 from tfner.data.notes import clinicians as cl
 from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
 from tfner.data.notes import measures as ms
-from tfner.data.notes import phi
 from tfner.data.notes.blocks import KV, TEAMS, contact, electronically, intro, numbers, place, signature, staff, unit
 from tfner.data.notes.builder import Note
 from tfner.data.notes.lang import doc_title
@@ -50,6 +50,9 @@ def admission_note(note: Note, ctx: phi.Ctx) -> None:
     if r.random() < 0.5:
         note.line(r.choice(("Date: ", "Admitted: ", "")), fmt.date_v(ctx, ctx.today), " ", dx.time(r))
     note.line(intro(ctx, p, ctx.today))
+    if r.random() < 0.3:
+        stay = fmt.range_v(ctx, *ctx.period(60, 900, 20))
+        note.line(r.choice(("Previous admission ", "Last stay: ", "Prior stay ")), stay, ", ", dx.complaint(r))
     numbers(note, ctx, 0.4)
     kinds = ["history", "pmh", "meds", "vitals", "exam", "labs", "assessment", "plan"]
     kinds = [k for k in kinds if r.random() < 0.75] or ["plan"]
@@ -125,6 +128,7 @@ def discharge_letter(note: Note, ctx: phi.Ctx) -> None:
         ".",
     )
     signature(note, ctx)
+    blocks.postal(note, ctx, p, 0.35)
 
 
 def referral_letter(note: Note, ctx: phi.Ctx) -> None:
@@ -161,11 +165,15 @@ def referral_letter(note: Note, ctx: phi.Ctx) -> None:
         ".",
     )
     note.line(dx.history(r, p.male), " ", dx.exam(r))
+    if r.random() < 0.3:
+        stay = fmt.range_v(ctx, *ctx.period(20, 400, 30))
+        note.line(r.choice(("Treated here from ", "Inpatient stay ", "Sick leave ")), stay, ".")
     numbers(note, ctx)
     note.line(r.choice(("Current medication: ", "Medication: ")), "; ".join(dx.med(r) for _ in range(r.randint(1, 3))))
     note.line(r.choice(("Recent labs: ", "Labs: ")), dx.labs(r), " (", fmt.date_v(ctx, ctx.days_ago(1, 20)), ").")
     note.line(r.choice(("Urgency: routine", "Urgency: urgent", "Priority: within 2 weeks", "Semi-urgent.")))
     signature(note, ctx)
+    blocks.postal(note, ctx, p, 0.35)
 
 
 def progress_note(note: Note, ctx: phi.Ctx) -> None:

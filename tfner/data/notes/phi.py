@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from tfner.data.notes.builder import V
 from tfner.data.notes.context import Ctx
 from tfner.data.notes.formats import groups, phone
-from tfner.data.notes.lang import AGE_UNITS, SEX, TITLES
+from tfner.data.notes.lang import AGE_UNITS, ORIGIN_TITLES, ORIGINS, PLACE_ORIGINS, SEX, TITLES
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Person:
     region: str
     phone: str
     label: str = "PATIENT"
+    origin: str = ""  # the ORIGINS locale the name comes from, if not the note's
 
 
 def _age_on(dob: date, day: date) -> int:
@@ -41,13 +42,15 @@ def _age_on(dob: date, day: date) -> int:
 def person(ctx: Ctx, label: str = "PATIENT", age: int | None = None) -> Person:
     f, r = ctx.fake, ctx.rng
     male = r.random() < 0.5
-    first = f.first_name_male if male else f.first_name_female
-    given, middle, family = first(), (first() if r.random() < 0.2 else ""), f.last_name()
+    origin = ctx.foreign_faker(ORIGINS)  # a share of patients have names from another country
+    names = origin or f
+    first = names.first_name_male if male else names.first_name_female
+    given, middle, family = first(), (first() if r.random() < 0.2 else ""), names.last_name()
     x = r.random()
-    if ctx.lang in ("es", "pt") and x < 0.5:
+    if ctx.lang in ("es", "pt") and x < 0.5 and origin is None:
         family = f"{family} {f.last_name()}"
     elif x < 0.12:
-        family = f"{family}-{f.last_name()}"
+        family = f"{family}-{names.last_name()}"
     if age is None:
         age = r.randint(18, 96) if r.random() < 0.9 else r.randint(1, 17)
     dob = ctx.today - timedelta(days=int(365.25 * age) + r.randint(1, 360))
@@ -70,6 +73,7 @@ def person(ctx: Ctx, label: str = "PATIENT", age: int | None = None) -> Person:
         region,
         phone(ctx),
         label,
+        origin.locales[0] if origin else "",
     )
 
 
@@ -106,6 +110,8 @@ def name(ctx: Ctx, p: Person, form: str | None = None) -> V:
 
 
 def title(ctx: Ctx, p: Person) -> str:
+    if p.origin in ORIGIN_TITLES and ctx.chance(0.4):
+        return ctx.rng.choice(ORIGIN_TITLES[p.origin][0 if p.male else 1])
     lang = ctx.lang if ctx.chance(0.5) else "en"
     return ctx.rng.choice(TITLES[lang][0 if p.male else 1])
 
@@ -280,7 +286,10 @@ _HAS_FLAT = re.compile(
 
 
 def city_v(ctx: Ctx, p: Person | None = None) -> V:
-    return V(p.city if p else ctx.fake.city(), "LOC")
+    """The patient's city, or (no `p`: a birthplace, a sender's town) any city, a share from abroad."""
+    if p is not None:
+        return V(p.city, "LOC")
+    return V((ctx.foreign_faker(PLACE_ORIGINS) or ctx.fake).city(), "LOC")
 
 
 def street_v(p: Person) -> V:

@@ -7,7 +7,7 @@ from tfner.data.notes import distractors as dx
 from tfner.data.notes import formats as fmt
 from tfner.data.notes import measures as ms
 from tfner.data.notes import phi
-from tfner.data.notes.blocks import KV, ROLES, TEAMS, electronically, place, signature, staff, unit
+from tfner.data.notes.blocks import KV, ROLES, TEAMS, electronically, place, postal, signature, staff, unit
 from tfner.data.notes.builder import Note
 from tfner.data.notes.lang import doc_title, header
 
@@ -271,12 +271,15 @@ def prescription(note: Note, ctx: phi.Ctx) -> None:
         )
         note.line(r.choice((f"{i + 1}. ", "- ", "")), dx.med(r, cap=True), r.choice((" - ", ", ", "\n   ")), qty)
     note.line(r.choice(("Date: ", "Issued: ", "")), fmt.date_v(ctx, ctx.today))
+    if r.random() < 0.3:
+        note.line(r.choice(("Valid ", "Treatment period: ", "Course: ")), fmt.range_v(ctx, *ctx.period(-1, 0, 90)))
     if ctx.extended and r.random() < 0.7:
         note.line(r.choice(("Prescriber: ", "Signed: ", "")), staff(ctx))
     else:
         note.line(r.choice(("Signature: ________", "Prescriber signature:", "(signed)")))
     if r.random() < 0.2:
         signature(note, ctx, closing=False)
+    postal(note, ctx, p, 0.25)
     if r.random() < 0.3:
         note.line(ms.page(ctx))
     note.wrap = r.random() < 0.3
