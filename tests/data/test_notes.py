@@ -679,30 +679,3 @@ def test_patients_from_elsewhere_sometimes_have_their_languages_titles_outside_t
                 assert not any(r["text"][s:e].startswith(t + " ") for t in titles if len(t) > 3), r["text"][s:e]
                 before.update(w for w in word if w in titles)
     assert len(before) >= 6, before
-
-
-def test_compact_dates_in_many_families_and_bare_ages_in_csv_columns():
-    compact = Counter()
-    for r in records(300, seed=36):
-        compact.update(
-            r["family"] for s, e, label in r["ner_tags"] if label == "DATE" and re.fullmatch(r"\d{8}", r["text"][s:e])
-        )
-    assert len(compact) >= 8, compact  # not only HL7 exports
-    ages = 0
-    for r in records(200, seed=37, families=["record_export"]):
-        lines = r["text"].split("\n")
-        header = next((line for line in lines if re.match(r"(?i)name[;,\t|]dob[;,\t|]age[;,\t|]", line)), None)
-        if header is None:
-            continue
-        sep = header[4]
-        starts = {s: label for s, e, label in r["ner_tags"]}
-        offset = r["text"].index(header) + len(header) + 1
-        for row in r["text"][offset:].split("\n"):
-            cells = row.split(sep)
-            if len(cells) != len(header.split(sep)):
-                break
-            at = offset + len(cells[0]) + len(cells[1]) + 2
-            assert starts.get(at) == "AGE" and cells[2].isdigit(), row
-            ages += 1
-            offset += len(row) + 1
-    assert ages >= 20

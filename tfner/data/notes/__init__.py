@@ -56,8 +56,7 @@ Surface forms per label:
 - DATE: ISO (2021-03-04), 04.03.2021, 4.3.2021, 04.03.21, 04/03/2021, 4/3/21, 03/04/2021, 3/4/2021,
   04-03-2021, "March 4, 2021", "4 March 2021", "4th March 2021", "4 Mar 2021", "4-Mar-2021",
   "Thursday, March 4, 2021", localised month and weekday names ("4. März 2021", "jeudi 4 mars 2021",
-  "4 de marzo de 2021", "4. maaliskuuta 2021"), compact dates (20210304: HL7, lab systems, any family);
-  periods of two dates
+  "4 de marzo de 2021", "4. maaliskuuta 2021"), HL7 compact dates (20210304); periods of two dates
   ("3/4/21 to 9/4/21", "04.03.2021 - 12.03.2021", "2. Mai 2021 bis 9. Mai 2021": two spans, each
   date whole) in admission notes, discharge and referral letters, summaries and prescriptions.
 - PHONE: Faker's per-locale numbers as written, regrouped national numbers (spaced, dashed, dotted,

@@ -21,7 +21,6 @@ DATE_STYLES = (
     "mdy",
     "mdy_short",
     "dashed",
-    "compact",
     "words",
     "words_abbr",
     "words_weekday",
@@ -60,8 +59,6 @@ def date_text(ctx: Ctx, d: date, style: str | None = None) -> str:
         return f"{m}/{dd}/{y}"
     if style == "dashed":
         return f"{dd:02d}-{m:02d}-{y}"
-    if style == "compact":  # as lab systems and HL7 write them
-        return f"{y}{m:02d}{dd:02d}"
     if style == "words":
         return r.choice((f"{en_m} {dd}, {y}", f"{dd} {en_m} {y}", f"{en_m} {dd} {y}", f"{dd}{_th(dd)} {en_m} {y}"))
     if style == "words_abbr":

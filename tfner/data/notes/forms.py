@@ -258,22 +258,25 @@ def record_export(note: Note, ctx: phi.Ctx) -> None:
     elif x < 0.75:
         sep = r.choice((";", ",", "\t", "|"))
         extra = r.choice(("room", "bed", "weight", "bmi"))
-        age = r.random() < 0.5  # a bare age column after the birth date
-        cols = ["name", "dob"] + ["age"] * age + ["phone", "city", "mrn", "ward", extra]
+        cols = ["name", "dob", "phone", "city", "mrn", "ward", extra]
         note.line(sep.join(c.upper() if r.random() < 0.3 else c for c in cols))
         for _ in range(r.randint(1, 4)):
             q = phi.person(ctx)
-            cells = [
+            note.line(
                 phi.name(ctx, q, r.choice(("gf", "fg"))),
+                sep,
                 fmt.date_v(ctx, q.dob, "iso"),
-                *[phi.age(q)] * age,
+                sep,
                 fmt.phone_v(ctx, q),
+                sep,
                 phi.city_v(ctx, q),
+                sep,
                 phi.mrn(ctx),
+                sep,
                 str(r.randint(1, 12)),
+                sep,
                 ms.value(ctx, extra, bare=True),
-            ]
-            note.line(*[x for i, c in enumerate(cells) for x in ([sep] if i else []) + [c]])
+            )
     else:
         d = ctx.today
         compact = V(f"{d:%Y%m%d}", "DATE")
