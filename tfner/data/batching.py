@@ -129,7 +129,8 @@ def make_dataset(
         raise ValueError(f"max_length={max_length} is shorter than the longest window ({longest})")
     ids = tf.RaggedTensor.from_row_lengths(_concat(windows.input_ids), lengths)
     labels = tf.RaggedTensor.from_row_lengths(_concat(windows.labels), lengths)
-    # the attention mask of each window, 2 instead of 1 at line starts (split into two inputs at the end)
+    # the attention mask of each window carrying its token types: 1 + the token type on every real token
+    # (split into the two inputs at the end)
     marks = None
     if line_starts:
         marks = tf.RaggedTensor.from_row_lengths(_concat([flags + 1 for flags in windows.line_starts()]), lengths)
@@ -172,7 +173,8 @@ def make_dataset(
         shape = [max_length] if padding == "max-length" else [None]
         data = data.padded_batch(batch_size, padded_shapes=(shape,) * 3, padding_values=pad_values)
     if line_starts:
-        features = lambda i, m, y: {"input_ids": i, "attention_mask": tf.minimum(m, 1), "token_type_ids": m // 2}
+        types = lambda m: tf.maximum(m - 1, 0)
+        features = lambda i, m, y: {"input_ids": i, "attention_mask": tf.minimum(m, 1), "token_type_ids": types(m)}
     else:
         features = lambda i, m, y: {"input_ids": i, "attention_mask": m}
     data = data.map(lambda i, m, y: (features(i, m, y), y))
