@@ -1,6 +1,6 @@
 """De-identification on notes the model never saw in kind: leave families and locales out of training.
 
-    python experiments/leave_families_out.py [--splits 3] [--train-notes 600] [--test-notes 150] [--epochs 3]
+    python experiments/leave_families_out.py [--splits 3] [--train-notes 600] [--test-notes 150] [--epochs 3] [--lora]
 
 For each split, a share of the layout families and of the locales of `tfner.data.notes` is held out.
 The model (MiniLM with the main job's head and recipe; `--head` to change it) trains on notes of the
@@ -146,6 +146,7 @@ def run(args, train_records, name, folder, tests):
         {
             "train": path,
             "head": args.head,
+            "lora": args.lora,
             "epochs": args.epochs,
             "batch_size": 8,
             "learning_rate": args.learning_rate,
@@ -174,6 +175,9 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--head", default="linear", help="the main job's head by default")
     parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument(
+        "--lora", action="store_true", help="train LoRA adapters on the frozen encoder (the recipe's r=16; try lr 1e-3)"
+    )
     parser.add_argument("--target-recall", type=float, default=0.99)
     parser.add_argument("--no-legacy", action="store_true", help="skip the before rows")
     parser.add_argument("--verbose", type=int, default=2)
@@ -241,9 +245,9 @@ def _mean(rows, *keys):
 def table(rows, args):
     types = sorted({t for r in rows for t in r["after"]["unseen"]["per_type"]})
     lines = [
-        f"# Leave families and locales out: MiniLM + {args.head}, {args.train_notes} training notes, {args.epochs}"
-        " "
-        f"epochs, {args.test_notes} test notes per set, {len(rows)} split(s)",
+        f"# Leave families and locales out: MiniLM{' with LoRA' if args.lora else ''} + {args.head}, "
+        f"{args.train_notes} training notes, {args.epochs} epochs, {args.test_notes} test notes per set, "
+        f"{len(rows)} split(s)",
         "",
         f"Recipe: batch 8, encoder learning rate {args.learning_rate:g}, head 3e-3, seed {args.seed}; "
         "decoding: the model's default (`bio`, valid IOB2 sequences by Viterbi).",
