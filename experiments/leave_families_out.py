@@ -23,6 +23,7 @@ Writes experiments/results/leave_families_out.{json,md}.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -182,6 +183,11 @@ def main():
     parser.add_argument("--no-legacy", action="store_true", help="skip the before rows")
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--name", default="leave_families_out")
+    parser.add_argument(
+        "--models",
+        metavar="DIR",
+        help="keep each split's models and training notes in DIR/split<k> (default: a temporary folder)",
+    )
     args = parser.parse_args()
 
     from experiments.legacy_notes import generate_notes as legacy_notes
@@ -201,7 +207,7 @@ def main():
             generate_notes(args.test_notes, seed=2000 + k, families=train_families, locales=train_locales), "seen"
         )
         split = {"split": k, "held_out_families": held_families, "held_out_locales": held_locales}
-        with tempfile.TemporaryDirectory() as folder:
+        with _folder(args.models, k) as folder:
             new = generate_notes(args.train_notes, seed=args.seed + k, families=train_families, locales=train_locales)
             tagger, split["after"] = run(
                 args, new, "new", folder, {"unseen": unseen, "seen": seen, "handwritten": handwritten}
@@ -229,6 +235,17 @@ def main():
             flush=True,
         )
     write_results(args.name, payload, table(rows, args))
+
+
+@contextlib.contextmanager
+def _folder(models, k):
+    if not models:
+        with tempfile.TemporaryDirectory() as folder:
+            yield folder
+        return
+    folder = os.path.join(models, f"split{k}")
+    os.makedirs(folder, exist_ok=True)
+    yield folder
 
 
 def _mean(rows, *keys):
