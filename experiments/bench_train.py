@@ -107,8 +107,6 @@ CONFIGS = {  # name: TrainConfig overrides
     "buckets, sorted by length": dict(padding="buckets", sort_by_length=True),
     "tokens, sorted by length": dict(padding="buckets", batching="tokens", sort_by_length=True),
     "LoRA, tokens, sorted by length": dict(padding="buckets", lora=True, batching="tokens", sort_by_length=True),
-    # sorted within random pools of 4 batches (TrainConfig.sort_pool): batches varied, 2.4 % padding
-    "buckets, pools of 4": dict(padding="buckets", sort_by_length=True, sort_pool=4),
     # lazy AdamW for the word embeddings (TrainConfig.lazy_embeddings): only the rows looked up are updated
     "buckets, lazy embeddings": dict(padding="buckets", lazy_embeddings=True),
     "tokens, lazy embeddings": dict(padding="buckets", batching="tokens", lazy_embeddings=True),
@@ -248,7 +246,6 @@ def run_config(name, overrides, corpus, labels, args, peaks):
             max_tokens=bench.get("max_tokens", args.max_tokens) if bench.get("batching") == "tokens" else None,
             fixed_shapes=config.fixed_shapes or config.jit_compile,
             sort_by_length=config.sort_by_length,
-            sort_pool=config.sort_pool,
         )
         shapes = [tuple(x["input_ids"].shape) for x, _ in data]
         compile_tagger(tagger, config, len(shapes) * (args.rounds + 1))

@@ -19,7 +19,8 @@ validation notes (`tfner calibrate`, token-level recall 0.99 per type) and teste
 and entity F1 (strict and relaxed) with the model's decoding (`bio`) and with the thresholds, and the
 precision paid.
 
-Writes experiments/results/leave_families_out.{json,md}.
+Writes experiments/results/NAME.{json,md} (--name, default leave_families_out); `--models DIR` keeps each
+split's models and training notes (for error analysis) instead of a temporary folder.
 """
 
 import argparse

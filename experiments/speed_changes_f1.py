@@ -18,8 +18,7 @@ sentences of CoNLL-2003 train.txt and validated after every epoch on the first -
 - full fine-tuning with buckets or the token budget, each batch padded to its bucket's bound and
   partial batches filled with empty rows (`--fixed-shapes`, as every bucketed batch was before issue
   17's last change) against the default (the same batches, each padded to its longest window), and
-  with a bucket's windows batched in length order (`--sort-by-length`: other batches), over the whole
-  bucket or within random pools of 4 batches (`--sort-pool 4`).
+  with a bucket's windows batched in length order (`--sort-by-length`: other batches).
 - full fine-tuning with buckets and lazy AdamW for the word embeddings (`--lazy-embeddings`: only the
   rows a batch looked up are decayed and updated).
 
@@ -88,10 +87,6 @@ RUNS = {  # name: (TrainConfig overrides, a tweak applied to the tagger after Ta
     "full, token budget, bound widths": (dict(padding="tokens", learning_rate=5e-5, fixed_shapes=True), None),
     "full, buckets, sorted by length": (dict(padding="buckets", learning_rate=5e-5, sort_by_length=True), None),
     "full, buckets, lazy embeddings": (dict(padding="buckets", learning_rate=5e-5, lazy_embeddings=True), None),
-    "full, buckets, pools of 4": (
-        dict(padding="buckets", learning_rate=5e-5, sort_by_length=True, sort_pool=4),
-        None,
-    ),
 }
 
 

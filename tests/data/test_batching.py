@@ -4,8 +4,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tfner.data.align import IGNORE
 from tfner.data.batching import (
@@ -176,51 +174,6 @@ def test_length_sorted_batches_change_each_epoch_and_repeat_for_a_seed():
     assert widths == sorted(widths)  # without shuffling: shortest batches first
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    lengths=st.lists(st.integers(1, 128), min_size=1, max_size=70),
-    batch_size=st.integers(1, 5),
-    pool=st.integers(1, 4),
-)
-def test_pooled_sort_sorts_pools_of_a_buckets_windows(lengths, batch_size, pool):
-    """Unshuffled, a bucket's pools are runs of `pool` x `batch_size` of its windows in the given order;
-    each pool is sorted by length (stably) and cut into batches, which keep that order."""
-    data = make_dataset(
-        _windows(lengths), batch_size, PAD, padding="buckets", max_length=128, sort_by_length=True, sort_pool=pool
-    )
-    got = [[int(i) // 1000 - 1 for i in x["input_ids"].numpy()[:, 0]] for x, _ in data]
-    buckets = np.searchsorted(bucket_bounds(128), lengths)
-    expected = []
-    for bucket in sorted(set(buckets)):
-        windows = [i for i in range(len(lengths)) if buckets[i] == bucket]
-        size = pool * batch_size
-        in_order = sum(
-            (sorted(windows[s : s + size], key=lambda i: lengths[i]) for s in range(0, len(windows), size)), []
-        )
-        expected += [in_order[s : s + batch_size] for s in range(0, len(in_order), batch_size)]
-    assert got == expected
-    assert int(data.cardinality()) == len(expected)
-
-
-def test_pooled_sort_changes_each_epoch_repeats_for_a_seed_and_pads_between_random_and_sorted():
-    lengths = list(np.random.default_rng(0).integers(1, 129, 400))
-    windows = _windows(lengths)
-
-    def epochs(**kwargs):
-        data = make_dataset(windows, 4, PAD, shuffle=True, seed=7, padding="buckets", max_length=128, **kwargs)
-        out = []
-        for _ in range(2):
-            rows, shapes = _rows(data)
-            assert sorted(r[0] for r in rows) == list(range(len(lengths)))  # every window once an epoch
-            out.append(([r[0] for r in rows], sum(a * b for a, b in shapes)))
-        return out
-
-    (first, padded), (second, _) = epochs(sort_by_length=True, sort_pool=2)
-    assert first != second and epochs(sort_by_length=True, sort_pool=2)[0][0] == first
-    sorted_padded, random_padded = epochs(sort_by_length=True)[0][1], epochs()[0][1]
-    assert sorted_padded < padded < random_padded
-
-
 def test_buckets_with_fixed_shapes_pad_to_the_bound_and_fill_every_batch():
     windows = _windows(LENGTHS)
     data = make_dataset(windows, 4, PAD, padding="buckets", bounds=[16, 32, 64], max_length=128, fixed_shapes=True)
@@ -269,10 +222,6 @@ def test_a_window_longer_than_max_length_is_an_error():
         make_dataset(_windows([10]), 2, PAD, padding="nope")
     with pytest.raises(ValueError, match="cannot have fixed_shapes"):
         make_dataset(_windows([10]), 2, PAD, padding="buckets", fixed_shapes=True, sort_by_length=True)
-    with pytest.raises(ValueError, match="sort_pool=2: expected 0, or a number of batches >= 1 with sort_by_length"):
-        make_dataset(_windows([10]), 2, PAD, padding="buckets", sort_pool=2)
-    with pytest.raises(ValueError, match="sort_pool=-1"):
-        make_dataset(_windows([10]), 2, PAD, padding="buckets", sort_by_length=True, sort_pool=-1)
 
 
 @pytest.mark.parametrize("padding", ["buckets", "tokens", "batch", "max-length"])

@@ -182,11 +182,6 @@ def test_xla_always_gets_fixed_batch_shapes():
     assert train_batching(tiny_config(sort_by_length=True), replicas=1)["sort_by_length"] is True
     with pytest.raises(ValueError, match="sort_by_length"):
         tiny_config(sort_by_length=True, jit_compile=True)
-    assert train_batching(tiny_config(sort_by_length=True, sort_pool=4), replicas=1)["sort_pool"] == 4
-    with pytest.raises(ValueError, match="sort_pool=4 sorts pools by length: it needs sort_by_length"):
-        tiny_config(sort_pool=4)
-    with pytest.raises(ValueError, match="sort_pool must be >= 0"):
-        tiny_config(sort_by_length=True, sort_pool=-1)
 
 
 def test_real_learning_minilm_on_synthetic_notes(tmp_path):

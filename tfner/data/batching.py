@@ -10,10 +10,6 @@ Four ways to batch and pad (`TrainConfig.padding`):
     random order), cut into batches, and the batches shuffled (fairseq's way): almost no padding
     (CoNLL-2003: 0.3 % of the tokens, against 9 % in random order), but batches of one length are
     less varied: on 2,000 CoNLL sentences it cost 1.8 F1 points over 4 seeds (README), so it is off;
-    with `sort_pool` P the sort is local (fairseq's and AllenNLP's way of keeping batches varied): each
-    epoch a bucket's windows, in a new random order, are cut into pools of P batches and each pool is
-    sorted by length, so a batch's windows are neighbours in length among P x batch_size random windows,
-    not among the whole bucket (CoNLL-2003: padding 4.6 % at P=2, 2.5 % at P=4, 1.4 % at P=8);
   - `fixed_shapes` (what XLA needs, `--jit-compile`: one compilation per shape): every batch padded
     to its bucket's bound and a bucket's last, partial batch filled up with empty rows (no tokens, no
     labels): one shape per bucket, 15 for windows of 128 instead of one per batch length (STACK.md,
@@ -114,7 +110,6 @@ def make_dataset(
     max_tokens=None,
     fixed_shapes=False,
     sort_by_length=False,
-    sort_pool=0,
     line_starts=False,
 ):
     """`({"input_ids", "attention_mask"}, labels)` int32 batches from `tfner.align.Windows`, with
@@ -124,8 +119,7 @@ def make_dataset(
     longest a window may be (default: the longest there is); `max_tokens` is the token budget of a
     batch under 'tokens' (default `default_max_tokens`); `fixed_shapes` pads 'buckets' and 'tokens'
     batches to their bucket's bound and row count (for XLA) instead of to their longest window;
-    `sort_by_length` batches a bucket's windows in length order instead of random order, within pools
-    of `sort_pool` batches (0: the whole bucket).
+    `sort_by_length` batches a bucket's windows in length order instead of random order.
     Padded positions get `pad_id`, attention mask 0 and label -100 (ignored by the loss).
     """
     lengths = _lengths(windows)
@@ -147,14 +141,12 @@ def make_dataset(
         raise ValueError(f"padding={padding!r}: expected buckets, tokens, batch or max-length")
     if fixed_shapes and sort_by_length:
         raise ValueError("sort_by_length pads each batch to its longest window; it cannot have fixed_shapes")
-    if sort_pool < 0 or (sort_pool and not sort_by_length):
-        raise ValueError(f"sort_pool={sort_pool}: expected 0, or a number of batches >= 1 with sort_by_length")
     bucketed = padding in ("buckets", "tokens")
     if bucketed:
         bounds = bucket_bounds(max_length, bounds)
         rows = _bucket_rows(lengths, batch_size, padding, bounds, max_tokens)
     if bucketed and sort_by_length:
-        data = _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, seed, pad_values, sort_pool)
+        data = _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, seed, pad_values)
     else:
         data = tf.data.Dataset.from_tensor_slices((ids, labels) if marks is None else (ids, marks, labels))
         if shuffle:
@@ -193,25 +185,18 @@ def make_dataset(
     return data.prefetch(2).with_options(options)
 
 
-def _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, seed, pad_values, pool=0):
+def _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, seed, pad_values):
     """Batches of `rows[k]` windows of bucket k in length order, each padded to its longest window.
 
     The batch sizes are fixed by the bucket counts, so only the order is drawn each epoch: a random
     permutation of the windows, sorted by length with a stable sort (equal lengths stay in random
-    order), is cut into the batches, which are then shuffled. With `pool` P, the sort key is (bucket,
-    pool, length), a pool being P x rows[k] consecutive windows of bucket k in the permutation: each
-    pool is a whole number of batches, so no batch straddles two. The same seed gives the same epochs.
+    order), is cut into the batches, which are then shuffled. The same seed gives the same epochs.
     """
-    buckets = bucket_of(lengths, bounds)
-    counts = np.bincount(buckets, minlength=len(bounds))
+    counts = np.bincount(bucket_of(lengths, bounds), minlength=len(bounds))
     sizes = []  # batch sizes in length order: each bucket's full batches, then its partial one
     for count, r in zip(counts, rows):
         sizes += [r] * (count // r) + ([count % r] if count % r else [])
     length_of = tf.constant(lengths, tf.int64)
-    bucket_of_window = tf.constant(buckets, tf.int64)
-    first = tf.constant(np.cumsum(counts) - counts, tf.int64)  # each bucket's first place in the sort
-    pool_size = tf.constant([max(pool * r, 1) for r in rows], tf.int64)
-    stride = int(lengths.max(initial=0)) + 1
 
     def order(n, seed):
         data = tf.data.Dataset.range(n)
@@ -220,14 +205,7 @@ def _length_sorted_batches(ids, marks, labels, lengths, bounds, rows, shuffle, s
         return data.batch(max(n, 1))
 
     def cut(windows, batches):
-        key = tf.gather(length_of, windows)
-        if pool:
-            windows = tf.gather(windows, tf.argsort(tf.gather(bucket_of_window, windows), stable=True))
-            bucket = tf.gather(bucket_of_window, windows)
-            place = tf.range(tf.size(windows, out_type=tf.int64)) - tf.gather(first, bucket)
-            pools = bucket * len(lengths) + place // tf.gather(pool_size, bucket)
-            key = pools * stride + tf.gather(length_of, windows)
-        by_length = tf.gather(windows, tf.argsort(key, stable=True))
+        by_length = tf.gather(windows, tf.argsort(tf.gather(length_of, windows), stable=True))
         return tf.gather(tf.RaggedTensor.from_row_lengths(by_length, tf.constant(sizes, tf.int64)), batches)
 
     def pad(index):
@@ -258,10 +236,8 @@ def padding_figures(
     max_tokens=None,
     fixed_shapes=False,
     sort_by_length=False,
-    sort_pool=0,
 ):
-    """Real and padded tokens per epoch for a way of batching (order does not change the sums, except with
-    `sort_pool`: its pools are then cut from the windows in their given order)."""
+    """Real and padded tokens per epoch for a way of batching (order does not change the sums)."""
     data = make_dataset(
         windows,
         batch_size,
@@ -272,7 +248,6 @@ def padding_figures(
         max_tokens=max_tokens,
         fixed_shapes=fixed_shapes,
         sort_by_length=sort_by_length,
-        sort_pool=sort_pool,
     )
     padded = sum(int(x["input_ids"].shape[0]) * int(x["input_ids"].shape[1]) for x, _ in data)
     real = real_tokens(windows)

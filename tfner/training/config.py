@@ -131,13 +131,6 @@ class TrainConfig(Config):
         "points lower on 2,000 CoNLL sentences over 4 seeds, see the README). Not with --fixed-shapes or "
         "--jit-compile.",
     )
-    sort_pool: int = option(
-        0,
-        "With --sort-by-length: sort within pools of this many batches of a bucket, drawn at random each "
-        "epoch, instead of the whole bucket (fairseq's and AllenNLP's local sorting): batches stay varied, "
-        "padding still drops (CoNLL-2003: 9 percent of the tokens in random order, 2.4 with pools of 4). "
-        "0: the whole bucket.",
-    )
     jit_compile: bool = option(
         False, "Compile the training step with XLA (use with --padding buckets: one compilation per bucket)."
     )
@@ -166,7 +159,7 @@ class TrainConfig(Config):
         for name in ("batch_size", "epochs", "synthetic_train", "synthetic_test", "steps_per_execution"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("max_train_documents", "max_eval_documents", "early_stopping_patience", "max_tokens", "sort_pool"):
+        for name in ("max_train_documents", "max_eval_documents", "early_stopping_patience", "max_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.head_learning_rate < 0:
@@ -198,8 +191,6 @@ class TrainConfig(Config):
                 "sort_by_length pads each batch to its longest window: it cannot go with fixed_shapes or "
                 "jit_compile (XLA needs one shape per bucket)"
             )
-        if self.sort_pool and not self.sort_by_length:
-            raise ValueError(f"sort_pool={self.sort_pool} sorts pools by length: it needs sort_by_length")
         if self.max_tokens and self.padding != "tokens":
             raise ValueError(
                 f"max_tokens={self.max_tokens} applies to --padding tokens only, not {self.padding!r} "

@@ -191,7 +191,6 @@ def train_batching(config, replicas):
         max_tokens=config.max_tokens * replicas if tokens else None,
         fixed_shapes=config.fixed_shapes or config.jit_compile,
         sort_by_length=config.sort_by_length,
-        sort_pool=config.sort_pool,
     )
 
 
