@@ -7,10 +7,11 @@ fresh model, every batch shape warmed up first) and one timed epoch of Hugging F
 (experiments/bench_pytorch_eager.py, full fine-tuning) on the same sentences (--sentences 0: the whole
 CoNLL-2003 train set, 14,041 sentences). The order alternates, tfner first in odd pairs and the peer
 first in even ones, so a machine that slows down or speeds up over the hour favours neither side. Each
-pair gives a ratio (tfner / peer sentences/s, measured minutes apart); the report gives every pair, the
-median and the range of the ratios, and the float32 matrix-product peak before each pair (the machine's
-state). On this 2-core machine the peer's whole-epoch figure moved between 28.8 and 45.0 sentences/s
-over five sessions, which is why single runs did not settle the ratio.
+pair gives a ratio (tfner / peer sentences/s, measured minutes apart); several --configs run in the
+given order in odd pairs and reversed in even ones, each compared with the first pair by pair. The
+report gives every pair, the median and the range of the ratios, and the float32 matrix-product peak
+before each pair (the machine's state). On this 2-core machine the peer's whole-epoch figure moved
+between 28.8 and 45.0 sentences/s over five sessions, which is why single runs did not settle the ratio.
 
 Writes experiments/results/NAME.{json,md} (--name, default bench_pairs). Needs ../shared/datasets/conll2003.
 """
@@ -57,10 +58,12 @@ def main():
         pair = {"pair": i + 1, "peer_first": peer_first, "fp32_peak_gflops": peak}
         if peer_first:
             pair["pytorch"] = pytorch_eager(args.pytorch, train_path, args, ["full"])["full"]
-        pair["tfner"] = {
-            name: run_config(name, CONFIGS[name], corpus, labels, args, peaks)["sentences_per_second"]
-            for name in args.configs
+        # several tfner configurations alternate their order too (reversed in even pairs)
+        order = args.configs[::-1] if peer_first else args.configs
+        speeds = {
+            name: run_config(name, CONFIGS[name], corpus, labels, args, peaks)["sentences_per_second"] for name in order
         }
+        pair["tfner"] = {name: speeds[name] for name in args.configs}
         if not peer_first:
             pair["pytorch"] = pytorch_eager(args.pytorch, train_path, args, ["full"])["full"]
         pair["ratio"] = {name: speed / pair["pytorch"] for name, speed in pair["tfner"].items()}
@@ -76,6 +79,9 @@ def main():
         }
         for name in args.configs
     }
+    base = args.configs[0]
+    for name in args.configs[1:]:  # against the first configuration, pair by pair
+        summary[name][f"median_vs_{base}"] = statistics.median(p["tfner"][name] / p["tfner"][base] for p in pairs)
     peer_median = statistics.median(p["pytorch"] for p in pairs)
     lines = [
         f"MiniLM + linear head, full fine-tuning in float32, CoNLL-2003 train first {args.sentences} sentences, "
@@ -98,6 +104,7 @@ def main():
             f"{name}: median {s['median_sentences_per_second']:.1f} sentences/s against the peer's median "
             f"{peer_median:.1f}; ratio per pair median **{s['median_ratio']:.2f}x** (range {s['min_ratio']:.2f}-"
             f"{s['max_ratio']:.2f}x)."
+            + (f" Against {base} in the same pairs: median {s[f'median_vs_{base}']:.2f}x." if name != base else "")
         )
     write_results(args.name, {"args": vars(args), "pairs": pairs, "summary": summary}, "\n".join(lines))
 
