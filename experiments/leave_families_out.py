@@ -45,6 +45,7 @@ from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
 HANDWRITTEN = os.path.join(HERE, "data", "handwritten_notes.txt")
+KEPT = "new"  # the folder of the model trained on the new generator, in a split's folder
 MARK = re.compile(r"\[\[([A-Z]+):(.+?)\]\]")
 
 
@@ -70,6 +71,18 @@ def read_marked(path):
 
 def split_names(names, splits, k):
     return [n for i, n in enumerate(names) if i % splits == k]
+
+
+def unseen_notes(k, splits, count):
+    """Split k's `unseen` test notes: held-out families and locales only, and (foreign=0) every name, place
+    and month of a held-out locale, none from ORIGINS."""
+    families, locales = split_names(FAMILIES, splits, k), split_names(LOCALES, splits, k)
+    return generate_notes(count, seed=1000 + k, families=families, locales=locales, foreign=0.0)
+
+
+def kept_model(models, k):
+    """Where `--models DIR` keeps split k's model (trained on the new generator)."""
+    return os.path.join(models, f"split{k}", KEPT)
 
 
 def scores(tagger, corpus):
@@ -199,10 +212,7 @@ def main():
         held_families, held_locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
         train_families = [f for f in FAMILIES if f not in held_families]
         train_locales = [loc for loc in LOCALES if loc not in held_locales]
-        # foreign=0: every name, place and month of the unseen notes is of a held-out locale (none from ORIGINS)
-        unseen_records = generate_notes(
-            args.test_notes, seed=1000 + k, families=held_families, locales=held_locales, foreign=0.0
-        )
+        unseen_records = unseen_notes(k, args.splits, args.test_notes)
         unseen = corpus_of(unseen_records, "unseen")
         seen = corpus_of(
             generate_notes(args.test_notes, seed=2000 + k, families=train_families, locales=train_locales), "seen"
@@ -211,7 +221,11 @@ def main():
         with _folder(args.models, k) as folder:
             new = generate_notes(args.train_notes, seed=args.seed + k, families=train_families, locales=train_locales)
             tagger, split["after"] = run(
-                args, new, "new", folder, {"unseen": unseen, "seen": seen, "handwritten": handwritten}
+                args,
+                new,
+                KEPT,
+                folder,
+                {"unseen": unseen, "seen": seen, "handwritten": handwritten},
             )
             validation = corpus_of(
                 generate_notes(args.test_notes, seed=3000 + k, families=train_families, locales=train_locales),

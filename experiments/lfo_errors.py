@@ -3,10 +3,11 @@
     python experiments/leave_families_out.py --no-legacy --only-splits 1 --models runs/lfo
     python experiments/lfo_errors.py --models runs/lfo --split 1 [--examples 6]
 
-Reads the model `leave_families_out.py --models DIR` kept for a split (DIR/split<k>/new), rebuilds that
-split's `unseen` test notes exactly as leave_families_out.py does (same families, locales, seed and
-count) and tags them with `NERPipeline` (character spans). Scores are exact character-span matches
-(start, end and type): on these notes the same as seqeval's strict entity F1 of leave_families_out.py.
+Reads the model `leave_families_out.py --models DIR` kept for a split (`kept_model`), rebuilds that
+split's `unseen` test notes with leave_families_out.py's own `unseen_notes` (same families, locales,
+seed and count) and tags them with `NERPipeline` (character spans). Scores are exact character-span
+matches (start, end and type): on these notes the same as seqeval's strict entity F1 of
+leave_families_out.py.
 
 Reports (experiments/results/NAME.{json,md}, --name default lfo_errors_split<k>):
 - entity F1 per held-out family and per held-out locale, with the gold entities of each;
@@ -24,8 +25,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfner  # noqa: E402,F401
 from experiments.common import write_results  # noqa: E402
-from experiments.leave_families_out import split_names  # noqa: E402
-from tfner.data.notes import FAMILIES, LOCALES, generate_notes  # noqa: E402
+from experiments.leave_families_out import kept_model, split_names, unseen_notes  # noqa: E402
+from tfner.data.notes import FAMILIES, LOCALES  # noqa: E402
 
 
 def f1(counts):
@@ -60,7 +61,7 @@ def main():
     parser.add_argument("--examples", type=int, default=6, help="examples per error kind")
     parser.add_argument("--name", help="results file name (default lfo_errors_split<k>)")
     args = parser.parse_args()
-    model = os.path.join(args.models, f"split{args.split}", "new")
+    model = kept_model(args.models, args.split)
     if not os.path.isdir(model):
         parser.error(
             f"no model at {model}: run leave_families_out.py --only-splits {args.split} --models {args.models}"
@@ -71,7 +72,7 @@ def main():
 
     k = args.split
     families, locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
-    notes = generate_notes(args.test_notes, seed=1000 + k, families=families, locales=locales, foreign=0.0)
+    notes = unseen_notes(k, args.splits, args.test_notes)
     found = NERPipeline(Tagger.load(model), aggregation="simple")([n["text"] for n in notes])
 
     counts = collections.defaultdict(lambda: [0, 0, 0])  # group: [exact, predicted, gold]
