@@ -61,6 +61,8 @@ def main():
     parser.add_argument("--examples", type=int, default=6, help="examples per error kind")
     parser.add_argument("--name", help="results file name (default lfo_errors_split<k>)")
     args = parser.parse_args()
+    if not 0 <= args.split < args.splits:
+        parser.error(f"--split {args.split}: expected 0 to {args.splits - 1} (--splits {args.splits})")
     model = kept_model(args.models, args.split)
     if not os.path.isdir(model):
         parser.error(
