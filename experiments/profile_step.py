@@ -144,7 +144,9 @@ def read_trace(logdir):
 
 def profile(name, overrides, corpus, labels, args):
     config = TrainConfig.from_dict(
-        {"head": "linear", "batch_size": 32, "epochs": 1, "seed": 0, "max_length": 128, **overrides}
+        # the dense AdamW update, as when profile_step.md was written (lazy embeddings are a default since)
+        {"head": "linear", "batch_size": 32, "epochs": 1, "seed": 0, "max_length": 128, "lazy_embeddings": False}
+        | overrides
     )
     tf_keras.backend.clear_session()
     restores = [legacy_lora()] if name == "lora-legacy" else []

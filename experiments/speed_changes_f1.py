@@ -118,7 +118,8 @@ def run(name, overrides, tweak, seed, args):
         early_stopping_patience=0,
         collapse_action="warn",
         seed=seed,
-        **overrides,
+        # the dense AdamW update unless the run's name says lazy embeddings, as when the results were written
+        **{"lazy_embeddings": False, **overrides},
     )
     start, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     with tweaked_build(tweak) if tweak else contextlib.nullcontext():

@@ -171,13 +171,18 @@ def test_lazy_embeddings_in_a_traced_step_on_a_gathered_table():
     np.testing.assert_allclose(lazy[1], keras[1], rtol=1e-5, atol=1e-6)
 
 
-def test_lazy_embeddings_reach_the_optimizers_and_refuse_xla(tiny_tagger):
+def test_lazy_embeddings_are_the_default_and_give_way_to_xla(tiny_tagger):
     from helpers import tiny_config
 
+    from tfner.training.config import TrainConfig
     from tfner.training.optim import compile_tagger
 
-    compile_tagger(tiny_tagger, tiny_config(lazy_embeddings=True), 10)
+    assert TrainConfig().lazy_embeddings
+    compile_tagger(tiny_tagger, tiny_config(), 10)
     assert tiny_tagger.model.optimizer.lazy_embeddings and tiny_tagger.model.head_optimizer.lazy_embeddings
     assert tiny_tagger.model.optimizer.get_config()["lazy_embeddings"] is True
-    with pytest.raises(ValueError, match="lazy_embeddings.*jit_compile"):
-        tiny_config(lazy_embeddings=True, jit_compile=True)
+    # XLA cannot compile tf.unique: under jit_compile the dense update runs, and the config says so
+    compile_tagger(tiny_tagger, tiny_config(jit_compile=True), 10)
+    assert not tiny_tagger.model.optimizer.lazy_embeddings and not tiny_tagger.model.head_optimizer.lazy_embeddings
+    compile_tagger(tiny_tagger, tiny_config(lazy_embeddings=False), 10)
+    assert not tiny_tagger.model.optimizer.lazy_embeddings

@@ -121,11 +121,20 @@ class AdamW(tf_keras.optimizers.AdamW):
         variable.scatter_update(tf.IndexedSlices(weights, rows))
 
 
+def lazy_embeddings(config):
+    """Whether the optimizers update embeddings lazily: `config.lazy_embeddings`, except under XLA, which
+    cannot compile `tf.unique` (the dense AdamW update runs there)."""
+    return config.lazy_embeddings and not config.jit_compile
+
+
 def make_optimizer(peak, config, total_steps):
     """AdamW on the warm-up/decay schedule; clipping is done by the model, over all gradients at once."""
     schedule = WarmupLinearDecay(peak, total_steps, int(config.warmup_ratio * total_steps))
     optimizer = AdamW(
-        learning_rate=schedule, weight_decay=config.weight_decay, epsilon=1e-8, lazy_embeddings=config.lazy_embeddings
+        learning_rate=schedule,
+        weight_decay=config.weight_decay,
+        epsilon=1e-8,
+        lazy_embeddings=lazy_embeddings(config),
     )
     optimizer.exclude_from_weight_decay(var_names=["bias", "LayerNorm", "layer_norm"])
     return optimizer

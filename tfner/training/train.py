@@ -219,6 +219,8 @@ def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights)
         else m.finetune
     )
     print(f"encoder {m.encoder} + head {m.head} ({how}): {lora.parameter_line(tagger.model)}")
+    if config.lazy_embeddings and config.jit_compile and not m.lora.enabled:
+        print("--jit-compile: the word embeddings get AdamW's dense update (XLA cannot compile the lazy one)")
     evaluate = lambda w: evaluate_tagger(tagger, w, mode=config.seqeval_mode)
 
     evaluated = "test" if "test" in windows else "validation"
