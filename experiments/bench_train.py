@@ -30,8 +30,7 @@ to their longest window, as `tfner train` does; the "bound widths" and "coarse b
 to the bucket's bound and fill partial batches with empty rows (`TrainConfig.fixed_shapes`), as before
 issue 17, and so does every XLA row (one compilation per shape); the "sorted by length" rows batch a
 bucket's windows in length order (`TrainConfig.sort_by_length`); the "lazy embeddings" rows update only the
-word-embedding rows each batch looked up (`TrainConfig.lazy_embeddings`); the "separate first product" LoRA
-rows compute x·A apart from the base product x·W (`separate_first_product`), as before they became one.
+word-embedding rows each batch looked up (`TrainConfig.lazy_embeddings`).
 
 Writes experiments/results/NAME.{json,md} (--name, default bench_train). Needs ../shared/datasets/conll2003.
 """
@@ -114,8 +113,6 @@ CONFIGS = {
     # lazy AdamW for the word embeddings (TrainConfig.lazy_embeddings): only the rows looked up are updated
     "buckets, lazy embeddings": dict(padding="buckets", lazy_embeddings=True),
     "tokens, lazy embeddings": dict(padding="buckets", batching="tokens", lazy_embeddings=True),
-    # LoRA with x·A as its own product, as before LoraDense joined it to the base product x·W
-    "LoRA, buckets, separate first product": dict(padding="buckets", lora=True, separate_first=True),
 }
 BENCH_ONLY = (
     "batching",
@@ -123,7 +120,6 @@ BENCH_ONLY = (
     "legacy",
     "legacy_optimizer",
     "stock_gelu",
-    "separate_first",
 )  # overrides this script handles, not TrainConfig
 
 
@@ -211,16 +207,6 @@ def legacy_lora():
     return lambda: setattr(LoraDense, "_adapted", current)
 
 
-def separate_first_product():
-    """Compute LoraDense's x·W and x·A as two products (as before they became one) until the returned
-    function is called; the same values and gradients."""
-    from tfner.model.lora import layer
-
-    joined = layer._base_and_low
-    layer._base_and_low = lambda x, kernel, a: (tf.matmul(x, kernel), tf.matmul(x, a))
-    return lambda: setattr(layer, "_base_and_low", joined)
-
-
 def batches_by_shape(data):
     """One batch of each distinct shape (enough to trace and compile everything a pass will need)."""
     seen = {}
@@ -247,7 +233,6 @@ def run_config(name, overrides, corpus, labels, args, peaks):
     tf_keras.mixed_precision.set_global_policy(config.precision)
     restores = [legacy_lora()] if bench.get("legacy") else []
     restores += [legacy_optimizer()] if bench.get("legacy_optimizer") else []
-    restores += [separate_first_product()] if bench.get("separate_first") else []
     try:
         tagger = Tagger.build(config.model, labels)
         if bench.get("stock_gelu"):

@@ -109,33 +109,3 @@ def test_dropout_placement_round_trips_and_is_checked():
     assert LoraDense.from_config(layer.get_config()).lora_dropout_on == "input"
     with pytest.raises(ValueError, match="lora_dropout_on"):
         _layer(dropout_on="output")
-
-
-def _products(layer, x):
-    """Matrix products in the traced forward + backward of the layer (loss: sum of the outputs)."""
-    import tensorflow as tf
-
-    weights = [layer.lora_kernel_a, layer.lora_kernel_b]
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(layer(x, training=True))
-        return tape.gradient(loss, weights + [x])
-
-    graph = step.get_concrete_function(tf.TensorSpec(x.shape, tf.float32)).graph
-    ops = [
-        op
-        for g in [graph] + [f.graph for f in graph._functions.values() if hasattr(f, "graph")]
-        for op in g.get_operations()
-    ]
-    return sum(op.type in ("MatMul", "_FusedMatMul", "BatchMatMulV2") for op in ops)
-
-
-def test_the_base_product_carries_the_adapters_first_product_both_ways():
-    """In float32 with dropout on x·A, x·[W | A] is one product and so is the input gradient of both paths:
-    6 products a step (forward 2, backward 4) instead of 8; PEFT's placement keeps the separate ones."""
-    x = _x()
-    assert _products(_layer(dropout=0.1), x) == 6
-    assert _products(_layer(dropout=0.1, dropout_on="input"), x) == 8

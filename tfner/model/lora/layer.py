@@ -33,22 +33,6 @@ def _restore_lists(layer, lists):
     layer._trainable_weights[:], layer._non_trainable_weights[:] = lists
 
 
-@tf.custom_gradient
-def _base_and_low(x, kernel, a):
-    """(x·W, x·A) as one product with [W | A], and back: the input gradient of both paths is one product
-    too, and W (frozen) gets no gradient. Two of the adapter's six products a step fold into the base's;
-    on a CPU the rank-r ones are thin and run far below the matrix-product peak."""
-    units = kernel.shape[1]
-    joined = tf.concat([kernel, a], 1)
-    both = tf.matmul(x, joined)
-
-    def grad(d_base, d_low):
-        d_x = tf.matmul(tf.concat([d_base, d_low], 1), joined, transpose_b=True)
-        return d_x, None, tf.matmul(x, d_low, transpose_a=True)
-
-    return (both[:, :units], both[:, units:]), grad
-
-
 @tf_keras.utils.register_keras_serializable(package="tfner")
 class LoraDense(tf_keras.layers.Layer):
     """A Dense layer with a frozen kernel and a trainable low-rank update:
@@ -57,9 +41,7 @@ class LoraDense(tf_keras.layers.Layer):
     Training it costs less than training the Dense: the frozen kernel is read through `stop_gradient`,
     so the backward pass builds only the input gradient of the base product (no weight gradient), the
     base product and its bias run as one fused op, and dropout draws r random numbers per row instead
-    of one per input feature. In float32 with the dropout on x·A, x·W and x·A are one product with
-    [W | A], and so are their input gradients (`_base_and_low`): rank-r products are thin, and on a CPU
-    they run far below the matrix-product peak. The dropout sits on
+    of one per input feature. The dropout sits on
     the rank-r product x·A by default; PEFT (and tfner until this change) drop features of the input x
     instead, `lora_dropout_on="input"`. Both keep the expected update (inverted dropout) and are the
     same function at inference; what differs is the noise: per row, "rank" zeroes whole components
@@ -162,14 +144,6 @@ class LoraDense(tf_keras.layers.Layer):
         fan_in, units = int(kernel.shape[0]), int(kernel.shape[1])
         # All products as 2-D ones: tensordot's shape juggling made graph building twice as slow.
         flat = tf.reshape(inputs, [-1, fan_in])
-        if flat.dtype == tf.float32 and kernel.dtype == tf.float32 and self.lora_dropout_on == "rank":
-            outputs, low = _base_and_low(flat, tf.stop_gradient(kernel), self.lora_kernel_a * self.scale)
-            if bias is not None:
-                outputs = tf.nn.bias_add(outputs, bias if self.train_bias else tf.stop_gradient(bias))
-            with tf.name_scope("lora"):
-                low = self.dropout_layer(low, training=training)
-                outputs = outputs + tf.matmul(low, self.lora_kernel_b)
-            return self._unflatten(outputs, inputs, units)
         # The base Dense, computed here rather than by calling it: the frozen kernel is read through
         # stop_gradient, so no weight-gradient product for it is even built (its variable is still
         # `trainable` to TensorFlow, only Keras' lists say otherwise, and the tape watches it; inside
@@ -188,10 +162,6 @@ class LoraDense(tf_keras.layers.Layer):
             if self.lora_dropout_on == "rank":  # a mask over the r components of x·A: fan_in / r times fewer
                 low = self.dropout_layer(low, training=training)
             outputs = outputs + tf.cast(tf.matmul(low, self.lora_kernel_b), outputs.dtype)
-        return self._unflatten(outputs, inputs, units)
-
-    @staticmethod
-    def _unflatten(outputs, inputs, units):
         shape = tf.concat([tf.shape(inputs)[:-1], [units]], 0)
         outputs = tf.reshape(outputs, shape)
         outputs.set_shape(inputs.shape[:-1].concatenate([units]))
