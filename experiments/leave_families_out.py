@@ -50,24 +50,23 @@ KEPT = "new"  # the folder of the model trained on the new generator, in a split
 MARK = re.compile(r"\[\[([A-Z]+):(.+?)\]\]")
 
 
+def unmark(marked):
+    """A note with inline `[[LABEL:text]]` marks -> its span record (the text without the marks)."""
+    text, spans, at = [], [], 0
+    for m in MARK.finditer(marked):
+        text.append(marked[at : m.start()])
+        start = sum(map(len, text))
+        text.append(m.group(2))
+        spans.append([start, start + len(m.group(2)), m.group(1)])
+        at = m.end()
+    text.append(marked[at:])
+    return {"text": "".join(text), "ner_tags": spans}
+
+
 def read_marked(path):
     """Notes with inline `[[LABEL:text]]` marks, one per line -> span records."""
-    records = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            text, spans, at = [], [], 0
-            for m in MARK.finditer(line):
-                text.append(line[at : m.start()])
-                start = sum(map(len, text))
-                text.append(m.group(2))
-                spans.append([start, start + len(m.group(2)), m.group(1)])
-                at = m.end()
-            text.append(line[at:])
-            records.append({"text": "".join(text), "ner_tags": spans})
-    return records
+        return [unmark(line.rstrip("\n")) for line in f if line.strip()]
 
 
 def split_names(names, splits, k):

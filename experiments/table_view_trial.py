@@ -32,10 +32,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfner  # noqa: E402,F401
+from experiments.leave_families_out import unmark  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HANDWRITTEN_TABLES = os.path.join(HERE, "data", "handwritten_tables.txt")
-MARK = re.compile(r"\[\[([A-Z]+):(.+?)\]\]")
 RULE = re.compile(r"^[\s|:+=-]*$")
 ALIGNED = re.compile(r"\S+(?: \S+)*")
 
@@ -202,21 +202,8 @@ def viewed(record):
 
 def read_tables(path=HANDWRITTEN_TABLES):
     """Notes separated by a line `===`, PHI marked inline as `[[LABEL:text]]` -> span records."""
-    records = []
     with open(path, encoding="utf-8") as f:
-        blocks = f.read().split("\n===\n")
-    for block in blocks:
-        block = block.strip("\n")
-        text, spans, at = [], [], 0
-        for m in MARK.finditer(block):
-            text.append(block[at : m.start()])
-            start = sum(map(len, text))
-            text.append(m.group(2))
-            spans.append([start, start + len(m.group(2)), m.group(1)])
-            at = m.end()
-        text.append(block[at:])
-        records.append({"text": "".join(text), "ner_tags": spans})
-    return records
+        return [unmark(block.strip("\n")) for block in f.read().split("\n===\n")]
 
 
 def score_tables(tagger, view):
