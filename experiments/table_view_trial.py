@@ -241,7 +241,9 @@ def main():
     if args.score_kept:
         from tfner.model.tagger import Tagger
 
-        splits = [int(k) for k in rest[rest.index("--only-splits") + 1 :]] if "--only-splits" in rest else [0, 1, 2]
+        scored = argparse.ArgumentParser(prog="table_view_trial.py --score-kept DIR")
+        scored.add_argument("--only-splits", type=int, nargs="+", default=[0, 1, 2], metavar="K")
+        splits = scored.parse_args(rest).only_splits
         for k in splits:
             path = lfo.kept_model(args.score_kept, k)
             if not os.path.isdir(path):

@@ -40,7 +40,7 @@ from tfner.training.callbacks import EntityMetrics, HistoryFile, NaNGuard, Throu
 from tfner.training.collapse import LabelCollapseDetector
 from tfner.training.config import add_config_arguments, config_from_args
 from tfner.training.distribute import OutputDir, StrategyError, holds_files, is_chief, make_strategy, tf_config
-from tfner.training.optim import compile_tagger
+from tfner.training.optim import compile_tagger, lazy_embeddings
 
 BEST_CHECKPOINT = os.path.join("checkpoints", "best.h5")  # legacy h5: loads under any strategy
 RUN_FILES = ("config.json", "history.json", "weights.h5", "backup")  # an output dir holding one is a run's
@@ -219,7 +219,7 @@ def _train(config, chosen, out, corpora, labels, initial_epoch, initial_weights)
         else m.finetune
     )
     print(f"encoder {m.encoder} + head {m.head} ({how}): {lora.parameter_line(tagger.model)}")
-    if config.lazy_embeddings and config.jit_compile and not m.lora.enabled:
+    if config.lazy_embeddings and not lazy_embeddings(config) and not m.lora.enabled:
         print("--jit-compile: the word embeddings get AdamW's dense update (XLA cannot compile the lazy one)")
     evaluate = lambda w: evaluate_tagger(tagger, w, mode=config.seqeval_mode)
 
