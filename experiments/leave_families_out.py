@@ -1,7 +1,7 @@
 """De-identification on notes the model never saw in kind: leave families and locales out of training.
 
     python experiments/leave_families_out.py [--splits 3] [--train-notes 600] [--test-notes 150] [--epochs 3] [--lora]
-        [--lazy-embeddings | --no-lazy-embeddings]
+        [--lazy-embeddings | --no-lazy-embeddings] [--table-view]
 
 For each split, a share of the layout families and of the locales of `tfner.data.notes` is held out.
 The model (MiniLM with the main job's head and recipe; `--head` to change it) trains on notes of the
@@ -11,11 +11,17 @@ other families and locales (10 % held out for validation) and is tested on:
   names, places and month names of their held-out locales only (`generate_notes(foreign=0)`);
 - `seen`: new notes of the training families and locales (the generator's own distribution);
 - `handwritten`: 15 notes written by hand (experiments/data/handwritten_notes.txt), in none of the
-  generator's layouts.
+  generator's layouts;
+- `handwritten_tables`: 10 tabular notes written by hand (experiments/data/handwritten_tables.txt: tables
+  with German, Spanish, Italian, French and Czech headers, quoted CSV, markdown, HL7 with NK1, a table
+  without a header), notes separated by a line `===`.
+
+`--table-view`: the model reads every note through the table view (`ModelConfig.table_view`,
+`tfner.data.tables`: each table cell after its column header, each HL7 field after its name).
 
 The `before` row of each split trains the same model, on as many notes for as many epochs, on the old
 template generator (experiments/legacy_notes.py, today's main job before this change) and tests it on
-the same `unseen` and `handwritten` notes. After training, the new-generator model is calibrated on its
+the same `unseen` and hand-written notes. After training, the new-generator model is calibrated on its
 validation notes (`tfner calibrate`, token-level recall 0.99 per type) and tested again: PHI token recall
 and entity F1 (strict and relaxed) with the model's decoding (`bio`) and with the thresholds, and the
 precision paid.
@@ -46,6 +52,7 @@ from tfner.training.config import TrainConfig  # noqa: E402
 from tfner.training.train import train  # noqa: E402
 
 HANDWRITTEN = os.path.join(HERE, "data", "handwritten_notes.txt")
+HANDWRITTEN_TABLES = os.path.join(HERE, "data", "handwritten_tables.txt")
 KEPT = "new"  # the folder of the model trained on the new generator, in a split's folder
 MARK = re.compile(r"\[\[([A-Z]+):(.+?)\]\]")
 
@@ -67,6 +74,12 @@ def read_marked(path):
     """Notes with inline `[[LABEL:text]]` marks, one per line -> span records."""
     with open(path, encoding="utf-8") as f:
         return [unmark(line.rstrip("\n")) for line in f if line.strip()]
+
+
+def read_tables(path=HANDWRITTEN_TABLES):
+    """Notes separated by a line `===`, PHI marked inline as `[[LABEL:text]]` -> span records."""
+    with open(path, encoding="utf-8") as f:
+        return [unmark(block.strip("\n")) for block in f.read().split("\n===\n")]
 
 
 def split_names(names, splits, k):
@@ -170,6 +183,7 @@ def run(args, train_records, name, folder, tests):
             "verbose": args.verbose,
             "eval_before": False,
             "output_dir": os.path.join(folder, name),
+            "table_view": args.table_view,
             **({} if args.lazy_embeddings is None else {"lazy_embeddings": args.lazy_embeddings}),
         }
     )
@@ -200,6 +214,11 @@ def main():
         default=None,
         help="lazy AdamW for the word embeddings, or dense (default: TrainConfig's)",
     )
+    parser.add_argument(
+        "--table-view",
+        action="store_true",
+        help="the model reads notes through the table view (ModelConfig.table_view, tfner.data.tables)",
+    )
     parser.add_argument("--target-recall", type=float, default=0.99)
     parser.add_argument("--no-legacy", action="store_true", help="skip the before rows")
     parser.add_argument("--verbose", type=int, default=2)
@@ -214,6 +233,7 @@ def main():
     from experiments.legacy_notes import generate_notes as legacy_notes
 
     handwritten = corpus_of(read_marked(HANDWRITTEN), "handwritten")
+    tables = corpus_of(read_tables(), "handwritten_tables")
     rows, payload = [], {"args": vars(args), "splits": []}
     for k in args.only_splits if args.only_splits else range(args.splits):
         held_families, held_locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
@@ -232,7 +252,7 @@ def main():
                 new,
                 KEPT,
                 folder,
-                {"unseen": unseen, "seen": seen, "handwritten": handwritten},
+                {"unseen": unseen, "seen": seen, "handwritten": handwritten, "handwritten_tables": tables},
             )
             validation = corpus_of(
                 generate_notes(args.test_notes, seed=3000 + k, families=train_families, locales=train_locales),
@@ -248,7 +268,8 @@ def main():
             }
             if not args.no_legacy:
                 old = legacy_notes(args.train_notes, seed=args.seed + k)
-                _, split["before"] = run(args, old, "legacy", folder, {"unseen": unseen, "handwritten": handwritten})
+                tests = {"unseen": unseen, "handwritten": handwritten, "handwritten_tables": tables}
+                _, split["before"] = run(args, old, "legacy", folder, tests)
         payload["splits"].append(split)
         rows.append(split)
         print(
@@ -289,17 +310,19 @@ def table(rows, args):
         f"{len(rows)} split(s)",
         "",
         f"Recipe: batch 8, encoder learning rate {args.learning_rate:g}, head 3e-3, seed {args.seed}"
-        f"{'' if args.lazy_embeddings is None else ', lazy embeddings ' + ('on' if args.lazy_embeddings else 'off')}; "
+        f"{'' if args.lazy_embeddings is None else ', lazy embeddings ' + ('on' if args.lazy_embeddings else 'off')}"
+        f"{', table view' if getattr(args, 'table_view', False) else ''}; "
         "decoding: the model's default (`bio`, valid IOB2 sequences by Viterbi).",
         "",
         "Entity F1 (seqeval) on notes whose layout family and locale were both left out of training "
-        "(`unseen`), on new notes of the training families and locales (`seen`), and on 15 hand-written "
-        "notes. `before`: the same model trained on the old template generator.",
+        "(`unseen`), on new notes of the training families and locales (`seen`), on 15 hand-written "
+        "one-line notes and on 10 hand-written tabular notes (experiments/data/handwritten_tables.txt). "
+        "`before`: the same model trained on the old template generator.",
         "",
         "| split | held-out families | held-out locales | generator | unseen F1 | "
         + " | ".join(types)
-        + " | seen F1 | handwritten F1 |",
-        "|---|---|---|---|---|" + "---|" * len(types) + "---|---|",
+        + " | seen F1 | handwritten F1 | handwritten tables F1 |",
+        "|---|---|---|---|---|" + "---|" * len(types) + "---|---|---|",
     ]
     for r in rows:
         for which in ("before", "after"):
@@ -309,10 +332,11 @@ def table(rows, args):
             generator = "old templates" if which == "before" else "tfner.data.notes"
             per_type = " | ".join(f"{s['unseen']['per_type'].get(t, float('nan')):.3f}" for t in types)
             seen = f"{s['seen']['f1']:.4f}" if "seen" in s else "-"
+            tables = f"{s['handwritten_tables']['f1']:.4f}" if "handwritten_tables" in s else "-"
             lines.append(
                 f"| {r['split']} | {', '.join(r['held_out_families'])} | {', '.join(r['held_out_locales'])} "
                 f"| {generator} | {s['unseen']['f1']:.4f} | {per_type} | {seen} | "
-                f"{s['handwritten']['f1']:.4f} |"
+                f"{s['handwritten']['f1']:.4f} | {tables} |"
             )
     mean = lambda which, name: f"{_mean(rows, which, name, 'f1'):.4f}"
     lines += [
@@ -320,7 +344,8 @@ def table(rows, args):
         f"Mean unseen F1: before {mean('before', 'unseen')}, after {mean('after', 'unseen')}; "
         f"handwritten: before {mean('before', 'handwritten')}, after {mean('after', 'handwritten')}."
         if not args.no_legacy
-        else f"Mean unseen F1: {mean('after', 'unseen')}; handwritten: {mean('after', 'handwritten')}.",
+        else f"Mean unseen F1: {mean('after', 'unseen')}; handwritten: {mean('after', 'handwritten')}; "
+        f"handwritten tables: {mean('after', 'handwritten_tables')}.",
         "",
         f"## Recall-first thresholds (calibrated on validation notes of the training families, target "
         f"token recall {args.target_recall})",

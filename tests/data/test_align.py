@@ -289,6 +289,42 @@ def test_span_covering_only_whitespace_raises(tokenizer):
     assert "covers no token" in str(e.value)
 
 
+TABLE = "Patient\tAge\tPhone\nMarlon Brando\t41\t912 34 567"
+TABLE_SPANS = [(18, 31, "PATIENT"), (35, 45, "PHONE")]
+
+
+def test_table_view_tokens_read_the_headers_and_offsets_stay_on_the_original(tokenizer):
+    assert [TABLE[a:b] for a, b, _ in TABLE_SPANS] == ["Marlon Brando", "912 34 567"]
+    plain = encode(span_corpus((TABLE, TABLE_SPANS)), tokenizer, SPAN_LABELS, max_length=64, stride=8)
+    w = encode(span_corpus((TABLE, TABLE_SPANS)), tokenizer, SPAN_LABELS, max_length=64, stride=8, table_view=True)
+    # patient age phone | patient : marlon brand ##o | age : 41 | phone : 91 ##2 34 56 ##7
+    assert tokens_of(tokenizer, w.input_ids[0])[1:-1] == (
+        ["patient", "age", "phone", "patient", ":", "marlon", "brand", "##o", "age", ":", "41"]
+        + ["phone", ":", "91", "##2", "34", "56", "##7"]
+    )
+    assert w.gold[0] == ["O"] * 5 + ["B-PATIENT", "I-PATIENT", "I-PATIENT"] + ["O"] * 5 + ["B-PHONE"] + ["I-PHONE"] * 4
+    header = [(18, 18), (18, 18)]  # a token of an inserted header: the empty offset at its cell's start
+    assert w.offsets[0].tolist() == (
+        [[0, 7], [8, 11], [12, 17]]
+        + [list(o) for o in header]
+        + [[18, 24], [25, 30], [30, 31]]
+        + [[32, 32], [32, 32], [32, 34]]
+        + [[35, 35], [35, 35], [35, 37], [37, 38], [39, 41], [42, 44], [44, 45]]
+    )
+    assert w.documents[0].text == TABLE  # the document as given
+    # the same entities as without the view, on the original text
+    entity = lambda win: [(int(win.offsets[0][i][0]), t) for i, t in enumerate(win.gold[0]) if t.startswith("B-")]
+    assert entity(w) == entity(plain) == [(18, "B-PATIENT"), (35, "B-PHONE")]
+
+
+def test_table_view_misaligned_span_message_gives_the_original_offsets(tokenizer):
+    corpus = span_corpus((TABLE, [(19, 31, "PATIENT")]))  # "arlon Brando"
+    with pytest.raises(DataError) as e:
+        encode(corpus, tokenizer, SPAN_LABELS, max_length=64, stride=8, table_view=True)
+    assert "[19, 31) PATIENT 'arlon Brando'" in str(e.value)
+    assert "'marlon' is at [18, 24)" in str(e.value).lower()
+
+
 def test_misaligned_skip_drops_the_document_and_counts_it(tokenizer):
     corpus = span_corpus(("Marlon Brando", [(1, 6, "PATIENT")]), (NOTE, NOTE_SPANS), ("a  b", [(1, 3, "PATIENT")]))
     w = encode(corpus, tokenizer, SPAN_LABELS, max_length=64, stride=8, misaligned="skip")

@@ -135,6 +135,23 @@ def test_the_model_reads_line_starts_and_none_given_means_none(labels, tokenizer
     np.testing.assert_allclose(tagger.predict_logits(windows)[w], with_types[0], rtol=1e-5, atol=1e-5)
 
 
+def test_a_table_view_model_saves_and_loads_reading_the_view(labels, tokenizer, tmp_path):
+    from tfner.data.readers import Corpus, Document
+    from tfner.model.config import ModelConfig
+    from tfner.model.tagger import Tagger
+
+    assert not ModelConfig().table_view and not ModelConfig.from_saved({"head": "linear"}).table_view
+    tagger = build_tagger(labels, tokenizer, table_view=True)
+    tagger.save(str(tmp_path / "m"))
+    loaded = Tagger.load(str(tmp_path / "m"))
+    assert loaded.config.table_view
+    text = "Name\tAge\tWard\nAnn Lee\t41\tB2"
+    windows = loaded.encode(Corpus([Document(text=text)], "<text>"))
+    ids = loaded.tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(windows.offsets[0]) == len(ids) + 6  # "name :", "age :", "ward :" read before the cells
+    assert windows.offsets[0].max() <= len(text)
+
+
 def test_a_model_saved_before_line_starts_loads_without_them(labels, tokenizer, tmp_path):
     import json
 

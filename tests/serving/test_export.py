@@ -269,6 +269,27 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(
     assert not [n for n in names if "lora" in n.lower()]
 
 
+def test_a_table_view_model_is_exported_without_predict_text_and_says_why(labels, tokenizer, tmp_path):
+    """The table view (tfner.data.tables) is Python, not graph: a text signature would read raw text
+    without it, so the export leaves predict_text out rather than serve a model another input."""
+    import tensorflow as tf
+
+    from tfner.serving import export as export_module
+
+    tagger = build_tagger(labels, tokenizer, table_view=True)
+    messages = []
+    path = export_module.export(tagger, "tables", output_root=str(tmp_path), log=messages.append)
+    (why,) = [m for m in messages if m.startswith("predict_text: not exported")]
+    assert "table view" in why and "TableView(text).text" in why
+    assert set(tf.saved_model.load(path).signatures) == {"serving_default"}
+    with open(os.path.join(path, "assets", "config.json")) as f:
+        assert json.load(f)["table_view"] is True
+    with open(os.path.join(path, "assets.extra", "model_card.json")) as f:
+        card = json.load(f)
+    assert card["model"]["table_view"] is True
+    assert any("table view" in note and "TableView.to_original" in note for note in card["limitations"])
+
+
 def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported, loaded, capsys):
     import importlib.util
 

@@ -113,6 +113,37 @@ def test_tagger_tags_on_span_data_decode_words_like_the_pipeline(tagger, monkeyp
     assert tagger.tags(windows, tagger.predict_logits(windows))[0][2] == "B-NAME"
 
 
+@pytest.mark.parametrize("aggregation", ["simple", "first", "none"])
+def test_table_view_entities_refer_to_the_original_text(tagger, monkeypatch, aggregation):
+    """A model that reads the table view (`ModelConfig.table_view`) sees "Age: 41" where the text says
+    "41"; its entities are on the text given, and what it finds in an inserted header is not an entity."""
+    import dataclasses
+
+    from tfner.serving.pipeline import NERPipeline
+
+    rigged(tagger, monkeypatch, {"john": ("B-NAME", 5.0), "smith": ("I-NAME", 5.0), "age": ("B-DATE", 5.0)})
+    monkeypatch.setattr(tagger, "config", dataclasses.replace(tagger.config, table_view=True))
+    text = "Patient\tAge\tWard\nJohn Smith\t41\tB2\nAnne Lee\t7\tC1"
+    out = NERPipeline(tagger, aggregation)(text)
+    found = [(e.get("entity_group", e.get("entity")), e["word"], e["start"], e["end"]) for e in out]
+    # the header line's own "Age" is text: kept; the "Age: " inserted before 41 and 7 is not
+    if aggregation == "none":
+        assert found == [("B-DATE", "Age", 8, 11), ("B-NAME", "John", 17, 21), ("I-NAME", "Smith", 22, 27)]
+    else:
+        assert found == [("DATE", "Age", 8, 11), ("NAME", "John Smith", 17, 27)]
+    for e in out:
+        assert e["word"] == text[e["start"] : e["end"]]
+
+
+def test_a_header_token_does_not_stretch_an_entity():
+    from tfner.serving.pipeline import group_entities
+
+    items = [("B-NAME", 0.9, 0, 4), ("I-NAME", 0.8, 9, 9), ("I-NAME", 0.7, 9, 9), ("O", 0.9, 9, 11)]
+    out = group_entities(items, "John Doe\t41")
+    assert [(e["entity_group"], e["start"], e["end"]) for e in out] == [("NAME", 0, 4), ("O", 9, 11)]
+    assert group_entities([("B-NAME", 0.9, 9, 9)], "John Doe\t41") == []  # only an inserted header: nothing
+
+
 def test_none_gives_one_dict_per_token(tagger, monkeypatch):
     from tfner.serving.pipeline import NERPipeline
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from tfner.data import tags as tag_schemes
 from tfner.data.readers import DataError
+from tfner.data.tables import TableView
 
 IGNORE = -100
 # `word_starts` values: inside a word, a word's first token, a word's first token after a break
@@ -129,11 +130,14 @@ def word_starts(text, offsets, word_ids):
     return starts
 
 
-def _span_tags(doc, offsets, misaligned):
-    """Token-level IOB2 tags for a span document; a message if a span is not on token boundaries."""
+def _span_tags(doc, offsets, misaligned, view=None):
+    """Token-level IOB2 tags for a span document; a message if a span is not on token boundaries.
+    view: the document's `TableView` when the tokens (`offsets`) are of it; messages give original offsets."""
+    text, spans = (view.text, view.spans(doc.spans or ())) if view else (doc.text, doc.spans or ())
+    where = view.to_original if view else (lambda x: x)
     starts, ends = offsets[:, 0], offsets[:, 1]
     tags = np.full(len(offsets), "O", dtype=object)
-    for start, end, label in doc.spans or ():
+    for (start, end, label), given in zip(spans, doc.spans or ()):
         inside = np.nonzero((starts < end) & (ends > start))[0]
         problem = None
         if len(inside) == 0:
@@ -143,11 +147,11 @@ def _span_tags(doc, offsets, misaligned):
             bad = first if starts[first] < start else last
             problem = (
                 f"does not fall on token boundaries: token "
-                f"{doc.text[starts[bad] : ends[bad]]!r} is at [{starts[bad]}, {ends[bad]})"
+                f"{text[starts[bad] : ends[bad]]!r} is at [{where(starts[bad])}, {where(ends[bad])})"
             )
         if problem:
             message = (
-                f"{doc.origin}: span [{start}, {end}) {label} {doc.text[start:end]!r} {problem}; "
+                f"{doc.origin}: span [{given[0]}, {given[1]}) {label} {doc.text[given[0] : given[1]]!r} {problem}; "
                 "fix the span or use --misaligned-spans skip to skip such documents"
             )
             if misaligned == "error":
@@ -158,8 +162,14 @@ def _span_tags(doc, offsets, misaligned):
     return list(tags)
 
 
-def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_tokens=False, misaligned="error"):
-    """Tokenize, align and window every document of `corpus` (see the module docstring)."""
+def encode(
+    corpus, tokenizer, labels, max_length=128, stride=32, label_all_tokens=False, misaligned="error", table_view=False
+):
+    """Tokenize, align and window every document of `corpus` (see the module docstring).
+
+    table_view: read span documents through `tfner.data.tables.TableView` (headers before table cells and HL7
+    fields); `Windows.offsets` and `Windows.documents` still refer to the original texts, a token of an
+    inserted header having the empty offset at the start of its cell."""
     label_id = {label: i for i, label in enumerate(labels)}
     prefix, suffix = _special_tokens(tokenizer)
     width = max_length - len(prefix) - len(suffix)
@@ -170,8 +180,10 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
     if word_docs and len(word_docs) != len(docs):
         raise DataError(f"{corpus.source}: mixes word-level and span documents")
     spans = bool(docs) and not word_docs
+    views = [TableView(d.text, d.spans or ()) if table_view else None for d in docs] if spans else []
     if spans:
-        enc = tokenizer([d.text for d in docs], add_special_tokens=False, return_offsets_mapping=True)
+        texts = [v.text if v else d.text for d, v in zip(docs, views)]
+        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
     else:
         enc = tokenizer([d.tokens for d in docs], is_split_into_words=True, add_special_tokens=False)
     i_form = _i_form(labels)
@@ -181,7 +193,7 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
         ids = np.asarray(enc["input_ids"][n], np.int32)
         if spans:
             offsets = np.asarray(enc["offset_mapping"][n], np.int32).reshape(-1, 2)
-            gold = _span_tags(doc, offsets, misaligned) if doc.spans is not None else None
+            gold = _span_tags(doc, offsets, misaligned, views[n]) if doc.spans is not None else None
             if doc.spans is not None and gold is None:
                 out.skipped["documents with a span off token boundaries"] = (
                     out.skipped.get("documents with a span off token boundaries", 0) + 1
@@ -192,7 +204,9 @@ def encode(corpus, tokenizer, labels, max_length=128, stride=32, label_all_token
             word = unit_index
             n_units = len(ids)
             words = np.array([-1 if w is None else w for w in enc.word_ids(n)], np.int64)
-            begins_word = word_starts(doc.text, offsets, words)
+            begins_word = word_starts(texts[n], offsets, words)
+            if views[n]:
+                offsets = views[n].to_original(offsets).astype(np.int32)
         else:
             offsets, gold = None, doc.tags
             word = np.array([-1 if w is None else w for w in enc.word_ids(n)], np.int32)

@@ -6,6 +6,8 @@ whole run config; `ModelConfig.from_saved` reads the model part of it, nested or
 
 `line_starts` decides the model's inputs: with it (and an encoder with two token types) the model also
 takes `token_type_ids`, 1 at the first token of each line, cell or field (`Windows.line_starts`).
+`table_view` decides how it reads raw text: tables and HL7 segments with their headers before every cell
+(`tfner.data.tables`).
 """
 
 import dataclasses
@@ -59,6 +61,12 @@ class ModelConfig(Config):
         "(a word after a line break, tab or two spaces) gets token type 1 (encoders with two token types, "
         "e.g. BERT and MiniLM; others, and word-level data, get none).",
     )
+    table_view: bool = option(
+        False,
+        "Read span data through the table view (tfner.data.tables): each table cell after its column header, "
+        "each HL7 v2 field after its name; entities still refer to the original text, text without tables or "
+        "HL7 segments is unchanged. Such a model is exported without predict_text (the view is not in the graph).",
+    )
     lora: LoraConfig = section(LoraConfig, "lora", "LoRA adapters (tfner.model.lora)")
 
     def __post_init__(self):
@@ -85,8 +93,8 @@ class ModelConfig(Config):
         else:
             known = flat_fields(cls)
             values = {k: v for k, v in values.items() if k in known}
-        # models saved before `line_starts` existed were trained without it
-        return cls.from_dict({"line_starts": False, **values}, source)
+        # models saved before `line_starts` or `table_view` existed were trained without them
+        return cls.from_dict({"line_starts": False, "table_view": False, **values}, source)
 
     def without_lora(self):
         return dataclasses.replace(self, lora=dataclasses.replace(self.lora, enabled=False))

@@ -189,7 +189,14 @@ class Tagger:
     def encode(self, corpus, label_all_tokens=False, misaligned_spans="error"):
         c = self.config
         return align.encode(
-            corpus, self.tokenizer, self.labels, c.max_length, c.stride, label_all_tokens, misaligned_spans
+            corpus,
+            self.tokenizer,
+            self.labels,
+            c.max_length,
+            c.stride,
+            label_all_tokens,
+            misaligned_spans,
+            c.table_view,
         )
 
     @property

@@ -75,7 +75,7 @@ def _scores(scores):
     return out
 
 
-def _limitations(run, max_length, stride, predict_text, line_starts):
+def _limitations(run, max_length, stride, predict_text, line_starts, table_view=False):
     notes = list(LIMITATIONS)
     if run is not None and not run.get("train"):
         notes.insert(
@@ -95,6 +95,12 @@ def _limitations(run, max_length, stride, predict_text, line_starts):
             "The model sees the layout of raw text: predict_text marks the first token of each line, cell or "
             "field as the model was trained; serving_default reads token_type_ids as those marks (all zeros "
             "read as one line: send the marks of tfner.data.align.Windows.line_starts for notes with layout)."
+        )
+    if table_view:
+        notes.append(
+            "The model reads raw text through the table view (tfner.data.tables: each table cell after its column "
+            "header, each HL7 field after its name), which is Python, not graph: predict_text is not exported; "
+            "tokenize TableView(text).text on the client and map offsets back with TableView.to_original."
         )
     return notes
 
@@ -162,6 +168,7 @@ def build_card(tagger, name, version, signatures, max_length, stride, run_dir=No
             "max_length": int(max_length),
             "stride": int(stride),
             "line_starts": tagger.sees_layout,
+            "table_view": tagger.config.table_view,
             "decoder": "recall-first thresholds" if tagger.thresholds else "argmax",
         },
         "thresholds": dict(tagger.thresholds) if tagger.thresholds else None,
@@ -174,7 +181,9 @@ def build_card(tagger, name, version, signatures, max_length, stride, run_dir=No
             "TF Serving (predict_text: raw text -> entities with character offsets; serving_default: token "
             "ids -> logits) or loaded with tf.saved_model.load."
         ),
-        "limitations": _limitations(run, max_length, stride, "predict_text" in signatures, tagger.sees_layout),
+        "limitations": _limitations(
+            run, max_length, stride, "predict_text" in signatures, tagger.sees_layout, tagger.config.table_view
+        ),
         "requests": requests(name, signatures, "token_type_ids" in tagger.tokenizer.model_input_names),
     }
     if run is not None:

@@ -27,6 +27,7 @@ import numpy as np
 from tfner.data import align
 from tfner.data import tags as tag_schemes
 from tfner.data.readers import Corpus, Document
+from tfner.data.tables import TableView
 from tfner.model.decoding import softmax
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
@@ -47,7 +48,8 @@ def group_entities(items, text):
         bi, kind = _tag(label)
         if groups and groups[-1]["type"] == kind and bi != "B":
             groups[-1]["scores"].append(score)
-            groups[-1]["end"] = end
+            if end > start:  # a token of an inserted header (empty, at its cell's start) does not stretch it
+                groups[-1]["end"] = end
         else:
             groups.append({"type": kind, "scores": [score], "start": start, "end": end})
     return [
@@ -59,6 +61,7 @@ def group_entities(items, text):
             "end": int(g["end"]),
         }
         for g in groups
+        if g["end"] > g["start"]  # not only tokens of a header the table view inserted
     ]
 
 
@@ -91,7 +94,7 @@ def aggregate(
         return [
             {"entity": labels[i], "score": float(s), "index": n, "word": text[a:b], "start": int(a), "end": int(b)}
             for n, (i, s, (a, b)) in enumerate(zip(ids, scores, offsets))
-            if labels[i] not in ignore
+            if labels[i] not in ignore and b > a
         ]
     if aggregation == "simple":
         items = [(labels[i], float(s), a, b) for i, s, (a, b) in zip(ids, scores, offsets)]
@@ -181,12 +184,16 @@ class NERPipeline:
         if not kept:
             return results
         corpus = Corpus([Document(text=texts[n]) for n in kept], "<texts>")
-        windows = align.encode(corpus, self.tagger.tokenizer, self.tagger.labels, self.max_length, self.stride)
+        view = self.tagger.config.table_view
+        windows = align.encode(
+            corpus, self.tagger.tokenizer, self.tagger.labels, self.max_length, self.stride, table_view=view
+        )
         logits = self.tagger.predict_logits(windows, self.batch_size) if len(windows) else []
         merged = align.merge(windows, [softmax(l) for l in logits], fill=0.0)
         words = None
         if self.aggregation in ("first", "average", "max"):
-            enc = self.tagger.tokenizer([texts[n] for n in kept], add_special_tokens=False)
+            read = [TableView(texts[n]).text if view else texts[n] for n in kept]  # the text the tokens are of
+            enc = self.tagger.tokenizer(read, add_special_tokens=False)
             words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32) for i in range(len(kept))]
         for i, n in enumerate(kept):
             if windows.units[i]:
