@@ -19,6 +19,7 @@ Reports (experiments/results/NAME.{json,md}, --name default lfo_errors_split<k>)
 
 import argparse
 import collections
+import dataclasses
 import os
 import sys
 
@@ -60,6 +61,12 @@ def main():
     parser.add_argument("--test-notes", type=int, default=150, help="as leave_families_out.py --test-notes")
     parser.add_argument("--examples", type=int, default=6, help="examples per error kind")
     parser.add_argument("--name", help="results file name (default lfo_errors_split<k>)")
+    parser.add_argument(
+        "--table-view",
+        action="store_true",
+        help="read the notes through the table view (tfner.data.tables) even if the model's config does not say so "
+        "(a model trained on viewed notes before ModelConfig.table_view existed)",
+    )
     args = parser.parse_args()
     if not 0 <= args.split < args.splits:
         parser.error(f"--split {args.split}: expected 0 to {args.splits - 1} (--splits {args.splits})")
@@ -75,7 +82,10 @@ def main():
     k = args.split
     families, locales = split_names(FAMILIES, args.splits, k), split_names(LOCALES, args.splits, k)
     notes = unseen_notes(k, args.splits, args.test_notes)
-    found = NERPipeline(Tagger.load(model), aggregation="simple")([n["text"] for n in notes])
+    tagger = Tagger.load(model)
+    if args.table_view:
+        tagger.config = dataclasses.replace(tagger.config, table_view=True)
+    found = NERPipeline(tagger, aggregation="simple")([n["text"] for n in notes])
 
     counts = collections.defaultdict(lambda: [0, 0, 0])  # group: [exact, predicted, gold]
     kinds, examples = collections.Counter(), collections.defaultdict(list)
