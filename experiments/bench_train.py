@@ -112,6 +112,8 @@ CONFIGS = {
     "LoRA, tokens, sorted by length": dict(padding="buckets", lora=True, batching="tokens", sort_by_length=True),
     # lazy AdamW for the word embeddings (TrainConfig.lazy_embeddings): only the rows looked up are updated
     "buckets, lazy embeddings": dict(padding="buckets", lazy_embeddings=True),
+    # LoRA on PEFT's default targets for BERT, query and value only (12 adapters instead of 36)
+    "LoRA, buckets, query/value": dict(padding="buckets", lora=True, lora_targets=["query", "value"]),
     "tokens, lazy embeddings": dict(padding="buckets", batching="tokens", lazy_embeddings=True),
 }
 BENCH_ONLY = (
