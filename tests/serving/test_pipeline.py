@@ -135,6 +135,48 @@ def test_table_view_entities_refer_to_the_original_text(tagger, monkeypatch, agg
         assert e["word"] == text[e["start"] : e["end"]]
 
 
+class _ByHash:
+    """Rigged labels for any token: one of LABELS, chosen by a hash of the token and a seed."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def get(self, token, default):
+        import zlib
+
+        return LABELS[zlib.crc32(f"{self.seed}:{token}".encode()) % len(LABELS)], 5.0
+
+
+def test_table_view_entities_are_always_slices_of_the_original_text(tagger, monkeypatch):
+    """Whatever the model says about any token (headers included), every entity of a view model is a
+    non-empty slice of the text given: property-tested over random tables and HL7 lines."""
+    import dataclasses
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tfner.serving.pipeline import NERPipeline
+
+    monkeypatch.setattr(tagger, "config", dataclasses.replace(tagger.config, table_view=True))
+    cell = st.text(alphabet="abcXY 12:,.-^", max_size=10)
+    rows = st.lists(st.lists(cell, min_size=3, max_size=3), min_size=1, max_size=3)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(rows=rows, sep=st.sampled_from(["\t", " | ", ";", "   "]), seed=st.integers(0, 99), hl7=st.booleans())
+    def check(rows, sep, seed, hl7):
+        text = "\n".join(["Patient" + sep + "Age" + sep + "Ward"] + [sep.join(r) for r in rows])
+        if hl7:
+            text += "\nPID|1||4711^^^H^MR||Doe^Ann||19700102|F"
+        rigged(tagger, monkeypatch, _ByHash(seed))
+        monkeypatch.setattr(tagger, "config", dataclasses.replace(tagger.config, table_view=True))
+        for aggregation in ("simple", "first", "none"):
+            for e in NERPipeline(tagger, aggregation)(text):
+                assert 0 <= e["start"] < e["end"] <= len(text)
+                assert e["word"] == text[e["start"] : e["end"]]
+
+    check()
+
+
 def test_a_header_token_does_not_stretch_an_entity():
     from tfner.serving.pipeline import group_entities
 
