@@ -163,6 +163,23 @@ def test_token_budget_sets_the_training_batches(tmp_path):
     assert np.isfinite(metrics["validation"]["f1"])
 
 
+def test_a_table_view_run_trains_on_the_view_and_saves_it(tmp_path):
+    """`tfner train --table-view`: the training windows are the notes' view (headers before table cells),
+    the saved model reads it again, and the run evaluates as usual."""
+    from tfner.data import align
+    from tfner.data.tables import TableView
+    from tfner.model.tagger import Tagger
+    from tfner.training.train import load_corpora
+
+    config, tagger, metrics = train_tiny(tmp_path, table_view=True, synthetic_train=24)
+    train = load_corpora(config)["train"]
+    assert any(TableView(d.text) for d in train.documents)  # the embedded notes hold tables
+    viewed = sum(map(len, tagger.encode(train).input_ids))
+    assert viewed > sum(map(len, align.encode(train, tagger.tokenizer, tagger.labels, 32, 8).input_ids))
+    assert Tagger.load(config.output_dir).config.table_view
+    assert np.isfinite(metrics["validation"]["f1"]) and metrics["epochs_run"] == 1
+
+
 @pytest.mark.parametrize("max_tokens, expected", [(0, None), (256, 512)])
 def test_token_budget_is_per_replica_like_the_batch_size(max_tokens, expected):
     from tfner.training.train import train_batching
