@@ -41,14 +41,19 @@ def _tag(label):
     return "I", label
 
 
-def group_entities(items, text):
-    """Adjacent items of the same type, a B- item starting a new group. items: (label, score, start, end)."""
+def group_entities(items, text, skip_empty=False):
+    """Adjacent items of the same type, a B- item starting a new group. items: (label, score, start, end).
+
+    skip_empty: for models that read the table view (`ModelConfig.table_view`), whose tokens of an inserted
+    header have the empty offset at their cell's start: such an item never stretches a group's end, and a
+    group with no character of the text is no entity. Off, empty items count as any other (as `predict_text`
+    groups them)."""
     groups = []
     for label, score, start, end in items:
         bi, kind = _tag(label)
         if groups and groups[-1]["type"] == kind and bi != "B":
             groups[-1]["scores"].append(score)
-            if end > start:  # a token of an inserted header (empty, at its cell's start) does not stretch it
+            if end > start or not skip_empty:
                 groups[-1]["end"] = end
         else:
             groups.append({"type": kind, "scores": [score], "start": start, "end": end})
@@ -61,7 +66,7 @@ def group_entities(items, text):
             "end": int(g["end"]),
         }
         for g in groups
-        if g["end"] > g["start"]  # not only tokens of a header the table view inserted
+        if g["end"] > g["start"] or not skip_empty
     ]
 
 
@@ -75,12 +80,14 @@ def aggregate(
     word_ids=None,
     decide=None,
     joint=False,
+    skip_empty=False,
 ):
     """Entities of one text from per-token probabilities (tokens, labels) and character offsets.
 
     decide: probabilities (n, labels) -> label ids (n,); argmax by default, the tagger's
     `Decoder` (thresholds, Viterbi) in `NERPipeline`. joint: `decide` labels the whole sequence (Viterbi
-    over the words): the word aggregations keep each word's label and only score it their way."""
+    over the words): the word aggregations keep each word's label and only score it their way. skip_empty:
+    leave out tokens with no character of the text (the table view's headers; `group_entities`)."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
     probabilities = np.asarray(probabilities)
@@ -94,7 +101,7 @@ def aggregate(
         return [
             {"entity": labels[i], "score": float(s), "index": n, "word": text[a:b], "start": int(a), "end": int(b)}
             for n, (i, s, (a, b)) in enumerate(zip(ids, scores, offsets))
-            if labels[i] not in ignore and b > a
+            if labels[i] not in ignore and (b > a or not skip_empty)
         ]
     if aggregation == "simple":
         items = [(labels[i], float(s), a, b) for i, s, (a, b) in zip(ids, scores, offsets)]
@@ -120,7 +127,7 @@ def aggregate(
                 best = int(scores[lo:hi].argmax())
                 k, score = int(ids[lo + best]), scores[lo + best]
             items.append((labels[k], float(score), offsets[lo][0], offsets[hi - 1][1]))
-    return [g for g in group_entities(items, text) if g["entity_group"] not in ignore]
+    return [g for g in group_entities(items, text, skip_empty) if g["entity_group"] not in ignore]
 
 
 class NERPipeline:
@@ -170,6 +177,7 @@ class NERPipeline:
                     words,
                     decide,
                     joint=decoder.sequential,
+                    skip_empty=self.tagger.config.table_view,
                 )
             )
         return out[0] if single else out
