@@ -39,7 +39,10 @@ def main():
     records = generate_notes(args.notes, seed=11)
     texts = [r["text"] for r in records]
     if args.model:
-        tagger = Tagger.load(args.model)
+        try:
+            tagger = Tagger.load(args.model)
+        except FileNotFoundError as e:
+            parser.error(f"--model: {e}")
     else:
         labels = ["O"] + [f"{p}-{label}" for label in LABELS for p in "BI"]
         tagger = Tagger.build(ModelConfig(), labels)
