@@ -269,25 +269,41 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(
     assert not [n for n in names if "lora" in n.lower()]
 
 
-def test_a_table_view_model_is_exported_without_predict_text_and_says_why(labels, tokenizer, tmp_path):
-    """The table view (tfner.data.tables) is Python, not graph: a text signature would read raw text
-    without it, so the export leaves predict_text out rather than serve a model another input."""
+def test_a_table_view_models_predict_text_reads_the_view_as_the_pipeline_does(labels, tokenizer, tmp_path):
+    """A model that reads the table view (`ModelConfig.table_view`) gets predict_text with the view built in
+    the graph (tfner.serving.table_view): the same entities as the pipeline, on the original text, none made
+    only of an inserted header (the random model tags headers too)."""
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops before loading)
 
+    from tfner.data.notes import generate_notes
+    from tfner.data.tables import TableView
     from tfner.serving import export as export_module
+    from tfner.serving.pipeline import NERPipeline
 
+    tf.keras.utils.set_random_seed(3)
     tagger = build_tagger(labels, tokenizer, table_view=True)
-    messages = []
-    path = export_module.export(tagger, "tables", output_root=str(tmp_path), log=messages.append)
-    (why,) = [m for m in messages if m.startswith("predict_text: not exported")]
-    assert "table view" in why and "TableView(text).text" in why
-    assert set(tf.saved_model.load(path).signatures) == {"serving_default"}
+    path = export_module.export(tagger, "tables", output_root=str(tmp_path), log=lambda m: None)
+    loaded = tf.saved_model.load(path)
+    assert set(loaded.signatures) == {"serving_default", "predict_text"}
+    notes = generate_notes(12, seed=5, families=["table", "record_export", "lab_report"])
+    texts = [r["text"] for r in notes] + ["Name\tAge\tWard\nÅsa Öberg\t41\tB2", "no table here", ""]
+    assert sum(bool(TableView(t)) for t in texts) >= 8
+    expected = NERPipeline(tagger, "simple")(texts)
+    out = loaded.signatures["predict_text"](text=tf.constant(texts))
+    for n, text in enumerate(texts):
+        got = entities_from_signature(out, n)
+        assert [g[:3] for g in got] == [(e["entity_group"], e["start"], e["end"]) for e in expected[n]], n
+        for (_, start, end, word, score), e in zip(got, expected[n]):
+            assert word == text[start:end] == e["word"] and end > start
+            assert score == pytest.approx(e["score"], abs=1e-4)
+    assert sum(len(e) for e in expected) > 20  # not vacuous
     with open(os.path.join(path, "assets", "config.json")) as f:
         assert json.load(f)["table_view"] is True
     with open(os.path.join(path, "assets.extra", "model_card.json")) as f:
         card = json.load(f)
     assert card["model"]["table_view"] is True
-    assert any("table view" in note and "TableView.to_original" in note for note in card["limitations"])
+    assert any("tfner.serving.table_view" in note for note in card["limitations"])
 
 
 def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported, loaded, capsys):

@@ -30,6 +30,7 @@ import re
 
 import numpy as np
 
+ON_BY_DEFAULT = True  # `ModelConfig.table_view`'s default (here so that `tfner check` need not load TensorFlow)
 RULE = re.compile(r"^[\s|:+=-]*$")
 ALIGNED = re.compile(r"\S+(?: \S+)*")  # a cell of a column-aligned table: words apart by single spaces
 SEPARATORS = ("\t", "|", ";", "aligned", ",")
@@ -68,6 +69,7 @@ HL7_FIELDS = {  # HL7 v2.5 field names (segment -> {field number: name}) of the 
     },
 }
 HL7_SEGMENT = re.compile(r"^([A-Z][A-Z0-9]{2})\|")
+DIGIT = re.compile(r"\d")  # Unicode decimal digits, as the graph's \p{Nd} (str.isdigit takes superscripts too)
 
 
 def _cells(line, sep):
@@ -97,7 +99,7 @@ def _header_like(line, cells, sep):
     return all(
         any(c.isalpha() for c in w)
         and len(w) <= 30
-        and sum(c.isdigit() for c in w) <= 1
+        and len(DIGIT.findall(w)) <= 1
         and ":" not in w
         and len(w.split()) <= 3
         for w in words
@@ -179,7 +181,8 @@ class TableView:
     def __init__(self, text, spans=()):
         inside = sorted((s, e) for s, e, *_ in spans)
         merged = {}
-        for pos, add in sorted(table_insertions(text) + hl7_insertions(text)):
+        # by position; at one position the HL7 name comes before a table header (as the graph orders them)
+        for pos, add in sorted(hl7_insertions(text) + table_insertions(text), key=lambda x: x[0]):
             k = bisect.bisect_left(inside, (pos,))  # spans starting at or after pos cannot hold it
             if any(s < pos < e for s, e in inside[:k]):
                 continue

@@ -99,8 +99,9 @@ def _limitations(run, max_length, stride, predict_text, line_starts, table_view=
     if table_view:
         notes.append(
             "The model reads raw text through the table view (tfner.data.tables: each table cell after its column "
-            "header, each HL7 field after its name), which is Python, not graph: predict_text is not exported; "
-            "tokenize TableView(text).text on the client and map offsets back with TableView.to_original."
+            "header, each HL7 field after its name): predict_text builds it in the graph (tfner.serving.table_view); "
+            "serving_default takes token ids: tokenize TableView(text).text on the client and map offsets back "
+            "with TableView.to_original."
         )
     return notes
 

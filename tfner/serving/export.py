@@ -56,14 +56,6 @@ def _write(path, tagger, name, max_length, log, version=1, run_dir=None, chunk=C
     staging = os.path.join(path, "_tokenizer")
     tagger.tokenizer.save_pretrained(staging)
     text_tokenizer, why = tokenizers.for_tokenizer(tagger.tokenizer, staging)
-    if tagger.config.table_view:  # the view is Python (tfner.data.tables); a text signature would skip it
-        text_tokenizer, why = (
-            None,
-            (
-                "the model reads raw text through the table view (tfner.data.tables), which the graph does not "
-                "implement; tokenize TableView(text).text on the client and map offsets back with its to_original"
-            ),
-        )
     if text_tokenizer is None:
         log(f"predict_text: not exported, {why}; serve serving_default and tokenize on the client")
     module = ServingModule(tagger, text_tokenizer, max_length, chunk=chunk)

@@ -36,6 +36,7 @@ from tfner.data import align
 from tfner.data import tags as tag_schemes
 from tfner.model import crf as crf_ops
 from tfner.serving import windows
+from tfner.serving.table_view import table_view
 from tfner.serving.tokenizers import word_starts
 
 CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
@@ -65,6 +66,7 @@ class ServingModule(tf.Module):
         super().__init__(name="tfner_serving")
         self._model = tagger.model
         self._layout = tagger.sees_layout  # the model takes line starts as token_type_ids
+        self._table_view = tagger.config.table_view  # predict_text reads `tfner.serving.table_view`'s view
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
@@ -338,8 +340,11 @@ class ServingModule(tf.Module):
         return starts.with_flat_values(word), starts.with_flat_values(word & broken)
 
     def _predict_text(self, text):
-        tokens, starts, ends, word_first = self.text_tokenizer.tokenize(text)
-        word_first, breaks = self._word_starts(text, starts, ends, word_first)
+        read, view = table_view(text) if self._table_view else (text, None)
+        tokens, starts, ends, word_first = self.text_tokenizer.tokenize(read)
+        word_first, breaks = self._word_starts(read, starts, ends, word_first)
+        if view is not None:  # offsets in the text given; a header's tokens: the empty span at its cell
+            starts, ends = view.to_original(starts), view.to_original(ends)
         batch = tf.shape(text, out_type=tf.int64)[0]
         lengths = tokens.row_lengths()
         logits = self._text_logits(tokens, breaks)
@@ -361,14 +366,26 @@ class ServingModule(tf.Module):
         at = tf.where(flat(inside))[:, 0]
         groups = tf.reduce_sum(tf.cast(first, tf.int64))
         segment = tf.gather(group, at)
-        char_start = tf.math.unsorted_segment_min(tf.gather(flat(starts.to_tensor(width)), at), segment, groups)
-        char_end = tf.math.unsorted_segment_max(tf.gather(flat(ends.to_tensor(width)), at), segment, groups)
+        token_start = tf.gather(flat(starts.to_tensor(width)), at)
+        token_end = tf.gather(flat(ends.to_tensor(width)), at)
+        if view is not None:  # `pipeline.group_entities(skip_empty=True)`: a header never stretches an end
+            token_end = tf.where(token_end > token_start, token_end, tf.constant(-1, token_end.dtype))
+        char_start = tf.math.unsorted_segment_min(token_start, segment, groups)
+        char_end = tf.math.unsorted_segment_max(token_end, segment, groups)
         mean_score = tf.math.unsorted_segment_mean(tf.gather(flat(score), at), segment, groups)
         heads = tf.where(flat(first))[:, 0]
+        if view is not None:  # ... and a group with no character of the text is no entity
+            kept = char_end > char_start
+            char_start, char_end, mean_score, heads = (
+                tf.boolean_mask(x, kept) for x in (char_start, char_end, mean_score, heads)
+            )
         row = heads // width
         names = tf.gather(self.entity_types, tf.gather(flat(kind), heads))
         words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
-        counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
+        if view is None:
+            counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
+        else:
+            counts = tf.math.unsorted_segment_sum(tf.ones_like(row), row, batch)
         padded = lambda values, default: tf.RaggedTensor.from_row_lengths(values, counts).to_tensor(default)
         return {
             "entity_label": padded(names, ""),
