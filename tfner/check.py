@@ -22,6 +22,7 @@ from tfner.core.cli import FAILED, OK, UsageError, run_command
 from tfner.data import tags as tag_schemes
 from tfner.data.check import check, finding, read_split
 from tfner.data.readers import DataError
+from tfner.data.tables import ON_BY_DEFAULT as TABLE_VIEW
 from tfner.model.encoders import EncoderError, load_tokenizer
 
 
@@ -51,6 +52,13 @@ def build_parser(prog="tfner check"):
         "--max-length", type=int, default=128, help="sub-tokens per window, special tokens included (default: 128)"
     )
     parser.add_argument("--stride", type=int, default=32, help="overlap of windows, to count them (default: 32)")
+    parser.add_argument(
+        "--table-view",
+        action=argparse.BooleanOptionalAction,
+        default=TABLE_VIEW,
+        help="tokenize raw text as a model that reads the table view does (tfner.data.tables), as training "
+        f"does by default (default: {TABLE_VIEW})",
+    )
     parser.add_argument("--rare", type=int, default=5, help="a label with fewer training entities is rare (default: 5)")
     parser.add_argument(
         "--near",
@@ -130,7 +138,9 @@ def _main(argv):
                 raise  # a dataset name that does not load: bad usage, not bad data
             unreadable.append(finding("unreadable", spec, f"cannot be read: {e}", name))
     has_train = bool(splits) and splits[0].name == "train"
-    stats, findings = check(splits, tokenizer, args.max_length, args.stride, args.rare, args.near, has_train)
+    stats, findings = check(
+        splits, tokenizer, args.max_length, args.stride, args.rare, args.near, has_train, args.table_view
+    )
     findings = unreadable + findings
     if args.json:
         print(

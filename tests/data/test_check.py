@@ -216,3 +216,21 @@ def test_leakage_detection_is_fast_on_a_conll_sized_corpus():
     elapsed = time.perf_counter() - start
     assert [(f.kind, f.where) for f in findings] == [("near-duplicate", f"validation:{len(sentences) - 14041}")]
     assert elapsed < 60, elapsed  # about 5 s on one loaded core
+
+
+def test_the_table_view_counts_the_tokens_a_view_model_reads(tokenizer):
+    """With the table view (the models' default) a tabular note is tokenized as training reads it: more
+    sub-tokens and windows than the text as given, and its gold spans still align."""
+    from tfner.data.align import encode
+    from tfner.data.check import tokenizer_findings
+
+    text = "Patient\tAge\tCity\n" + "\n".join(f"Anna Berg\t{40 + i}\tBern" for i in range(12))
+    spans = [(s, s + 9, "PATIENT") for s in range(text.index("Anna"), len(text), len("Anna Berg\t41\tBern\n"))]
+    corpus = Corpus([Document(text=text, spans=spans, origin="t")], "t")
+    split = Split("train", corpus, "jsonl")
+    (plain, n_plain), (viewed, n_view) = (tokenizer_findings(split, tokenizer, 16, 4, v) for v in (False, True))
+    assert [f.kind for f in plain] == [f.kind for f in viewed] == ["long-document"]  # no misaligned span
+    assert n_view[0] > n_plain[0] and f"{n_view[0]} sub-tokens" in viewed[0].message
+    assert len(encode(corpus, tokenizer, ["O", "B-PATIENT", "I-PATIENT"], 16, 4, table_view=True)) == windows(
+        n_view[0], 14, 4
+    )

@@ -33,6 +33,7 @@ from tfner.data.duplicates import entity_labels, find_duplicates, normalise
 from tfner.data.formats import conll
 from tfner.data.formats.base import Corpus, DataError, Problem, read_text
 from tfner.data.readers import read_data
+from tfner.data.tables import TableView
 
 ERROR_KINDS = {"unreadable", "scheme-violation", "unseen-label", "overlapping-span", "nested-span", "misaligned-span"}
 
@@ -208,18 +209,23 @@ def windows(n, width, stride):
     return starts + ((starts - 1) * (width - stride) + width < n)
 
 
-def tokenizer_findings(split, tokenizer, max_length=128, stride=32):
+def tokenizer_findings(split, tokenizer, max_length=128, stride=32, table_view=False):
     """(findings, sub-tokens per document): spans cutting a sub-token, words without sub-tokens,
-    documents longer than a window."""
+    documents longer than a window. table_view: span documents are tokenized as a model that reads the
+    table view reads them (`tfner.data.tables`; `ModelConfig.table_view`), offsets mapped back."""
     docs = split.corpus.documents
     width = max_length - tokenizer.num_special_tokens_to_add()
     out, lengths = [], []
     span_docs = [d for d, doc in enumerate(docs) if doc.is_spans]
     word_docs = [d for d, doc in enumerate(docs) if not doc.is_spans]
     if span_docs:
-        enc = tokenizer([docs[d].text for d in span_docs], add_special_tokens=False, return_offsets_mapping=True)
+        views = [TableView(docs[d].text, docs[d].spans or ()) if table_view else None for d in span_docs]
+        texts = [v.text if v else docs[d].text for d, v in zip(span_docs, views)]
+        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
         for n, d in enumerate(span_docs):
             offsets = np.asarray(enc["offset_mapping"][n], np.int64).reshape(-1, 2)
+            if views[n]:  # a header's tokens become empty spans at their cell: they cover no gold span
+                offsets = views[n].to_original(offsets)
             lengths.append((d, len(offsets)))
             for s, e, label in docs[d].spans or ():
                 inside = np.nonzero((offsets[:, 0] < e) & (offsets[:, 1] > s))[0]
@@ -331,16 +337,17 @@ def split_stats(split, lengths=None):
     return stats
 
 
-def check(splits, tokenizer=None, max_length=128, stride=32, rare=5, near=0.9, has_train=True):
+def check(splits, tokenizer=None, max_length=128, stride=32, rare=5, near=0.9, has_train=True, table_view=False):
     """(stats per split name, findings) of all checks on `splits`, the first being the training data
-    (label checks are left out when `has_train` is False: the training data could not be read)."""
+    (label checks are left out when `has_train` is False: the training data could not be read);
+    table_view: see `tokenizer_findings`."""
     out = [finding(p.kind, p.where, p.message, s.name) for s in splits for p in s.problems]
     out += label_findings(splits, rare) if has_train else []
     lengths = {}
     for split in splits:
         out += span_findings(split)
         if tokenizer is not None:
-            found, lengths[split.name] = tokenizer_findings(split, tokenizer, max_length, stride)
+            found, lengths[split.name] = tokenizer_findings(split, tokenizer, max_length, stride, table_view)
             out += found
     out += duplicate_findings(splits, near)
     return {s.name: split_stats(s, lengths.get(s.name)) for s in splits}, out

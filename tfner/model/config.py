@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from tfner.core.config import Config, flat_fields, option, section
+from tfner.data import tables
 from tfner.model.decoding import DECODINGS
 from tfner.model.heads import HEADS
 from tfner.model.lora.config import LoraConfig
@@ -62,10 +63,10 @@ class ModelConfig(Config):
         "e.g. BERT and MiniLM; others, and word-level data, get none).",
     )
     table_view: bool = option(
-        False,
-        "Read span data through the table view (tfner.data.tables): each table cell after its column header, "
-        "each HL7 v2 field after its name; entities still refer to the original text, text without tables or "
-        "HL7 segments is unchanged. Such a model is exported without predict_text (the view is not in the graph).",
+        tables.ON_BY_DEFAULT,
+        "Read span data through the table view (tfner.data.tables; in predict_text tfner.serving.table_view): "
+        "each table cell after its column header, each HL7 v2 field after its name; entities still refer to "
+        "the original text, text without tables or HL7 segments is unchanged (--no-table-view: as given).",
     )
     lora: LoraConfig = section(LoraConfig, "lora", "LoRA adapters (tfner.model.lora)")
 
