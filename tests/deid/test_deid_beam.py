@@ -1,9 +1,10 @@
 """The Beam pipeline (DirectRunner) gives the same records as the single-process run."""
 
-import functools
 import json
 import os
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -60,19 +61,36 @@ def single_process(path, mode, key):
     return [io.output_record(r, text, ents) for r, text, ents in results], run.summary(results)
 
 
+# Runs one pipeline in a fresh Python and prints its summary (see `beam_run`).
+RUNNER = """
+import functools, json, sys
+from tfner.deid import beam, run
+a = json.loads(sys.argv[1])
+summary = beam.run_pipeline(
+    a["input"], a["output"], functools.partial(run.RegexDetector, a["patterns"]), a["mode"], a["key"],
+    audit_prefix=a["audit"], batch_size=5, num_shards=3, beam_args=a["beam_args"],
+)
+print(json.dumps(summary))
+"""
+
+
 def beam_run(path, tmp_path, mode, key, *options):
-    factory = functools.partial(run.RegexDetector, PATTERNS)
-    summary = deid_beam.run_pipeline(
-        path,
-        tmp_path / "out" / "deid",
-        factory,
-        mode,
-        key,
-        audit_prefix=tmp_path / "out" / "audit",
-        batch_size=5,
-        num_shards=3,
-        beam_args=["--runner", "DirectRunner", *options],
-    )
+    """The DirectRunner pipeline over `path` -> (output shards, audit lines, summary), run in a fresh
+    Python: Beam's gRPC apart from the TensorFlow that other tests load into a pytest worker (a CI run
+    lost a worker inside this pipeline once, with no trace), and a crash prints its stack (faulthandler)."""
+    args = {
+        "input": str(path),
+        "output": str(tmp_path / "out" / "deid"),
+        "audit": str(tmp_path / "out" / "audit"),
+        "patterns": PATTERNS,
+        "mode": mode,
+        "key": key,
+        "beam_args": ["--runner", "DirectRunner", *options],
+    }
+    command = [sys.executable, "-X", "faulthandler", "-c", RUNNER, json.dumps(args)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-5000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
     shards = deid_beam.read_shards(tmp_path / "out" / "deid")
     return shards, deid_beam.read_shards(tmp_path / "out" / "audit"), summary
 
