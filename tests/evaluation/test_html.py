@@ -4,6 +4,7 @@ pages; text escaped (a `<script>` in a document stays text); each error kind mar
 import json
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 
 from tfner.data.align import encode
@@ -121,6 +122,22 @@ def test_word_documents_are_joined_with_spaces(tokenizer):
     assert evaluation_documents(windows, [["O", "B-LOC", "O"]]) == [
         ("w:1", "i New York", [(2, 10, "LOC")], [(2, 5, "LOC")])
     ]
+
+
+def test_table_view_headers_make_no_spans(tokenizer):
+    """With the table view a header's tokens are empty spans at their cell: tagged alone they are no
+    predicted span, and they never stretch one."""
+    labels = ["O", "B-AGE", "I-AGE"]
+    text = "Name\tAge\tWard\nAnn\t41\tB2"
+    corpus = Corpus([Document(text=text, spans=[(text.index("41"), text.index("41") + 2, "AGE")], origin="t")], "t")
+    windows = encode(corpus, tokenizer, labels, max_length=64, stride=8, table_view=True)
+    empty = [n for n, (a, b) in enumerate(windows.offsets[0]) if a == b]
+    age = int(np.argmax([a == text.index("41") < b for a, b in windows.offsets[0]]))
+    pred = ["O"] * windows.units[0]
+    assert {age - 2, age - 1, age + 1, age + 2} <= set(empty)  # "Age: " before 41, "Ward: " after it
+    pred[empty[0]] = "B-AGE"  # the first header of the row alone
+    pred[age - 2 : age + 3] = ["B-AGE"] + ["I-AGE"] * 4  # "Age: 41 Ward:" read as one entity
+    assert evaluation_documents(windows, [pred])[0][3] == [(text.index("41"), text.index("41") + 2, "AGE")]
 
 
 @pytest.fixture(scope="module")

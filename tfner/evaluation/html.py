@@ -187,7 +187,15 @@ def render_evaluation(documents, title="tfner evaluate"):
 
 
 def _char_spans(tags, starts, ends):
-    return [(int(starts[a]), int(ends[b - 1]), kind) for kind, a, b in tag_schemes.entities(tags)]
+    """(start, end, type) per entity of `tags`. A token with no character (a table view's inserted header,
+    `tfner.data.tables`) never stretches a span, and a span of only such tokens is none, as the pipeline
+    groups them (`group_entities(skip_empty=True)`)."""
+    out = []
+    for kind, a, b in tag_schemes.entities(tags):
+        real = [ends[i] for i in range(a, b) if ends[i] > starts[i]]
+        if real:
+            out.append((int(starts[a]), int(max(real)), kind))
+    return out
 
 
 def evaluation_documents(windows, pred):
