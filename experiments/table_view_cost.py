@@ -1,12 +1,14 @@
 """What the table view costs at inference: tokens per note and `NERPipeline` time, with and without it.
 
-    python experiments/table_view_cost.py [--notes 150] [--rounds 3] [--model DIR]
+    python experiments/table_view_cost.py [--notes 150] [--rounds 3] [--model DIR] [--export]
 
 The headers the view inserts (`tfner.data.tables`) are tokens the model reads: this counts the MiniLM tokens of
 `--notes` generated notes (`tfner.data.notes`, every family, seed 11) as given and through the view, per family,
 and times the pipeline over all of them, the two settings alternating `--rounds` times in one process (median).
 The model: `--model DIR` (a saved tagger), or MiniLM with a fresh linear head (the time of a forward pass does not
-depend on the weights). Writes experiments/results/NAME.{json,md} (--name, default table_view_cost).
+depend on the weights). `--export`: also exports the model with and without the view (a temporary folder) and
+times `predict_text` over the same notes in requests of 16, alternating, and the graph's view alone
+(`tfner.serving.table_view`). Writes experiments/results/NAME.{json,md} (--name, default table_view_cost).
 """
 
 import argparse
@@ -29,6 +31,7 @@ def main():
     parser.add_argument("--notes", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", metavar="DIR", help="a saved tagger (default: MiniLM with a fresh linear head)")
+    parser.add_argument("--export", action="store_true", help="also time predict_text with and without the view")
     parser.add_argument("--name", default="table_view_cost")
     args = parser.parse_args()
 
@@ -85,7 +88,52 @@ def main():
         f"rounds: {', '.join(f'{s:.2f}' for s in seconds[False])} / {', '.join(f'{s:.2f}' for s in seconds[True])} s.",
     ]
     payload = {"args": vars(args), "tokens": dict(tokens), "seconds": {str(k): v for k, v in seconds.items()}}
+    if args.export:
+        served, alone = time_predict_text(tagger, configs, texts, args.rounds)
+        med = {v: statistics.median(s) for v, s in served.items()}
+        lines += [
+            "",
+            f"`predict_text` of the model exported both ways, the same notes in requests of 16, alternating, median "
+            f"of {args.rounds}: without the view {med[False]:.2f} s, with it {med[True]:.2f} s "
+            f"({med[True] / med[False]:.3f}x); the graph's view alone (`tfner.serving.table_view`, same requests): "
+            f"{statistics.median(alone):.3f} s; rounds: {', '.join(f'{s:.2f}' for s in served[False])} / "
+            f"{', '.join(f'{s:.2f}' for s in served[True])} s.",
+        ]
+        payload["predict_text_seconds"] = {str(k): v for k, v in served.items()}
+        payload["graph_view_seconds"] = alone
     write_results(args.name, payload, "\n".join(lines))
+
+
+def time_predict_text(tagger, configs, texts, rounds, batch=16):
+    """Seconds of `predict_text` over `texts` per setting (exported to a temporary folder), and of the
+    graph's view alone, alternating `rounds` times."""
+    import shutil
+    import tempfile
+
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the tokenizer ops)
+
+    from tfner.serving.export import export
+    from tfner.serving.table_view import table_view
+
+    requests = [tf.constant(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    signatures, root = {}, tempfile.mkdtemp()
+    for view in (False, True):
+        tagger.config = configs[view]
+        path = export(tagger, f"view{int(view)}", output_root=root, log=lambda message: None)
+        signatures[view] = tf.saved_model.load(path).signatures["predict_text"]
+    view_only = tf.function(lambda t: table_view(t)[0], input_signature=[tf.TensorSpec([None], tf.string)])
+    calls = {**signatures, "alone": lambda text: view_only(text)}
+    seconds = {key: [] for key in calls}
+    for round_ in range(rounds + 1):  # the first round warms up (traces every request shape)
+        for key, call in calls.items():
+            start = time.perf_counter()
+            for request in requests:
+                call(text=request) if key != "alone" else call(request)
+            if round_:
+                seconds[key].append(time.perf_counter() - start)
+    shutil.rmtree(root)
+    return {v: seconds[v] for v in (False, True)}, seconds["alone"]
 
 
 if __name__ == "__main__":
