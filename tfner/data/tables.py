@@ -16,7 +16,8 @@ protocol (experiments/leave_families_out.py --table-view) it lifted entity F1 on
 model read its span data this way (`tfner.data.align.encode` applies it, training and inference alike) and
 maps every token back onto the original text: a token of an inserted header gets the empty offset at the
 start of its cell, so entities (`NERPipeline`, `tfner deid`) always refer to the text that was given.
-Nothing else changes: text without tables or segments is its own view.
+Nothing else changes: text without tables or segments is its own view. `tfner.serving.table_view` builds the
+same view in TensorFlow ops for the SavedModel's `predict_text` (tested equal to this one).
 
 A table: a header line of at least 3 cells (separated by tabs, pipes, semicolons, runs of 2+ spaces, or
 4+ commas), each cell with a letter, at most one digit, no colon, at most 3 words and 30 characters (with

@@ -22,7 +22,10 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
   sees ids only and decides over the vocabulary's words. Tokenization runs in the graph
   (`tfner.serving.tokenizers`: tensorflow_text's `BertTokenizer` for WordPiece, BPE in TF ops for
   RoBERTa/GPT-2, `SentencepieceTokenizer` for XLM-R/ALBERT-style models), with offsets in characters
-  of the original text (Unicode code points, as Python's `str` indexes them). Nothing is truncated:
+  of the original text (Unicode code points, as Python's `str` indexes them). A model that reads the
+  table view (`ModelConfig.table_view`) reads it here too: `tfner.serving.table_view` inserts the headers
+  before tokenizing and maps the offsets back; a header's tokens never stretch an entity, and an entity
+  made only of them is none (as the pipeline groups them). Nothing is truncated:
   texts longer than `max_length` tokens (the model's, as the pipeline) become overlapping windows
   (`stride` tokens shared) that are merged per token as `tfner.serving.pipeline` merges them
   (`tfner.serving.windows`); windows run sorted by length in chunks of `CHUNK`. A tokenizer without an
