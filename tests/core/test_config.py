@@ -143,9 +143,13 @@ def test_old_flat_and_new_nested_files_give_the_same_config(tmp_path):
     assert TrainConfig.from_dict({"model": {"head": "mlp"}, "lora_r": 4, "collapse": {"sample": 3}}) == (
         TrainConfig.from_dict({"head": "mlp", "lora_r": 4, "collapse_sample": 3})
     )
-    # the model part of a saved run, nested or flat; one saved before `line_starts` existed lacks it and
-    # was trained without it
-    assert ModelConfig.from_saved(NESTED) == ModelConfig.from_saved(FLAT) == flat.model.replace(line_starts=False)
+    # the model part of a saved run, nested or flat; one saved before `line_starts` and `table_view` existed
+    # lacks them and was trained without them
+    assert (
+        ModelConfig.from_saved(NESTED)
+        == ModelConfig.from_saved(FLAT)
+        == flat.model.replace(line_starts=False, table_view=False)
+    )
     assert ModelConfig.from_saved({**NESTED, "model": {**NESTED["model"], "line_starts": True}}) == flat.model
 
 
