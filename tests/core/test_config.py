@@ -150,7 +150,8 @@ def test_old_flat_and_new_nested_files_give_the_same_config(tmp_path):
         == ModelConfig.from_saved(FLAT)
         == flat.model.replace(line_starts=False, table_view=False)
     )
-    assert ModelConfig.from_saved({**NESTED, "model": {**NESTED["model"], "line_starts": True}}) == flat.model
+    saved = {**NESTED, "model": {**NESTED["model"], "line_starts": True, "table_view": True}}
+    assert ModelConfig.from_saved(saved) == flat.model
 
 
 # replace ------------------------------------------------------------------------------------------
