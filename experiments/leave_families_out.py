@@ -1,7 +1,7 @@
 """De-identification on notes the model never saw in kind: leave families and locales out of training.
 
     python experiments/leave_families_out.py [--splits 3] [--train-notes 600] [--test-notes 150] [--epochs 3] [--lora]
-        [--lazy-embeddings | --no-lazy-embeddings] [--table-view]
+        [--lazy-embeddings | --no-lazy-embeddings] [--table-view | --no-table-view]
 
 For each split, a share of the layout families and of the locales of `tfner.data.notes` is held out.
 The model (MiniLM with the main job's head and recipe; `--head` to change it) trains on notes of the
@@ -17,8 +17,10 @@ other families and locales (10 % held out for validation) and is tested on:
   without a header), notes separated by a line `===`; scored by exact character spans through
   `NERPipeline` (`score_tables`).
 
-`--table-view`: the model reads every note through the table view (`ModelConfig.table_view`,
-`tfner.data.tables`: each table cell after its column header, each HL7 field after its name).
+`--table-view` / `--no-table-view`: the model reads every note through the table view or as given
+(`ModelConfig.table_view`, `tfner.data.tables`: each table cell after its column header, each HL7 field after
+its name); without either, the model's default (on since the view runs in the graph; the rows of this
+experiment's results before that were run without it, so `--no-table-view` reproduces them).
 
 The `before` row of each split trains the same model, on as many notes for as many epochs, on the old
 template generator (experiments/legacy_notes.py, today's main job before this change) and tests it on
@@ -209,7 +211,7 @@ def run(args, train_records, name, folder, tests):
             "verbose": args.verbose,
             "eval_before": False,
             "output_dir": os.path.join(folder, name),
-            "table_view": args.table_view,
+            **({} if args.table_view is None else {"table_view": args.table_view}),
             **({} if args.lazy_embeddings is None else {"lazy_embeddings": args.lazy_embeddings}),
         }
     )
@@ -243,8 +245,10 @@ def main():
     )
     parser.add_argument(
         "--table-view",
-        action="store_true",
-        help="the model reads notes through the table view (ModelConfig.table_view, tfner.data.tables)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the model reads notes through the table view (ModelConfig.table_view, tfner.data.tables), or as "
+        "given (default: the model's default)",
     )
     parser.add_argument("--target-recall", type=float, default=0.99)
     parser.add_argument("--no-legacy", action="store_true", help="skip the before rows")
@@ -336,7 +340,7 @@ def table(rows, args):
         "",
         f"Recipe: batch 8, encoder learning rate {args.learning_rate:g}, head 3e-3, seed {args.seed}"
         f"{'' if args.lazy_embeddings is None else ', lazy embeddings ' + ('on' if args.lazy_embeddings else 'off')}"
-        f"{', table view' if getattr(args, 'table_view', False) else ''}; "
+        f"{'' if args.table_view is None else ', table view ' + ('on' if args.table_view else 'off')}; "
         "decoding: the model's default (`bio`, valid IOB2 sequences by Viterbi).",
         "",
         "Entity F1 (seqeval) on notes whose layout family and locale were both left out of training "
