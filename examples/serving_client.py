@@ -10,7 +10,10 @@ Four requests, each in TF Serving's two REST formats:
 - `serving_default` (token ids, tokenized here with the tokenizer files of the export's `assets/`,
   padded to one length: rows of one request must have one shape): row `{"instances": [{"input_ids":
   [...], "attention_mask": [...], ...}]}` and columnar `{"inputs": {"input_ids": [[...]], ...}}`.
-Only the standard library is needed, plus transformers for `serving_default` (the tokenizer).
+  A model that reads the table view (`"table_view": true` in `assets/config.json`, the default) is sent
+  the tokens of `TableView(text).text`, as it was trained (`predict_text` builds the view in the graph).
+Only the standard library is needed, plus transformers for `serving_default` (the tokenizer) and tfner
+for the table view.
 """
 
 import argparse
@@ -34,6 +37,12 @@ def token_requests(texts, assets_dir):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(assets_dir, use_fast=True)
+    with open(os.path.join(assets_dir, "config.json")) as f:
+        config = json.load(f)
+    if config.get("table_view", config.get("model", {}).get("table_view", False)):
+        from tfner.data.tables import TableView  # the text the model reads; map offsets back with to_original
+
+        texts = [TableView(t).text for t in texts]
     enc = tokenizer(list(texts), padding=True)
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in enc]
     rows = [{n: enc[n][i] for n in names} for i in range(len(texts))]

@@ -306,6 +306,12 @@ def test_a_table_view_models_predict_text_reads_the_view_as_the_pipeline_does(la
     assert any("tfner.serving.table_view" in note for note in card["limitations"])
 
 
+def exported_tokenizer(path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(os.path.join(path, "assets"), use_fast=True)
+
+
 def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported, loaded, capsys):
     import importlib.util
 
@@ -313,17 +319,24 @@ def test_example_client_dry_run_builds_both_formats_for_both_signatures(exported
     spec = importlib.util.spec_from_file_location("serving_client", path)
     client = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(client)
-    requests = client.main(["--dry-run", "--export", exported[0], "John Smith", "Seen on 3/4 by Anne Lee"])
+    table = "Name\tAge\tWard\nAnn Lee\t41\tB2"
+    requests = client.main(["--dry-run", "--export", exported[0], "John Smith", "Seen on 3/4 by Anne Lee", table])
     printed = capsys.readouterr().out
     assert printed.count("POST http://localhost:8501/v1/models/notes:predict") == 4
     row, columnar = requests["serving_default, row"], requests["serving_default, columnar"]
     assert len({len(r["input_ids"]) for r in row["instances"]}) == 1  # one length per request
+    # the model reads the table view (the default): the client sends the view's tokens
+    from tfner.data.tables import TableView
+
+    tokenizer = exported_tokenizer(exported[0])
+    view_ids = tokenizer(TableView(table).text)["input_ids"]
+    assert TableView(table) and row["instances"][2]["input_ids"][: len(view_ids)] == view_ids
     # the bodies are what the signatures take: run them through the loaded export
     inputs = {k: np.array(v, np.int64) for k, v in columnar["inputs"].items()}
     assert loaded.signatures["serving_default"](**inputs)["logits"].shape[:2] == inputs["input_ids"].shape
     text = requests["predict_text, columnar"]["inputs"]["text"]
     assert requests["predict_text, row"]["instances"] == [{"text": t} for t in text]
-    assert loaded.signatures["predict_text"](text=np.array(text, object))["entity_count"].shape == (2,)
+    assert loaded.signatures["predict_text"](text=np.array(text, object))["entity_count"].shape == (3,)
 
 
 PLAIN_LOAD = """
