@@ -184,10 +184,24 @@ def test_a_header_token_does_not_stretch_an_entity():
     out = group_entities(items, "John Doe\t41", skip_empty=True)
     assert [(e["entity_group"], e["start"], e["end"]) for e in out] == [("NAME", 0, 4), ("O", 9, 11)]
     assert group_entities([("B-NAME", 0.9, 9, 9)], "John Doe\t41", skip_empty=True) == []  # a header only
-    # without the view, empty tokens (byte-level BPE has some) group as predict_text groups them in the graph
+    # without the view, empty tokens (byte-level BPE has some) stretch a group as predict_text's do in the
+    # graph; the trailing tab is trimmed, and an empty group is none either way
     out = group_entities(items, "John Doe\t41")
-    assert [(e["entity_group"], e["start"], e["end"]) for e in out] == [("NAME", 0, 9), ("O", 9, 11)]
-    assert len(group_entities([("B-NAME", 0.9, 9, 9)], "John Doe\t41")) == 1
+    assert [(e["entity_group"], e["start"], e["end"]) for e in out] == [("NAME", 0, 8), ("O", 9, 11)]
+    assert group_entities([("B-NAME", 0.9, 9, 9)], "John Doe\t41") == []
+
+
+def test_entities_lose_the_quotes_commas_colons_and_spaces_at_their_edges():
+    from tfner.serving.pipeline import group_entities
+
+    text = '{"name": "Radzewicz, Blanka", 94, "city": ";"}'
+    name, comma, city = text.index('"Radzewicz'), text.index('", 94'), text.index('";"')
+    items = [("B-NAME", 0.9, name, name + 1), ("I-NAME", 0.8, name + 1, comma), ("I-NAME", 0.7, comma, comma + 2)]
+    items += [("B-AGE", 0.6, comma + 3, comma + 5), ("B-LOC", 0.5, city, city + 3)]
+    out = group_entities(items, text)
+    assert [(e["entity_group"], e["word"]) for e in out] == [("NAME", "Radzewicz, Blanka"), ("AGE", "94")]
+    assert out[0]["score"] == pytest.approx(0.8)  # every token still counts in the score
+    assert all(text[e["start"] : e["end"]] == e["word"] for e in out)
 
 
 def test_none_gives_one_dict_per_token(tagger, monkeypatch):

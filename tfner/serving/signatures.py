@@ -33,13 +33,15 @@ Signatures (int64 everywhere, dynamic `(None, None)` shapes):
   export says why.
 """
 
+import re
+
 import tensorflow as tf
 
 from tfner.data import align
 from tfner.data import tags as tag_schemes
 from tfner.model import crf as crf_ops
-from tfner.serving import windows
-from tfner.serving.table_view import table_view
+from tfner.serving import pipeline, windows
+from tfner.serving.table_view import SPACE, table_view
 from tfner.serving.tokenizers import word_starts
 
 CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
@@ -70,6 +72,9 @@ class ServingModule(tf.Module):
         self._model = tagger.model
         self._layout = tagger.sees_layout  # the model takes line starts as token_type_ids
         self._table_view = tagger.config.table_view  # predict_text reads `tfner.serving.table_view`'s view
+        space = SPACE[1:-1]  # str.isspace as the inside of an RE2 class
+        self._not_first = "^[" + re.escape(pipeline.NOT_FIRST) + space + "]+"
+        self._not_last = "[" + re.escape(pipeline.NOT_LAST) + space + "]+$"
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
@@ -377,18 +382,19 @@ class ServingModule(tf.Module):
         char_end = tf.math.unsorted_segment_max(token_end, segment, groups)
         mean_score = tf.math.unsorted_segment_mean(tf.gather(flat(score), at), segment, groups)
         heads = tf.where(flat(first))[:, 0]
-        if view is not None:  # ... and a group with no character of the text is no entity
-            kept = char_end > char_start
-            char_start, char_end, mean_score, heads = (
-                tf.boolean_mask(x, kept) for x in (char_start, char_end, mean_score, heads)
-            )
         row = heads // width
+        # `pipeline.trim`: no entity begins or ends with the characters it cannot; one of nothing else is none
+        words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
+        chars = lambda x: tf.cast(tf.strings.length(x, unit="UTF8_CHAR"), tf.int64)
+        char_start += chars(words) - chars(tf.strings.regex_replace(words, self._not_first, ""))
+        char_end -= chars(words) - chars(tf.strings.regex_replace(words, self._not_last, ""))
+        kept = char_end > char_start
+        char_start, char_end, mean_score, heads, row = (
+            tf.boolean_mask(x, kept) for x in (char_start, char_end, mean_score, heads, row)
+        )
         names = tf.gather(self.entity_types, tf.gather(flat(kind), heads))
         words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
-        if view is None:
-            counts = tf.reduce_sum(tf.cast(first, tf.int64), axis=1)
-        else:
-            counts = tf.math.unsorted_segment_sum(tf.ones_like(row), row, batch)
+        counts = tf.math.unsorted_segment_sum(tf.ones_like(row), row, batch)
         padded = lambda values, default: tf.RaggedTensor.from_row_lengths(values, counts).to_tensor(default)
         return {
             "entity_label": padded(names, ""),
