@@ -10,7 +10,6 @@ of the training families and locales), the 10 hand-written tabular notes and the
 """
 
 import argparse
-import collections
 import dataclasses
 import os
 import sys
@@ -23,24 +22,13 @@ from experiments.leave_families_out import (  # noqa: E402
     FAMILIES,
     HANDWRITTEN,
     LOCALES,
+    exact_spans,
     generate_notes,
     read_marked,
     read_tables,
     split_names,
     unseen_notes,
 )
-
-
-def exact(records, found):
-    """Exact character-span counts of found entities against the records' gold spans."""
-    counts = collections.Counter()
-    for r, entities in zip(records, found):
-        gold = {tuple(s) for s in r["ner_tags"]}
-        predicted = {(e["start"], e["end"], e["entity_group"]) for e in entities}
-        counts.update(tp=len(gold & predicted), fp=len(predicted - gold), fn=len(gold - predicted))
-    p = counts["tp"] / max(counts["tp"] + counts["fp"], 1)
-    r = counts["tp"] / max(counts["tp"] + counts["fn"], 1)
-    return {**counts, "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
 def main():
@@ -78,8 +66,8 @@ def main():
         for name, records in [("unseen", unseen_notes(k, args.splits, args.test_notes)), ("seen", seen), *sets.items()]:
             texts = [r["text"] for r in records]
             with mock.patch.object(pipeline, "trim", lambda text, start, end: (start, end)):
-                before = exact(records, pipeline.NERPipeline(tagger, "simple")(texts))
-            after = exact(records, pipeline.NERPipeline(tagger, "simple")(texts))
+                before = exact_spans(records, pipeline.NERPipeline(tagger, "simple")(texts))
+            after = exact_spans(records, pipeline.NERPipeline(tagger, "simple")(texts))
             payload["rows"].append({"split": k, "set": name, "model": folder, "untrimmed": before, "trimmed": after})
             lines.append(
                 f"| {k} | {name} | {after['tp'] + after['fn']} | {before['f1']:.4f} | {after['f1']:.4f} | "

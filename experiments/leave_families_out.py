@@ -86,13 +86,9 @@ def read_tables(path=HANDWRITTEN_TABLES):
         return [unmark(block.strip("\n")) for block in f.read().split("\n===\n")]
 
 
-def score_tables(tagger):
-    """Exact character-span precision, recall and F1 of the tagger on the hand-written tabular notes, through
-    `NERPipeline` (their HL7 timestamps put a date's end inside a word piece, which token-level scoring refuses)."""
-    from tfner.serving.pipeline import NERPipeline
-
-    records = read_tables()
-    found = NERPipeline(tagger, aggregation="simple")([r["text"] for r in records])
+def exact_spans(records, found):
+    """Exact character-span counts (tp, fp, fn), precision, recall and F1 of `found` (pipeline entities, one list
+    per record) against the records' gold spans, and the gold spans not found per type."""
     counts, missed = collections.Counter(), collections.Counter()
     for r, entities in zip(records, found):
         gold = {tuple(s) for s in r["ner_tags"]}
@@ -102,12 +98,22 @@ def score_tables(tagger):
     p = counts["tp"] / max(counts["tp"] + counts["fp"], 1)
     r = counts["tp"] / max(counts["tp"] + counts["fn"], 1)
     return {
+        **{k: counts[k] for k in ("tp", "fp", "fn")},
         "gold": counts["tp"] + counts["fn"],
         "precision": p,
         "recall": r,
         "f1": 2 * p * r / (p + r) if p + r else 0.0,
         "not_found_by_type": dict(missed),
     }
+
+
+def score_tables(tagger):
+    """`exact_spans` of the tagger on the hand-written tabular notes, through `NERPipeline` (their HL7
+    timestamps put a date's end inside a word piece, which token-level scoring refuses)."""
+    from tfner.serving.pipeline import NERPipeline
+
+    records = read_tables()
+    return exact_spans(records, NERPipeline(tagger, aggregation="simple")([r["text"] for r in records]))
 
 
 def split_names(names, splits, k):
