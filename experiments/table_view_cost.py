@@ -123,13 +123,13 @@ def time_predict_text(tagger, configs, texts, rounds, batch=16):
         path = export(tagger, f"view{int(view)}", output_root=root, log=lambda message: None)
         signatures[view] = tf.saved_model.load(path).signatures["predict_text"]
     view_only = tf.function(lambda t: table_view(t)[0], input_signature=[tf.TensorSpec([None], tf.string)])
-    calls = {**signatures, "alone": lambda text: view_only(text)}
+    calls = {**signatures, "alone": lambda text: view_only(text)}  # all called as call(text=request)
     seconds = {key: [] for key in calls}
     for round_ in range(rounds + 1):  # the first round warms up (traces every request shape)
         for key, call in calls.items():
             start = time.perf_counter()
             for request in requests:
-                call(text=request) if key != "alone" else call(request)
+                call(text=request)
             if round_:
                 seconds[key].append(time.perf_counter() - start)
     shutil.rmtree(root)

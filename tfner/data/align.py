@@ -62,6 +62,9 @@ class Windows:
     # `INSIDE` (`word_starts`); None for word-level data, whose units are words. Sequences are decoded
     # over words (`Tagger.tags`).
     word_starts: list = field(default_factory=list)
+    # per document (span data): the tokenizer's word of each token (int32, -1 for none), for the pipeline's
+    # word aggregations; None for word-level data
+    word_ids: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.input_ids)
@@ -247,6 +250,7 @@ def encode(
         out.offsets.append(offsets)
         out.documents.append(doc)
         out.word_starts.append(begins_word if spans else None)
+        out.word_ids.append(words.astype(np.int32) if spans else None)
     if unscored:
         out.skipped["words with no sub-tokens (predicted O)"] = unscored
     out.doc_index = np.array(doc_index, np.int32)

@@ -33,7 +33,6 @@ import numpy as np
 from tfner.data import align
 from tfner.data import tags as tag_schemes
 from tfner.data.readers import Corpus, Document
-from tfner.data.tables import TableView
 from tfner.model.decoding import softmax
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
@@ -211,13 +210,9 @@ class NERPipeline:
         )
         logits = self.tagger.predict_logits(windows, self.batch_size) if len(windows) else []
         merged = align.merge(windows, [softmax(l) for l in logits], fill=0.0)
-        words = None
-        if self.aggregation in ("first", "average", "max"):
-            read = [TableView(texts[n]).text if view else texts[n] for n in kept]  # the text the tokens are of
-            enc = self.tagger.tokenizer(read, add_special_tokens=False)
-            words = [np.array([-1 if w is None else w for w in enc.word_ids(i)], np.int32) for i in range(len(kept))]
+        words = self.aggregation in ("first", "average", "max")
         for i, n in enumerate(kept):
             if windows.units[i]:
-                word_ids = None if words is None else words[i]
+                word_ids = windows.word_ids[i] if words else None  # of the tokens read (the view's, if any)
                 results[n] = (merged[i], windows.offsets[i], word_ids, windows.word_starts[i])
         return results
