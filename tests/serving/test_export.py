@@ -269,22 +269,18 @@ def test_lora_tagger_is_exported_merged_without_predict_text_for_non_wordpiece(
     assert not [n for n in names if "lora" in n.lower()]
 
 
-def test_a_table_view_models_predict_text_reads_the_view_as_the_pipeline_does(labels, tokenizer, tmp_path):
-    """A model that reads the table view (`ModelConfig.table_view`) gets predict_text with the view built in
-    the graph (tfner.serving.table_view): the same entities as the pipeline, on the original text, none made
-    only of an inserted header (the random model tags headers too)."""
+def test_a_table_view_models_predict_text_reads_the_view_as_the_pipeline_does(tagger, exported, loaded):
+    """A model that reads the table view (`ModelConfig.table_view`, the default: the module's export is one)
+    gets predict_text with the view built in the graph (tfner.serving.table_view): the same entities as the
+    pipeline, on the original text, none made only of an inserted header (the random model tags headers too)."""
     import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers the tokenizer ops before loading)
 
     from tfner.data.notes import generate_notes
     from tfner.data.tables import TableView
-    from tfner.serving import export as export_module
     from tfner.serving.pipeline import NERPipeline
 
-    tf.keras.utils.set_random_seed(3)
-    tagger = build_tagger(labels, tokenizer, table_view=True)
-    path = export_module.export(tagger, "tables", output_root=str(tmp_path), log=lambda m: None)
-    loaded = tf.saved_model.load(path)
+    assert tagger.config.table_view
+    path = exported[0]
     assert set(loaded.signatures) == {"serving_default", "predict_text"}
     notes = generate_notes(12, seed=5, families=["table", "record_export", "lab_report"])
     texts = [r["text"] for r in notes] + ["Name\tAge\tWard\nÅsa Öberg\t41\tB2", "no table here", ""]
