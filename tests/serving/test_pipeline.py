@@ -204,6 +204,27 @@ def test_entities_lose_the_quotes_commas_colons_and_spaces_at_their_edges():
     assert all(text[e["start"] : e["end"]] == e["word"] for e in out)
 
 
+def test_entities_lose_hyphens_parentheses_and_hl7_separators_at_their_edges():
+    from tfner.serving.pipeline import group_entities
+
+    text = "tel (01) 844 4964 - ok, reached at 52103005 (mobile)|4711^^^H|^DOE^ANN^^|From - Nagpur"
+    # each predicted group's text -> what is left of it (None: nothing)
+    cases = [
+        ("(01) 844 4964 -", "(01) 844 4964"),  # a phone's "(" stays, a trailing " -" goes
+        ("52103005 (", "52103005"),
+        (" (", None),
+        ("|4711^^", "4711"),
+        ("^DOE^ANN^^|", "DOE^ANN"),  # "^" inside a value stays
+        ("- Nagpur", "Nagpur"),
+        ("mobile)", "mobile)"),  # a closing parenthesis may end a value ("Smith (Jones)")
+    ]
+    for group, left in cases:
+        start = text.index(group)
+        out = group_entities([("B-X", 0.9, start, start + len(group))], text)
+        assert [e["word"] for e in out] == ([left] if left else []), group
+        assert all(text[e["start"] : e["end"]] == e["word"] for e in out)
+
+
 def test_none_gives_one_dict_per_token(tagger, monkeypatch):
     from tfner.serving.pipeline import NERPipeline
 
@@ -332,3 +353,23 @@ def test_predict_cli(trained_run, tmp_path, capsys):
     assert main(["--model", str(model), "--jsonl", str(tmp_path / "in.jsonl")]) == 2  # no "text" field
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'in.jsonl'}:1: no field 'text' (use --text-field)"]
+
+
+def test_predict_text_trims_as_the_pipeline_does():
+    """The graph's two trim patterns (`signatures.TRIM`) leave what `pipeline.trim` leaves, on random texts
+    of the trimmed characters, letters and Unicode spaces."""
+    import tensorflow as tf
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tfner.serving.pipeline import NOT_FIRST, NOT_LAST, trim
+    from tfner.serving.signatures import TRIM
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(alphabet=NOT_FIRST + NOT_LAST + "()ab1 \t\u00a0\u3000.'", max_size=12))
+    def check(word):
+        start, end = trim(word, 0, len(word))
+        graph = tf.strings.regex_replace(tf.strings.regex_replace(word, TRIM[0], ""), TRIM[1], "")
+        assert graph.numpy().decode() == word[start:end]
+
+    check()

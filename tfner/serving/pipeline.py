@@ -21,11 +21,14 @@ Aggregations (the Hugging Face semantics):
   probabilities, or the label of the sub-token with the highest score; then words are grouped as in
   `simple`, the score being the mean of the word scores.
 
-Grouped entities never begin with a double quote and never end with a comma, semicolon, colon or double
-quote, nor with whitespace at either end (`NOT_FIRST`, `NOT_LAST`): those characters are trimmed off, and a
-group of nothing else is no entity (the model may carry a name's "Family, Given" comma past its end, or take a
-JSON value's opening quote; trimming lifted exact-span F1 on unseen notes of the de-identification protocol
-on every split, e.g. 0.768 -> 0.788, experiments/results/entity_edges.md). `predict_text` trims the same way.
+Grouped entities never begin with a double quote, hyphen, closing parenthesis or HL7 separator (`^`, `|`) and
+never end with a comma, semicolon, colon, double quote, hyphen, opening parenthesis or HL7 separator, nor with
+whitespace at either end (`NOT_FIRST`, `NOT_LAST`): those characters are trimmed off, and a group of nothing
+else is no entity. No PHI value of the note generator begins or ends with one (a phone number may begin with
+"(", so that one stays); the model may carry a name's "Family, Given" comma past its end, take a JSON value's
+opening quote, the " -" or " (" after a phone number or the "^^" after an HL7 component (trimming lifted
+exact-span F1 on unseen notes of the de-identification protocol on every split, e.g. 0.768 -> 0.788,
+experiments/results/entity_edges.md). `predict_text` trims the same way.
 """
 
 import numpy as np
@@ -36,8 +39,8 @@ from tfner.data.readers import Corpus, Document
 from tfner.model.decoding import softmax
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
-NOT_FIRST = '"'  # no grouped entity begins with these (nor with whitespace) ...
-NOT_LAST = ',;:"'  # ... or ends with these (nor with whitespace)
+NOT_FIRST = '"-)^|'  # no grouped entity begins with these (nor with whitespace) ...
+NOT_LAST = ',;:"-(^|'  # ... or ends with these (nor with whitespace)
 
 
 def trim(text, start, end):

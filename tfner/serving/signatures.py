@@ -44,6 +44,11 @@ from tfner.serving import pipeline, windows
 from tfner.serving.table_view import SPACE, table_view
 from tfner.serving.tokenizers import word_starts
 
+# `pipeline.trim` as two RE2 patterns: what an entity's text loses at its start and at its end
+TRIM = (
+    "^[" + re.escape(pipeline.NOT_FIRST) + SPACE[1:-1] + "]+",  # SPACE: str.isspace as an RE2 class
+    "[" + re.escape(pipeline.NOT_LAST) + SPACE[1:-1] + "]+$",
+)
 CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
 
 
@@ -72,9 +77,7 @@ class ServingModule(tf.Module):
         self._model = tagger.model
         self._layout = tagger.sees_layout  # the model takes line starts as token_type_ids
         self._table_view = tagger.config.table_view  # predict_text reads `tfner.serving.table_view`'s view
-        space = SPACE[1:-1]  # str.isspace as the inside of an RE2 class
-        self._not_first = "^[" + re.escape(pipeline.NOT_FIRST) + space + "]+"
-        self._not_last = "[" + re.escape(pipeline.NOT_LAST) + space + "]+$"
+        self._not_first, self._not_last = TRIM
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
