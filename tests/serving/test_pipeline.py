@@ -207,7 +207,8 @@ def test_entities_lose_the_quotes_commas_colons_and_spaces_at_their_edges():
 def test_entities_lose_hyphens_parentheses_and_hl7_separators_at_their_edges():
     from tfner.serving.pipeline import group_entities
 
-    text = "tel (01) 844 4964 - ok, reached at 52103005 (mobile)|4711^^^H|^DOE^ANN^^|From - Nagpur"
+    text = "tel (01) 844 4964 - ok, reached at 52103005 (mobile)|4711^^^H|^DOE^ANN^^|From - Nagpur. "
+    text += "Lives at 4 Main St. Ward Main. Bed 4."
     # each predicted group's text -> what is left of it (None: nothing)
     cases = [
         ("(01) 844 4964 -", "(01) 844 4964"),  # a phone's "(" stays, a trailing " -" goes
@@ -217,6 +218,13 @@ def test_entities_lose_hyphens_parentheses_and_hl7_separators_at_their_edges():
         ("^DOE^ANN^^|", "DOE^ANN"),  # "^" inside a value stays
         ("- Nagpur", "Nagpur"),
         ("mobile)", "mobile)"),  # a closing parenthesis may end a value ("Smith (Jones)")
+        ("52103005 (mobile)|4711^^^H|^DOE^ANN^^|", "52103005 (mobile)|4711^^^H|^DOE^ANN"),
+        ("Nagpur.", "Nagpur"),  # a sentence's full stop after a long word or a digit goes ...
+        ("4711^^^H|^DOE^ANN^^|From - Nagpur. ", "4711^^^H|^DOE^ANN^^|From - Nagpur"),
+        ("4 Main St.", "4 Main St."),  # ... not after an abbreviation
+        ("Main.", "Main."),
+        ("4.", "4"),
+        (".", "."),
     ]
     for group, left in cases:
         start = text.index(group)
@@ -356,20 +364,31 @@ def test_predict_cli(trained_run, tmp_path, capsys):
 
 
 def test_predict_text_trims_as_the_pipeline_does():
-    """The graph's two trim patterns (`signatures.TRIM`) leave what `pipeline.trim` leaves, on random texts
+    """The graph's trim patterns (`signatures.TRIM`) leave what `pipeline.trim` leaves, on random texts
     of the trimmed characters, letters and Unicode spaces."""
     import tensorflow as tf
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
     from tfner.serving.pipeline import NOT_FIRST, NOT_LAST, trim
     from tfner.serving.signatures import TRIM
 
     @settings(max_examples=200, deadline=None)
-    @given(st.text(alphabet=NOT_FIRST + NOT_LAST + "()ab1 \t\u00a0\u3000.'", max_size=12))
+    @given(st.text(alphabet=NOT_FIRST + NOT_LAST + "()abé1٣ \t\u00a0\u3000..'", max_size=14))
+    @example(" ababé., ")
+    @example('"-5.')
+    @example("abab.")
+    @example("٣.")
     def check(word):
         start, end = trim(word, 0, len(word))
-        graph = tf.strings.regex_replace(tf.strings.regex_replace(word, TRIM[0], ""), TRIM[1], "")
-        assert graph.numpy().decode() == word[start:end]
+        not_first, not_last, full_stop = TRIM
+        head = len(word) - len(tf.strings.regex_replace(word, not_first, "").numpy().decode())
+        tail = tf.strings.regex_replace(word, not_last, "")
+        tail = tf.strings.regex_replace(tf.strings.regex_replace(tail, full_stop, r"\1"), not_last, "")
+        tail = len(word) - len(tail.numpy().decode())
+        if end > start:
+            assert (head, len(word) - tail) == (start, end)
+        else:
+            assert len(word) - tail <= head
 
     check()

@@ -25,8 +25,9 @@ Grouped entities never begin with a double quote, hyphen, closing parenthesis or
 never end with a comma, semicolon, colon, double quote, hyphen, opening parenthesis or HL7 separator, nor with
 whitespace at either end (`NOT_FIRST`, `NOT_LAST`): those characters are trimmed off, and a group of nothing
 else is no entity. No PHI value of the note generator begins or ends with one (a phone number may begin with
-"(", so that one stays); the model may carry a name's "Family, Given" comma past its end, take a JSON value's
-opening quote, the " -" or " (" after a phone number or the "^^" after an HL7 component (trimming lifted
+"(", so that one stays), nor with a sentence's full stop after a digit or a long word (`trim`). The model may
+carry a name's "Family, Given" comma past its end, take a JSON value's
+opening quote, the " -", " (" or "." after a phone number or the "^^" after an HL7 component (trimming lifted
 exact-span F1 on unseen notes of the de-identification protocol on every split, e.g. 0.768 -> 0.788,
 experiments/results/entity_edges.md). `predict_text` trims the same way.
 """
@@ -43,12 +44,29 @@ NOT_FIRST = '"-)^|'  # no grouped entity begins with these (nor with whitespace)
 NOT_LAST = ',;:"-(^|'  # ... or ends with these (nor with whitespace)
 
 
-def trim(text, start, end):
-    """(start, end) of the entity text[start:end] without the characters it cannot begin or end with."""
-    while start < end and (text[start] in NOT_FIRST or text[start].isspace()):
-        start += 1
+def _trim_end(text, start, end):
     while end > start and (text[end - 1] in NOT_LAST or text[end - 1].isspace()):
         end -= 1
+    return end
+
+
+def _long_word(text, start, end):
+    return end - start >= 5 and text[start:end].isalpha()
+
+
+def trim(text, start, end):
+    """(start, end) of the entity text[start:end] without the characters it cannot begin or end with, then
+    without a sentence's full stop: a final "." after a digit or after five letters ("2175.", "Madrid.";
+    not "St.", "Jr.", "J."), then the characters it cannot end with again."""
+    while start < end and (text[start] in NOT_FIRST or text[start].isspace()):
+        start += 1
+    end = _trim_end(text, start, end)
+    if (
+        end - start >= 2
+        and text[end - 1] == "."
+        and ("0" <= text[end - 2] <= "9" or _long_word(text, max(start, end - 6), end - 1))
+    ):
+        end = _trim_end(text, start, end - 1)
     return start, end
 
 

@@ -48,6 +48,7 @@ from tfner.serving.tokenizers import word_starts
 TRIM = (
     "^[" + re.escape(pipeline.NOT_FIRST) + SPACE[1:-1] + "]+",  # SPACE: str.isspace as an RE2 class
     "[" + re.escape(pipeline.NOT_LAST) + SPACE[1:-1] + "]+$",
+    r"([0-9]|\pL{5})\.$",  # -> \1: a full stop after a digit or five letters
 )
 CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
 
@@ -77,7 +78,7 @@ class ServingModule(tf.Module):
         self._model = tagger.model
         self._layout = tagger.sees_layout  # the model takes line starts as token_type_ids
         self._table_view = tagger.config.table_view  # predict_text reads `tfner.serving.table_view`'s view
-        self._not_first, self._not_last = TRIM
+        self._trim = TRIM
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
@@ -389,8 +390,11 @@ class ServingModule(tf.Module):
         # `pipeline.trim`: no entity begins or ends with the characters it cannot; one of nothing else is none
         words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
         chars = lambda x: tf.cast(tf.strings.length(x, unit="UTF8_CHAR"), tf.int64)
-        char_start += chars(words) - chars(tf.strings.regex_replace(words, self._not_first, ""))
-        char_end -= chars(words) - chars(tf.strings.regex_replace(words, self._not_last, ""))
+        not_first, not_last, full_stop = self._trim
+        char_start += chars(words) - chars(tf.strings.regex_replace(words, not_first, ""))
+        stripped = tf.strings.regex_replace(words, not_last, "")
+        stripped = tf.strings.regex_replace(tf.strings.regex_replace(stripped, full_stop, r"\1"), not_last, "")
+        char_end -= chars(words) - chars(stripped)
         kept = char_end > char_start
         char_start, char_end, mean_score, heads, row = (
             tf.boolean_mask(x, kept) for x in (char_start, char_end, mean_score, heads, row)
