@@ -1,6 +1,6 @@
 """De-identification on notes the model never saw in kind: leave families and locales out of training.
 
-    python experiments/leave_families_out.py [--splits 3] [--train-notes 600] [--test-notes 150] [--epochs 3] [--lora]
+    python experiments/leave_families_out.py [--splits 3] [--train-notes 1800] [--test-notes 150] [--epochs 1] [--lora]
         [--lazy-embeddings | --no-lazy-embeddings] [--table-view | --no-table-view]
 
 For each split, a share of the layout families and of the locales of `tfner.data.notes` is held out.
@@ -21,6 +21,11 @@ other families and locales (10 % held out for validation) and is tested on:
 (`ModelConfig.table_view`, `tfner.data.tables`: each table cell after its column header, each HL7 field after
 its name); without either, the model's default (on since the view runs in the graph; the rows of this
 experiment's results before that were run without it, so `--no-table-view` reproduces them).
+
+The recipe trains one epoch over 1,800 notes: as many steps as three epochs over 600 (the default until
+2026-12-08; `--train-notes 600 --epochs 3` reproduces the rows before), on three times as many distinct notes,
+which held better on unseen notes (mean token-level F1 0.846 -> 0.861 over the three splits,
+experiments/results/lfo_1800x1_split0.md and lfo_1800x1_split12.md).
 
 The `before` row of each split trains the same model, on as many notes for as many epochs, on the old
 template generator (experiments/legacy_notes.py, today's main job before this change) and tests it on
@@ -234,9 +239,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--only-splits", type=int, nargs="*", help="run these split indexes only")
-    parser.add_argument("--train-notes", type=int, default=600)
+    parser.add_argument("--train-notes", type=int, default=1800)
     parser.add_argument("--test-notes", type=int, default=150)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--head", default="linear", help="the main job's head by default")
     parser.add_argument("--learning-rate", type=float, default=2e-4)
