@@ -1,4 +1,5 @@
-"""Entities without the quotes, commas, semicolons and colons at their edges (`tfner.serving.pipeline.trim`).
+"""Entities without the characters they cannot begin or end with (`tfner.serving.pipeline.trim`: quotes, commas,
+semicolons, colons, hyphens, parentheses, HL7 separators, a sentence's full stop after a digit or a long word).
 
     python experiments/entity_edges.py --model 0=DIR 1=DIR 2=DIR [--name entity_edges]
 
@@ -7,6 +8,9 @@ reads the table view; `--models DIR` of that script keeps them in DIR/split<k>/n
 precision, recall and F1 through `NERPipeline` (`simple`) with the pipeline's edge trimming and without it (the
 same entities, untrimmed), on the split's unseen notes (held-out families and locales), its seen notes (new notes
 of the training families and locales), the 10 hand-written tabular notes and the 15 hand-written one-line notes. Writes experiments/results/NAME.{json,md}.
+Results: entity_edges.md (2026-12-07: quotes, commas, semicolons, colons), entity_edges_more_old_models.md (the
+same models, 2026-12-08: the rules of today), entity_edges_more_fresh_models.md (the split models of today's
+recipe, leave_families_out.py's one epoch over 1,800 notes).
 """
 
 import argparse
