@@ -23,13 +23,13 @@ Aggregations (the Hugging Face semantics):
 
 Grouped entities never begin with a double quote, hyphen, closing parenthesis or HL7 separator (`^`, `|`) and
 never end with a comma, semicolon, colon, double quote, hyphen, opening parenthesis or HL7 separator, nor with
-whitespace at either end (`NOT_FIRST`, `NOT_LAST`): those characters are trimmed off, and a group of nothing
-else is no entity. No PHI value of the note generator begins or ends with one (a phone number may begin with
-"(", so that one stays), nor with a sentence's full stop after a digit or a long word (`trim`). The model may
-carry a name's "Family, Given" comma past its end, take a JSON value's
-opening quote, the " -", " (" or "." after a phone number or the "^^" after an HL7 component (trimming lifted
-exact-span F1 on unseen notes of the de-identification protocol on every split, e.g. 0.768 -> 0.788,
-experiments/results/entity_edges.md). `predict_text` trims the same way.
+whitespace at either end (`NOT_FIRST`, `NOT_LAST`); nor do they end with a sentence's full stop after a digit or
+a long word (`trim`). Those characters are trimmed off, and a group of nothing else is no entity. No PHI value
+of the note generator begins or ends with one of them (a phone number may begin with "(", so that one stays);
+the model may carry a name's "Family, Given" comma past its end, or take a JSON value's opening quote, the " -",
+" (" or "." after a phone number or the "^^" after an HL7 component. Trimming lifted exact-span F1 on unseen
+notes of the de-identification protocol on every split (e.g. 0.768 -> 0.801,
+experiments/results/entity_edges_more_old_models.md). `predict_text` trims the same way.
 """
 
 import numpy as np

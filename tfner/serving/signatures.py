@@ -44,7 +44,7 @@ from tfner.serving import pipeline, windows
 from tfner.serving.table_view import SPACE, table_view
 from tfner.serving.tokenizers import word_starts
 
-# `pipeline.trim` as two RE2 patterns: what an entity's text loses at its start and at its end
+# `pipeline.trim` as RE2 patterns: what an entity's text loses at its start, at its end, then a full stop
 TRIM = (
     "^[" + re.escape(pipeline.NOT_FIRST) + SPACE[1:-1] + "]+",  # SPACE: str.isspace as an RE2 class
     "[" + re.escape(pipeline.NOT_LAST) + SPACE[1:-1] + "]+$",
