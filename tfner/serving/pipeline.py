@@ -42,6 +42,7 @@ from tfner.model.decoding import softmax
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 NOT_FIRST = '"-)^|'  # no grouped entity begins with these (nor with whitespace) ...
 NOT_LAST = ',;:"-(^|'  # ... or ends with these (nor with whitespace)
+LONG_WORD = 5  # letters before a final "." that make it a sentence's full stop, not an abbreviation's
 
 
 def _trim_end(text, start, end):
@@ -50,23 +51,17 @@ def _trim_end(text, start, end):
     return end
 
 
-def _long_word(text, start, end):
-    return end - start >= 5 and text[start:end].isalpha()
-
-
 def trim(text, start, end):
     """(start, end) of the entity text[start:end] without the characters it cannot begin or end with, then
-    without a sentence's full stop: a final "." after a digit or after five letters ("2175.", "Madrid.";
+    without a sentence's full stop: a final "." after a digit or after LONG_WORD letters ("2175.", "Madrid.";
     not "St.", "Jr.", "J."), then the characters it cannot end with again."""
     while start < end and (text[start] in NOT_FIRST or text[start].isspace()):
         start += 1
     end = _trim_end(text, start, end)
-    if (
-        end - start >= 2
-        and text[end - 1] == "."
-        and ("0" <= text[end - 2] <= "9" or _long_word(text, max(start, end - 6), end - 1))
-    ):
-        end = _trim_end(text, start, end - 1)
+    if end > start and text[end - 1] == ".":
+        before = text[max(start, end - 1 - LONG_WORD) : end - 1]  # up to LONG_WORD characters before it
+        if before and ("0" <= before[-1] <= "9" or (len(before) == LONG_WORD and before.isalpha())):
+            end = _trim_end(text, start, end - 1)
     return start, end
 
 

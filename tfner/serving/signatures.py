@@ -48,7 +48,7 @@ from tfner.serving.tokenizers import word_starts
 TRIM = (
     "^[" + re.escape(pipeline.NOT_FIRST) + SPACE[1:-1] + "]+",  # SPACE: str.isspace as an RE2 class
     "[" + re.escape(pipeline.NOT_LAST) + SPACE[1:-1] + "]+$",
-    r"([0-9]|\pL{5})\.$",  # -> \1: a full stop after a digit or five letters
+    rf"([0-9]|\pL{{{pipeline.LONG_WORD}}})\.$",  # -> \1: a full stop after a digit or a long word
 )
 CHUNK = 8  # windows per forward pass inside predict_text (sorted by length first)
 
@@ -78,7 +78,6 @@ class ServingModule(tf.Module):
         self._model = tagger.model
         self._layout = tagger.sees_layout  # the model takes line starts as token_type_ids
         self._table_view = tagger.config.table_view  # predict_text reads `tfner.serving.table_view`'s view
-        self._trim = TRIM
         # Tracked as a plain list: the variables are all the SavedModel needs, and tracking the Keras
         # model itself would make TensorFlow trace and serialize every layer's call.
         self.weights = list(tagger.model.variables)
@@ -390,7 +389,7 @@ class ServingModule(tf.Module):
         # `pipeline.trim`: no entity begins or ends with the characters it cannot; one of nothing else is none
         words = tf.strings.substr(tf.gather(text, row), char_start, char_end - char_start, unit="UTF8_CHAR")
         chars = lambda x: tf.cast(tf.strings.length(x, unit="UTF8_CHAR"), tf.int64)
-        not_first, not_last, full_stop = self._trim
+        not_first, not_last, full_stop = TRIM
         char_start += chars(words) - chars(tf.strings.regex_replace(words, not_first, ""))
         stripped = tf.strings.regex_replace(words, not_last, "")
         stripped = tf.strings.regex_replace(tf.strings.regex_replace(stripped, full_stop, r"\1"), not_last, "")
